@@ -1,0 +1,225 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime"
+	"strings"
+	"time"
+
+	"charm.land/ssh"
+	gossh "golang.org/x/crypto/ssh"
+
+	"messaging/store"
+)
+
+const (
+	// signupUser is the account name that runs the signup dialogue.
+	signupUser = "signup"
+	// signupRounds bounds the re-asks inside one keyboard-interactive
+	// attempt: they do not count toward MaxAuthTries.
+	signupRounds = 5
+	// identityKey is the Permissions extension that carries the account a
+	// connection authenticated as. charm.land/ssh resets Permissions before
+	// every attempt, so only the successful method's value survives.
+	identityKey = "messaging-account"
+)
+
+// authenticator checks passwords and runs the signup dialogue. Password
+// hashing is memory-hard (19 MiB each), so at most one hash per CPU runs at a
+// time: a login storm queues instead of exhausting memory.
+type authenticator struct {
+	store       store.Store
+	log         *slog.Logger
+	hashSlots   chan struct{}
+	dummyHash   string // checked for unknown users so they cost as much as known ones
+	passwordMin int
+	passwordMax int
+}
+
+func newAuthenticator(st store.Store, log *slog.Logger, cfg Config) (*authenticator, error) {
+	dummy, err := store.HashPassword("dummy password for unknown users")
+	if err != nil {
+		return nil, fmt.Errorf("hash dummy password: %w", err)
+	}
+	return &authenticator{
+		store:       st,
+		log:         log,
+		hashSlots:   make(chan struct{}, runtime.NumCPU()),
+		dummyHash:   dummy,
+		passwordMin: cfg.PasswordMin,
+		passwordMax: cfg.PasswordMax,
+	}, nil
+}
+
+// identity is the account a session authenticated as, or "" if none.
+func identity(ctx ssh.Context) string {
+	p := ctx.Permissions()
+	if p == nil || p.Permissions == nil {
+		return ""
+	}
+	return p.Extensions[identityKey]
+}
+
+func setIdentity(ctx ssh.Context, name string) {
+	p := ctx.Permissions()
+	if p.Extensions == nil {
+		p.Extensions = map[string]string{}
+	}
+	p.Extensions[identityKey] = name
+}
+
+// passwordHandler serves the SSH "password" method.
+func (a *authenticator) passwordHandler(ctx ssh.Context, password string) bool {
+	if strings.EqualFold(ctx.User(), signupUser) {
+		return false // signup needs the keyboard-interactive dialogue
+	}
+	return a.login(ctx, ctx.User(), password)
+}
+
+// keyboardInteractiveHandler serves "keyboard-interactive", which OpenSSH
+// tries before "password": ordinary logins arrive here as well as signups.
+func (a *authenticator) keyboardInteractiveHandler(ctx ssh.Context, challenge gossh.KeyboardInteractiveChallenge) bool {
+	if strings.EqualFold(ctx.User(), signupUser) {
+		return a.signup(ctx, challenge)
+	}
+	answers, err := challenge("", "", []string{"Password: "}, []bool{false})
+	if err != nil || len(answers) != 1 {
+		return false
+	}
+	return a.login(ctx, ctx.User(), answers[0])
+}
+
+// login checks name and password and, on success, records the identity.
+// Unknown names are checked against a dummy hash so that they fail the same
+// way and in about the same time as a wrong password.
+func (a *authenticator) login(ctx ssh.Context, name, password string) bool {
+	hash, known := a.dummyHash, false
+	acct, err := a.store.Account(ctx, name)
+	switch {
+	case err == nil:
+		hash, known = acct.PasswordHash, true
+	case !errors.Is(err, store.ErrNotFound):
+		a.log.Error("look up account", "user", name, "err", err)
+	}
+	if len(password) > 4*a.passwordMax+64 {
+		password = "" // never hash an absurd input; still spend the time below
+	}
+	ok, err := a.checkPassword(ctx, hash, password)
+	if err != nil {
+		a.log.Error("check password", "user", name, "err", err)
+	}
+	if !known || !ok || password == "" {
+		return false
+	}
+	setIdentity(ctx, acct.Name)
+	return true
+}
+
+// checkPassword runs one argon2id check under the hashing semaphore.
+func (a *authenticator) checkPassword(ctx context.Context, hash, password string) (bool, error) {
+	release, err := a.acquireHashSlot(ctx)
+	if err != nil {
+		return false, err
+	}
+	defer release()
+	return store.CheckPassword(hash, password)
+}
+
+func (a *authenticator) hashPassword(ctx context.Context, password string) (string, error) {
+	release, err := a.acquireHashSlot(ctx)
+	if err != nil {
+		return "", err
+	}
+	defer release()
+	return store.HashPassword(password)
+}
+
+func (a *authenticator) acquireHashSlot(ctx context.Context) (release func(), err error) {
+	select {
+	case a.hashSlots <- struct{}{}:
+		return func() { <-a.hashSlots }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// signup runs the account-creation dialogue: username, password, repeat. A
+// bad answer is explained in the next round's instruction, for at most
+// signupRounds rounds. On success the connection continues as the new user.
+func (a *authenticator) signup(ctx ssh.Context, challenge gossh.KeyboardInteractiveChallenge) bool {
+	rules := fmt.Sprintf("Username: letters and digits, 2 to 20, starting with a letter.\n"+
+		"Password: %d to %d characters.", a.passwordMin, a.passwordMax)
+	instruction := "Create your Messaging account.\n" + rules
+	for round := 1; round <= signupRounds; round++ {
+		answers, err := challenge("Messaging signup", instruction,
+			[]string{"Username: ", "Password: ", "Repeat password: "}, []bool{true, false, false})
+		if err != nil || len(answers) != 3 {
+			return false
+		}
+		name := strings.TrimSpace(answers[0])
+		problem := a.createAccount(ctx, name, answers[1], answers[2])
+		if problem == nil {
+			a.log.Info("signup", "user", name, "remote", ctx.RemoteAddr().String())
+			_, _ = challenge("", fmt.Sprintf("Welcome to Messaging, %s! Next time, log in with: ssh %s@<this host>", name, name), nil, nil)
+			setIdentity(ctx, name)
+			return true
+		}
+		if errors.Is(problem, errServer) {
+			_, _ = challenge("", "Sorry, the server could not create your account. Please try again later.", nil, nil)
+			return false
+		}
+		instruction = fmt.Sprintf("%s. Please try again (attempt %d of %d).\n%s",
+			capitalise(problem.Error()), round+1, signupRounds, rules)
+	}
+	_, _ = challenge("", "Too many attempts. Reconnect to try again.", nil, nil)
+	return false
+}
+
+// errServer marks a signup failure that is not the user's fault.
+var errServer = errors.New("server error")
+
+// createAccount validates the answers and creates the account. It returns a
+// user-facing problem, or an error wrapping errServer.
+func (a *authenticator) createAccount(ctx context.Context, name, password, repeat string) error {
+	if err := store.ValidateUsername(name); err != nil {
+		return err
+	}
+	if err := store.ValidatePassword(password, a.passwordMin, a.passwordMax); err != nil {
+		return err
+	}
+	if password != repeat {
+		return errors.New("the two passwords differ")
+	}
+	taken := fmt.Errorf("the username %q is taken; choose another", name)
+	switch _, err := a.store.Account(ctx, name); {
+	case err == nil:
+		return taken
+	case !errors.Is(err, store.ErrNotFound):
+		a.log.Error("look up account", "user", name, "err", err)
+		return errServer
+	}
+	hash, err := a.hashPassword(ctx, password)
+	if err != nil {
+		a.log.Error("hash password", "user", name, "err", err)
+		return errServer
+	}
+	err = a.store.CreateAccount(ctx, store.Account{Name: name, PasswordHash: hash, CreatedAt: time.Now()})
+	switch {
+	case errors.Is(err, store.ErrNameTaken):
+		return taken
+	case err != nil:
+		a.log.Error("create account", "user", name, "err", err)
+		return errServer
+	}
+	return nil
+}
+
+func capitalise(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}

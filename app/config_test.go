@@ -1,0 +1,96 @@
+package app
+
+import (
+	"strings"
+	"testing"
+)
+
+func env(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+func TestLoadConfigDefaults(t *testing.T) {
+	got, err := LoadConfig(env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Config{Addr: "0.0.0.0", Port: 4848, Workers: 2, Database: "messaging.db",
+		HostKey: ".ssh/messaging_ed25519", PasswordMin: 8, PasswordMax: 15}
+	if got != want {
+		t.Errorf("defaults = %+v, want %+v", got, want)
+	}
+	if got.ListenAddr() != "0.0.0.0:4848" {
+		t.Errorf("listen address %q", got.ListenAddr())
+	}
+}
+
+func TestLoadConfigReadsEveryVariable(t *testing.T) {
+	got, err := LoadConfig(env(map[string]string{
+		"ADDR": "::1", "PORT": "2222", "NUM_TH": "8", "DATABASE": "/data/chat.db",
+		"HOST_KEY": "/keys/host", "PASSWORD_MIN": "15", "PASSWORD_MAX": "64",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Config{Addr: "::1", Port: 2222, Workers: 8, Database: "/data/chat.db",
+		HostKey: "/keys/host", PasswordMin: 15, PasswordMax: 64}
+	if got != want {
+		t.Errorf("got %+v, want %+v", got, want)
+	}
+	if got.ListenAddr() != "[::1]:2222" {
+		t.Errorf("listen address %q", got.ListenAddr())
+	}
+}
+
+func TestLoadConfigRejectsBadValues(t *testing.T) {
+	tests := []struct {
+		env  map[string]string
+		want string
+	}{
+		{map[string]string{"PORT": "http"}, `PORT="http" is not a whole number`},
+		{map[string]string{"PORT": "-1"}, "PORT=-1 is out of range"},
+		{map[string]string{"PORT": "65536"}, "PORT=65536 is out of range"},
+		{map[string]string{"PORT": " 4848"}, "PORT"},
+		{map[string]string{"PORT": "48.5"}, "PORT"},
+		{map[string]string{"NUM_TH": "0"}, "NUM_TH=0 is out of range: it must be 1 to 256"},
+		{map[string]string{"NUM_TH": "257"}, "NUM_TH=257 is out of range"},
+		{map[string]string{"NUM_TH": "two"}, "NUM_TH"},
+		{map[string]string{"NUM_TH": "99999999999999999999999"}, "NUM_TH"},
+		{map[string]string{"ADDR": "not an address"}, "ADDR"},
+		{map[string]string{"ADDR": "host:4848"}, "ADDR"},
+		{map[string]string{"ADDR": "-bad.example"}, "ADDR"},
+		{map[string]string{"PASSWORD_MIN": "0"}, "PASSWORD_MIN=0 is out of range"},
+		{map[string]string{"PASSWORD_MAX": "5000"}, "PASSWORD_MAX=5000 is out of range"},
+		{map[string]string{"PASSWORD_MIN": "20"}, "PASSWORD_MIN=20 is greater than PASSWORD_MAX=15"},
+		{map[string]string{"DATABASE": "a\x00b"}, "NUL"},
+	}
+	for _, tt := range tests {
+		_, err := LoadConfig(env(tt.env))
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%v: err %v, want it to mention %q", tt.env, err, tt.want)
+		}
+	}
+}
+
+func TestLoadConfigReportsEveryProblemTogether(t *testing.T) {
+	_, err := LoadConfig(env(map[string]string{"PORT": "x", "NUM_TH": "0", "ADDR": "?"}))
+	if err == nil {
+		t.Fatal("no error")
+	}
+	for _, name := range []string{"PORT", "NUM_TH", "ADDR"} {
+		if !strings.Contains(err.Error(), name) {
+			t.Errorf("error %q does not mention %s", err, name)
+		}
+	}
+}
+
+func TestRunExitsWithStatus2OnBadConfig(t *testing.T) {
+	var stderr strings.Builder
+	code := Run(t.Context(), env(map[string]string{"NUM_TH": "0"}), &stderr)
+	if code != 2 {
+		t.Errorf("exit status %d, want 2", code)
+	}
+	if !strings.Contains(stderr.String(), "NUM_TH") {
+		t.Errorf("stderr %q does not explain the problem", stderr.String())
+	}
+}

@@ -1,0 +1,310 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/charmbracelet/x/vt"
+	gossh "golang.org/x/crypto/ssh"
+)
+
+// waitLimit bounds every wait in these tests: they wait for conditions, and
+// fail if a condition does not hold in time.
+const waitLimit = 15 * time.Second
+
+// testServer is a real server on 127.0.0.1:0 with its own database and host
+// key in a temporary directory.
+type testServer struct {
+	cfg      Config
+	addr     string
+	logs     *syncBuffer
+	cancel   context.CancelFunc
+	done     chan error
+	stopOnce sync.Once
+}
+
+func testConfig(t *testing.T) Config {
+	dir := t.TempDir()
+	return Config{
+		Addr:        "127.0.0.1",
+		Port:        0,
+		Workers:     2,
+		Database:    filepath.Join(dir, "messaging.db"),
+		HostKey:     filepath.Join(dir, "ssh", "host_ed25519"),
+		PasswordMin: 8,
+		PasswordMax: 15,
+	}
+}
+
+// startServer starts a server with cfg and stops it when the test ends.
+func startServer(t *testing.T, cfg Config) *testServer {
+	t.Helper()
+	logs := &syncBuffer{}
+	log := slog.New(slog.NewTextHandler(logs, nil))
+	srv, err := New(context.Background(), cfg, log)
+	if err != nil {
+		t.Fatalf("start server: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	ts := &testServer{cfg: cfg, addr: srv.Addr().String(), logs: logs, cancel: cancel, done: make(chan error, 1)}
+	go func() { ts.done <- srv.Serve(ctx) }()
+	t.Cleanup(func() { ts.stop(t) })
+	return ts
+}
+
+// stop shuts the server down and waits for it; safe to call twice.
+func (ts *testServer) stop(t *testing.T) {
+	t.Helper()
+	ts.stopOnce.Do(func() {
+		ts.cancel()
+		select {
+		case err := <-ts.done:
+			if err != nil {
+				t.Errorf("serve: %v", err)
+			}
+		case <-time.After(waitLimit):
+			t.Fatal("server did not stop in time")
+		}
+	})
+}
+
+func clientConfig(user string, auth ...gossh.AuthMethod) *gossh.ClientConfig {
+	return &gossh.ClientConfig{
+		User:            user,
+		Auth:            auth,
+		HostKeyCallback: gossh.InsecureIgnoreHostKey(),
+		Timeout:         waitLimit,
+	}
+}
+
+func (ts *testServer) dial(user string, auth ...gossh.AuthMethod) (*gossh.Client, error) {
+	return gossh.Dial("tcp", ts.addr, clientConfig(user, auth...))
+}
+
+// loginPassword logs in with the "password" method.
+func (ts *testServer) loginPassword(t *testing.T, user, password string) *gossh.Client {
+	t.Helper()
+	c, err := ts.dial(user, gossh.Password(password))
+	if err != nil {
+		t.Fatalf("login %s: %v", user, err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
+// prompt is one keyboard-interactive round as the client saw it.
+type prompt struct {
+	name, instruction string
+	questions         []string
+	echos             []bool
+}
+
+// scriptedKeyboard answers keyboard-interactive rounds from a script of
+// answer lists and records every round it was shown. Rounds with no
+// questions (messages) consume no answers.
+type scriptedKeyboard struct {
+	mu      sync.Mutex
+	answers [][]string
+	rounds  []prompt
+}
+
+func (k *scriptedKeyboard) challenge(name, instruction string, questions []string, echos []bool) ([]string, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.rounds = append(k.rounds, prompt{name, instruction, questions, echos})
+	if len(questions) == 0 {
+		return nil, nil
+	}
+	if len(k.answers) == 0 {
+		return nil, errors.New("script exhausted")
+	}
+	a := k.answers[0]
+	k.answers = k.answers[1:]
+	return a, nil
+}
+
+func (k *scriptedKeyboard) shown() []prompt {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return append([]prompt(nil), k.rounds...)
+}
+
+func (ts *testServer) dialKeyboard(user string, answers ...[]string) (*gossh.Client, *scriptedKeyboard, error) {
+	k := &scriptedKeyboard{answers: answers}
+	c, err := ts.dial(user, gossh.KeyboardInteractive(k.challenge))
+	return c, k, err
+}
+
+// signup creates an account through the signup dialogue and returns the
+// connection, which continues as the new user.
+func (ts *testServer) signup(t *testing.T, name, password string) *gossh.Client {
+	t.Helper()
+	c, _, err := ts.dialKeyboard("signup", []string{name, password, password})
+	if err != nil {
+		t.Fatalf("signup %s: %v", name, err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
+// terminal is one SSH session with a PTY whose output is fed into a
+// terminal emulator, so tests read the screen a user would see.
+type terminal struct {
+	t       *testing.T
+	session *gossh.Session
+	stdin   io.WriteCloser
+
+	mu      sync.Mutex
+	emu     *vt.Emulator
+	raw     bytes.Buffer  // every byte the server sent
+	changed chan struct{} // closed and replaced on every write
+	ended   chan struct{} // closed when the session's output ends
+	exit    error
+}
+
+func openTerminal(t *testing.T, c *gossh.Client, width, height int) *terminal {
+	t.Helper()
+	session, err := c.NewSession()
+	if err != nil {
+		t.Fatalf("new session: %v", err)
+	}
+	modes := gossh.TerminalModes{gossh.ECHO: 0, gossh.TTY_OP_ISPEED: 38400, gossh.TTY_OP_OSPEED: 38400}
+	if err := session.RequestPty("xterm-256color", height, width, modes); err != nil {
+		t.Fatalf("request pty: %v", err)
+	}
+	stdin, err := session.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := session.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tm := &terminal{
+		t: t, session: session, stdin: stdin, emu: vt.NewEmulator(width, height),
+		changed: make(chan struct{}), ended: make(chan struct{}),
+	}
+	// The emulator answers the program's queries (colours, modes) through
+	// its input pipe, as a real terminal would.
+	go func() { _, _ = io.Copy(stdin, tm.emu) }()
+	go tm.read(stdout)
+	if err := session.Shell(); err != nil {
+		t.Fatalf("shell: %v", err)
+	}
+	t.Cleanup(func() { _ = session.Close() })
+	return tm
+}
+
+func (tm *terminal) read(stdout io.Reader) {
+	buf := make([]byte, 32*1024)
+	for {
+		n, err := stdout.Read(buf)
+		tm.mu.Lock()
+		if n > 0 {
+			tm.raw.Write(buf[:n])
+			_, _ = tm.emu.Write(buf[:n])
+		}
+		close(tm.changed)
+		tm.changed = make(chan struct{})
+		tm.mu.Unlock()
+		if err != nil {
+			tm.exit = tm.session.Wait()
+			close(tm.ended)
+			return
+		}
+	}
+}
+
+// screen is the emulator's current screen as plain text.
+func (tm *terminal) screen() string {
+	tm.mu.Lock()
+	defer tm.mu.Unlock()
+	return tm.emu.String()
+}
+
+func (tm *terminal) rawOutput() string {
+	tm.mu.Lock()
+	defer tm.mu.Unlock()
+	return tm.raw.String()
+}
+
+// waitFor waits until cond holds for the screen, or fails the test.
+func (tm *terminal) waitFor(what string, cond func(screen string) bool) string {
+	tm.t.Helper()
+	deadline := time.NewTimer(waitLimit)
+	defer deadline.Stop()
+	for {
+		tm.mu.Lock()
+		screen, changed := tm.emu.String(), tm.changed
+		tm.mu.Unlock()
+		if cond(screen) {
+			return screen
+		}
+		select {
+		case <-changed:
+		case <-tm.ended:
+			if s := tm.screen(); cond(s) {
+				return s
+			}
+			tm.t.Fatalf("session ended while waiting for %s; screen:\n%s", what, tm.screen())
+		case <-deadline.C:
+			tm.t.Fatalf("timed out waiting for %s; screen:\n%s", what, tm.screen())
+		}
+	}
+}
+
+func (tm *terminal) waitText(text string) string {
+	tm.t.Helper()
+	return tm.waitFor(strings.TrimSpace(text), func(s string) bool { return strings.Contains(s, text) })
+}
+
+func (tm *terminal) send(keys string) {
+	tm.t.Helper()
+	if _, err := io.WriteString(tm.stdin, keys); err != nil {
+		tm.t.Fatalf("send keys: %v", err)
+	}
+}
+
+// waitEnd waits for the session to end and returns its exit error.
+func (tm *terminal) waitEnd() error {
+	tm.t.Helper()
+	select {
+	case <-tm.ended:
+		return tm.exit
+	case <-time.After(waitLimit):
+		tm.t.Fatalf("session did not end; screen:\n%s", tm.screen())
+		return nil
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for the server's logger and the test.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func (tm *terminal) altScreen() bool {
+	tm.mu.Lock()
+	defer tm.mu.Unlock()
+	return tm.emu.IsAltScreen()
+}

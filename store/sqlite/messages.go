@@ -1,0 +1,100 @@
+package sqlite
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"slices"
+	"time"
+
+	"messaging/chat"
+)
+
+// Append stores msgs in one transaction, the room's group commit: a single
+// fsync for the whole batch. It sets msgs[i].ID only once the commit has
+// succeeded; on error every ID is 0 and nothing was stored.
+func (s *Store) Append(ctx context.Context, msgs []chat.Message) error {
+	if len(msgs) == 0 {
+		return nil
+	}
+	ids, err := s.insert(ctx, msgs)
+	for i := range msgs {
+		msgs[i].ID = ids[i] // all zero on error
+	}
+	if err != nil {
+		return fmt.Errorf("append %d messages: %w", len(msgs), err)
+	}
+	return nil
+}
+
+// insert returns the new IDs, or zeros and an error.
+func (s *Store) insert(ctx context.Context, msgs []chat.Message) ([]int64, error) {
+	ids := make([]int64, len(msgs))
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return ids, err
+	}
+	defer tx.Rollback()
+	stmt, err := tx.PrepareContext(ctx,
+		"INSERT INTO messages (at, author, kind, body) VALUES (?, ?, ?, ?)")
+	if err != nil {
+		return ids, err
+	}
+	defer stmt.Close()
+	for i, m := range msgs {
+		res, err := stmt.ExecContext(ctx, m.Time.UnixMilli(), m.Author, int64(m.Kind), m.Body)
+		if err == nil {
+			ids[i], err = res.LastInsertId()
+		}
+		if err != nil {
+			clear(ids)
+			return ids, err
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		clear(ids)
+		return ids, err
+	}
+	return ids, nil
+}
+
+// Before returns up to limit messages with ID < before (before <= 0: the
+// newest), oldest first.
+func (s *Store) Before(ctx context.Context, before int64, limit int) ([]chat.Message, error) {
+	if limit <= 0 {
+		return nil, nil
+	}
+	upper := before
+	if upper <= 0 {
+		upper = math.MaxInt64
+	}
+	rows, err := s.db.QueryContext(ctx,
+		"SELECT id, at, author, kind, body FROM messages WHERE id < ? ORDER BY id DESC LIMIT ?",
+		upper, limit)
+	if err != nil {
+		return nil, fmt.Errorf("history before %d: %w", before, err)
+	}
+	defer rows.Close()
+	// Grow as rows arrive: limit comes from the caller and may be large.
+	var msgs []chat.Message
+	for rows.Next() {
+		var (
+			m        chat.Message
+			at, kind int64
+		)
+		if err := rows.Scan(&m.ID, &at, &m.Author, &kind, &m.Body); err != nil {
+			return nil, fmt.Errorf("history before %d: %w", before, err)
+		}
+		if kind < 0 || kind > math.MaxUint8 {
+			return nil, fmt.Errorf("history before %d: message %d has kind %d out of range", before, m.ID, kind)
+		}
+		m.Time = time.UnixMilli(at)
+		m.Kind = chat.Kind(kind)
+		msgs = append(msgs, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("history before %d: %w", before, err)
+	}
+	slices.Reverse(msgs)
+	return msgs, nil
+}
