@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"runtime"
 	"strings"
 	"time"
@@ -163,7 +164,8 @@ func (a *authenticator) signup(ctx ssh.Context, challenge gossh.KeyboardInteract
 		problem := a.createAccount(ctx, name, answers[1], answers[2])
 		if problem == nil {
 			a.log.Info("signup", "user", name, "remote", ctx.RemoteAddr().String())
-			_, _ = challenge("", fmt.Sprintf("Welcome to Messaging, %s! Next time, log in with: ssh %s@<this host>", name, name), nil, nil)
+			_, _ = challenge("", fmt.Sprintf("Welcome to Messaging, %s! Next time, log in with: ssh%s %s@<this host>",
+				name, portFlag(ctx.LocalAddr()), name), nil, nil)
 			setIdentity(ctx, name)
 			return true
 		}
@@ -222,4 +224,13 @@ func capitalise(s string) string {
 		return s
 	}
 	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+// portFlag is the ssh option a user needs to reach addr's port again.
+func portFlag(addr net.Addr) string {
+	tcp, ok := addr.(*net.TCPAddr)
+	if !ok || tcp.Port == 22 {
+		return ""
+	}
+	return fmt.Sprintf(" -p %d", tcp.Port)
 }

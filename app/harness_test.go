@@ -31,7 +31,7 @@ type testServer struct {
 	stopOnce sync.Once
 }
 
-func testConfig(t *testing.T) Config {
+func testConfig(t testing.TB) Config {
 	dir := t.TempDir()
 	return Config{
 		Addr:        "127.0.0.1",
@@ -45,7 +45,7 @@ func testConfig(t *testing.T) Config {
 }
 
 // startServer starts a server with cfg and stops it when the test ends.
-func startServer(t *testing.T, cfg Config) *testServer {
+func startServer(t testing.TB, cfg Config) *testServer {
 	t.Helper()
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, nil))
@@ -61,7 +61,7 @@ func startServer(t *testing.T, cfg Config) *testServer {
 }
 
 // stop shuts the server down and waits for it; safe to call twice.
-func (ts *testServer) stop(t *testing.T) {
+func (ts *testServer) stop(t testing.TB) {
 	t.Helper()
 	ts.stopOnce.Do(func() {
 		ts.cancel()

@@ -30,8 +30,10 @@ const (
 	handshakeTimeout = 2 * time.Minute
 	// maxAuthTries matches OpenSSH's MaxAuthTries.
 	maxAuthTries = 6
-	// shutdownGrace bounds each step of a graceful shutdown.
+	// shutdownGrace bounds the wait for programs to quit at shutdown;
+	// hangUpGrace the wait for clients to close their connections after.
 	shutdownGrace = 3 * time.Second
+	hangUpGrace   = time.Second
 	// Terminal sizes from clients are clamped before anything allocates.
 	maxWidth, maxHeight = 500, 200
 )
@@ -104,7 +106,11 @@ func newServer(cfg Config, log *slog.Logger, st store.Store) (*Server, error) {
 	s.ssh.ServerConfigCallback = func(ssh.Context) *gossh.ServerConfig {
 		return &gossh.ServerConfig{MaxAuthTries: maxAuthTries, AuthLogCallback: s.logAuth}
 	}
-	s.listener, err = net.Listen("tcp", cfg.ListenAddr())
+	network := "tcp"
+	if ip := net.ParseIP(cfg.Addr); ip != nil && ip.To4() != nil {
+		network = "tcp4" // ADDR=0.0.0.0 means IPv4, as in the original
+	}
+	s.listener, err = net.Listen(network, cfg.ListenAddr())
 	if err != nil {
 		return nil, fmt.Errorf("listen: %w", err)
 	}
@@ -129,7 +135,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	}
 	s.log.Info("shutting down", "sessions", s.programs.len())
 	s.programs.quitAll(shutdownGrace)
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), hangUpGrace)
 	defer cancel()
 	if err := s.ssh.Shutdown(shutdownCtx); errors.Is(err, context.DeadlineExceeded) {
 		_ = s.ssh.Close() // clients that did not hang up in time
