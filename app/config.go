@@ -18,6 +18,8 @@ type Config struct {
 	HostKey     string // HOST_KEY: ed25519 host key, created on first start
 	PasswordMin int    // PASSWORD_MIN: shortest password accepted at signup
 	PasswordMax int    // PASSWORD_MAX: longest password accepted at signup
+	History     int    // HISTORY: messages a new session sees
+	MaxMessage  int    // MAX_MESSAGE: longest message, in characters
 }
 
 // Bounds of the settings. Passwords are bounded above so that nobody can make
@@ -25,6 +27,8 @@ type Config struct {
 const (
 	maxWorkers          = 256
 	longestPasswordRule = 1024
+	maxHistory          = 1000
+	longestMessageRule  = 10000
 )
 
 // ListenAddr is the host:port the server binds.
@@ -63,6 +67,8 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		HostKey:     get("HOST_KEY", ".ssh/messaging_ed25519"),
 		PasswordMin: number("PASSWORD_MIN", "8", 1, longestPasswordRule),
 		PasswordMax: number("PASSWORD_MAX", "15", 1, longestPasswordRule),
+		History:     number("HISTORY", "100", 1, maxHistory),
+		MaxMessage:  number("MAX_MESSAGE", "1000", 1, longestMessageRule),
 	}
 	if !validHost(c.Addr) {
 		errs = append(errs, fmt.Errorf("ADDR=%q is not an IP address or host name", c.Addr))

@@ -15,7 +15,7 @@ func TestLoadConfigDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := Config{Addr: "0.0.0.0", Port: 4848, Workers: 2, Database: "messaging.db",
-		HostKey: ".ssh/messaging_ed25519", PasswordMin: 8, PasswordMax: 15}
+		HostKey: ".ssh/messaging_ed25519", PasswordMin: 8, PasswordMax: 15, History: 100, MaxMessage: 1000}
 	if got != want {
 		t.Errorf("defaults = %+v, want %+v", got, want)
 	}
@@ -28,12 +28,13 @@ func TestLoadConfigReadsEveryVariable(t *testing.T) {
 	got, err := LoadConfig(env(map[string]string{
 		"ADDR": "::1", "PORT": "2222", "NUM_TH": "8", "DATABASE": "/data/chat.db",
 		"HOST_KEY": "/keys/host", "PASSWORD_MIN": "15", "PASSWORD_MAX": "64",
+		"HISTORY": "20", "MAX_MESSAGE": "280",
 	}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := Config{Addr: "::1", Port: 2222, Workers: 8, Database: "/data/chat.db",
-		HostKey: "/keys/host", PasswordMin: 15, PasswordMax: 64}
+		HostKey: "/keys/host", PasswordMin: 15, PasswordMax: 64, History: 20, MaxMessage: 280}
 	if got != want {
 		t.Errorf("got %+v, want %+v", got, want)
 	}
@@ -63,6 +64,11 @@ func TestLoadConfigRejectsBadValues(t *testing.T) {
 		{map[string]string{"PASSWORD_MAX": "5000"}, "PASSWORD_MAX=5000 is out of range"},
 		{map[string]string{"PASSWORD_MIN": "20"}, "PASSWORD_MIN=20 is greater than PASSWORD_MAX=15"},
 		{map[string]string{"DATABASE": "a\x00b"}, "NUL"},
+		{map[string]string{"HISTORY": "0"}, "HISTORY=0 is out of range: it must be 1 to 1000"},
+		{map[string]string{"HISTORY": "1001"}, "HISTORY=1001 is out of range"},
+		{map[string]string{"HISTORY": "lots"}, "HISTORY"},
+		{map[string]string{"MAX_MESSAGE": "0"}, "MAX_MESSAGE=0 is out of range: it must be 1 to 10000"},
+		{map[string]string{"MAX_MESSAGE": "10001"}, "MAX_MESSAGE=10001 is out of range"},
 	}
 	for _, tt := range tests {
 		_, err := LoadConfig(env(tt.env))

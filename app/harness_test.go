@@ -41,6 +41,8 @@ func testConfig(t testing.TB) Config {
 		HostKey:     filepath.Join(dir, "ssh", "host_ed25519"),
 		PasswordMin: 8,
 		PasswordMax: 15,
+		History:     100,
+		MaxMessage:  1000,
 	}
 }
 

@@ -20,6 +20,7 @@ import (
 	gossh "golang.org/x/crypto/ssh"
 
 	"messaging/app/tui"
+	"messaging/chat"
 	"messaging/store"
 	"messaging/store/sqlite"
 )
@@ -43,6 +44,8 @@ const (
 type Server struct {
 	log      *slog.Logger
 	store    store.Store
+	room     *chat.Room
+	cfg      Config
 	ssh      *ssh.Server
 	listener net.Listener
 	programs *programSet
@@ -92,7 +95,7 @@ func newServer(cfg Config, log *slog.Logger, st store.Store) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{log: log, store: st, programs: newProgramSet()}
+	s := &Server{log: log, store: st, cfg: cfg, programs: newProgramSet()}
 	s.ssh, err = wish.NewServer(
 		wish.WithHostKeyPath(cfg.HostKey),
 		wish.WithPasswordAuth(auth.passwordHandler),
@@ -114,6 +117,11 @@ func newServer(cfg Config, log *slog.Logger, st store.Store) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("listen: %w", err)
 	}
+	s.room = chat.NewRoom(st, chat.RoomConfig{
+		Workers:     cfg.Workers,
+		HistorySize: cfg.History,
+		MaxMessage:  cfg.MaxMessage,
+	}, log)
 	return s, nil
 }
 
@@ -121,8 +129,9 @@ func newServer(cfg Config, log *slog.Logger, st store.Store) (*Server, error) {
 func (s *Server) Addr() net.Addr { return s.listener.Addr() }
 
 // Serve accepts connections until ctx is cancelled, then shuts down: stop
-// accepting, quit every session's program (which restores its terminal),
-// wait for the connections to end, close the store.
+// accepting; close the room, which commits what was posted and tells every
+// session the server is restarting, so their programs quit and restore the
+// terminals; wait for the connections to end; close the store.
 func (s *Server) Serve(ctx context.Context) error {
 	served := make(chan error, 1)
 	go func() { served <- s.ssh.Serve(s.listener) }()
@@ -134,7 +143,8 @@ func (s *Server) Serve(ctx context.Context) error {
 	case serveErr = <-served:
 	}
 	s.log.Info("shutting down", "sessions", s.programs.len())
-	s.programs.quitAll(shutdownGrace)
+	s.room.Close()
+	s.programs.quitAll(shutdownGrace) // for any program the room did not reach
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), hangUpGrace)
 	defer cancel()
 	if err := s.ssh.Shutdown(shutdownCtx); errors.Is(err, context.DeadlineExceeded) {
@@ -200,36 +210,58 @@ func requirePTY(next ssh.Handler) ssh.Handler {
 	}
 }
 
-// runChat runs the session's Bubble Tea program until it quits or the
-// connection ends.
+// runChat joins the room and runs the session's chat screen until the user
+// quits, the connection ends, or the room ends the session.
 func (s *Server) runChat(ssh.Handler) ssh.Handler {
 	return func(sess ssh.Session) {
-		name := identity(sess.Context())
+		ctx, name := sess.Context(), identity(sess.Context())
 		if name == "" { // cannot happen: every auth method sets it
 			wish.Errorln(sess, "not signed in")
 			_ = sess.Exit(1)
 			return
 		}
+		member, err := s.room.Join(ctx, name)
+		if err != nil {
+			wish.Errorln(sess, "The server is shutting down. Please reconnect in a moment.")
+			_ = sess.Exit(1)
+			return
+		}
+		defer member.Leave()
+		// Join first, then read the history: a message committed in between
+		// arrives twice (the screen drops it by ID), never zero times.
+		recent, err := s.room.Recent(ctx)
+		if err != nil {
+			s.log.Error("load history", "user", name, "err", err)
+		}
+
 		pty, windowChanges, _ := sess.Pty()
 		width, height := clampSize(pty.Window.Width, pty.Window.Height)
+		model := tui.New(ctx, tui.Options{
+			Room: s.room, Member: member, Recent: recent,
+			MaxMessage: s.cfg.MaxMessage, Width: width, Height: height,
+		})
 		opts := append(bubbletea.MakeOptions(sess),
-			tea.WithContext(sess.Context()),
+			tea.WithContext(ctx),
 			tea.WithoutSignalHandler(), // the process's signals belong to main
 			tea.WithWindowSize(width, height),
 		)
-		program := tea.NewProgram(tui.New(name, width, height), opts...)
+		program := tea.NewProgram(model, opts...)
 		if !s.programs.add(program) {
-			wish.Errorln(sess, "The server is shutting down.")
+			wish.Errorln(sess, "The server is shutting down. Please reconnect in a moment.")
 			_ = sess.Exit(1)
 			return
 		}
 		defer s.programs.remove(program)
 
-		go forwardResizes(sess.Context(), program, windowChanges)
-		if _, err := program.Run(); err != nil && !errors.Is(err, tea.ErrProgramKilled) {
+		go forwardResizes(ctx, program, windowChanges)
+		final, err := program.Run()
+		if err != nil && !errors.Is(err, tea.ErrProgramKilled) {
 			s.log.Error("program", "user", name, "err", err)
 		}
 		program.Kill() // restores the terminal if Run ended abnormally
+		if m, ok := final.(tui.Model); ok && m.ExitReason() != "" {
+			wish.Errorln(sess, m.ExitReason())
+		}
 		_ = sess.Exit(0)
 	}
 }

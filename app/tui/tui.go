@@ -1,44 +1,456 @@
 // Package tui is the chat screen each SSH session runs: a Bubble Tea model
 // that knows the chat core but nothing of SSH.
+//
+// The model keeps its state ready to draw: the log as already-wrapped,
+// styled lines, the member list and the input. View composes them; it never
+// re-wraps the log.
 package tui
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
 
+	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
-	"charm.land/lipgloss/v2"
+
+	"messaging/chat"
 )
+
+const (
+	// sideWidth is the member list's column, border included; it shows
+	// when the terminal is at least sideMinWidth wide.
+	sideWidth    = 20
+	sideMinWidth = 80
+	// pageSize is how many older messages one fetch asks for.
+	pageSize = 100
+	// maxEntries bounds the log kept in memory; scrolling back further
+	// fetches from the store again.
+	maxEntries = 5000
+	// recallSize bounds the lines Up/Down can recall.
+	recallSize = 100
+	wheelLines = 3
+)
+
+// Options configure a session's screen.
+type Options struct {
+	Room       *chat.Room
+	Member     *chat.Member
+	Recent     []chat.Message // history up to the join, oldest first
+	MaxMessage int            // longest message in characters
+	Width      int
+	Height     int
+}
 
 // Model is one session's screen.
 type Model struct {
-	name          string
+	ctx    context.Context
+	room   *chat.Room
+	member *chat.Member
+	me     string
+	max    int
+	st     styles
+
 	width, height int
+
+	entries    []entry
+	lines      []line // entries wrapped to the log's width
+	lastID     int64  // newest room message shown; older arrivals are duplicates
+	oldestID   int64  // oldest room message loaded
+	loading    bool   // an older page is on its way
+	atStart    bool   // the whole history is loaded
+	scroll     int    // lines scrolled up from the bottom; 0 follows new lines
+	unseen     int    // messages that arrived below while scrolled up
+	online     []string
+	input      textinput.Model
+	recall     []string
+	recallAt   int
+	exitReason string
 }
 
-// New returns the screen of the user called name.
-func New(name string, width, height int) Model {
-	return Model{name: name, width: width, height: height}
+// New returns the screen for member, showing recent history.
+func New(ctx context.Context, o Options) Model {
+	in := textinput.New()
+	in.Prompt = "> "
+	in.Placeholder = "Type a message, /help for commands"
+	in.CharLimit = 4 * o.MaxMessage // longer input is refused at Enter, with a notice
+	in.SetVirtualCursor(false)      // the real terminal cursor: no blink timer per session
+	in.Focus()
+	m := Model{
+		ctx: ctx, room: o.Room, member: o.Member, me: o.Member.Name(), max: o.MaxMessage,
+		st: newStyles(), input: in, atStart: len(o.Recent) < pageSize,
+	}
+	m.online = m.room.Online()
+	m.resize(o.Width, o.Height)
+	m.appendMessages(o.Recent, false)
+	m.reflow()
+	return m
 }
 
-func (m Model) Init() tea.Cmd { return nil }
+// ExitReason is what the user should read after the screen closes, if the
+// server ended the session (eviction, shutdown).
+func (m Model) ExitReason() string { return m.exitReason }
+
+// Messages the model's commands deliver.
+type (
+	receivedMsg struct{ msgs []chat.Message }
+	endedMsg    struct{ err error }
+	olderMsg    struct {
+		msgs []chat.Message
+		err  error
+	}
+	postedMsg struct {
+		text string
+		err  error
+	}
+)
+
+func (m Model) Init() tea.Cmd { return m.receive() }
+
+// receive waits for the next batch from the member's outbox; Update re-arms
+// it after every batch.
+func (m Model) receive() tea.Cmd {
+	member, ctx := m.member, m.ctx
+	return func() tea.Msg {
+		msgs, err := member.Receive(ctx)
+		if err != nil {
+			return endedMsg{err}
+		}
+		return receivedMsg{msgs}
+	}
+}
 
 func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
-		m.width, m.height = msg.Width, msg.Height
+		m.resize(msg.Width, msg.Height)
+	case receivedMsg:
+		bell := m.appendMessages(msg.msgs, true)
+		cmds := []tea.Cmd{m.receive()}
+		if bell {
+			cmds = append(cmds, tea.Raw("\a"))
+		}
+		return m, tea.Batch(cmds...)
+	case endedMsg:
+		m.exitReason = endReason(msg.err)
+		return m, tea.Quit
+	case olderMsg:
+		m.loading = false
+		if msg.err != nil {
+			m.notice("Could not load older messages. Scroll up to try again.")
+		} else {
+			m.prependMessages(msg.msgs)
+		}
+	case postedMsg:
+		if msg.err != nil {
+			m.notice(postProblem(msg.err))
+			if m.input.Value() == "" {
+				m.input.SetValue(msg.text) // lose nothing
+			}
+		}
+	case tea.PasteMsg:
+		// A pasted paragraph becomes one line; the input sanitises the rest.
+		msg.Content = strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ").Replace(msg.Content)
+		var cmd tea.Cmd
+		m.input, cmd = m.input.Update(msg)
+		return m, cmd
+	case tea.MouseWheelMsg:
+		switch msg.Button {
+		case tea.MouseWheelUp:
+			return m.scrollBy(wheelLines)
+		case tea.MouseWheelDown:
+			return m.scrollBy(-wheelLines)
+		}
 	case tea.KeyPressMsg:
-		switch msg.String() {
-		case "ctrl+c", "ctrl+d", "esc":
+		return m.key(msg)
+	}
+	return m, nil
+}
+
+func (m Model) key(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
+	switch k.String() {
+	case "ctrl+c":
+		return m, tea.Quit
+	case "ctrl+d":
+		if m.input.Value() == "" {
 			return m, tea.Quit
+		}
+	case "esc":
+		switch {
+		case m.scroll > 0:
+			m.scroll, m.unseen = 0, 0
+		case m.input.Value() != "":
+			m.input.SetValue("")
+		default:
+			return m, tea.Quit
+		}
+		return m, nil
+	case "enter":
+		return m.submit()
+	case "up":
+		m.recallLine(-1)
+		return m, nil
+	case "down":
+		m.recallLine(1)
+		return m, nil
+	case "pgup":
+		return m.scrollBy(m.logHeight() - 1)
+	case "pgdown":
+		return m.scrollBy(-(m.logHeight() - 1))
+	case "home", "ctrl+home":
+		return m.scrollBy(len(m.lines))
+	case "end", "ctrl+end":
+		m.scroll, m.unseen = 0, 0
+		return m, nil
+	}
+	var cmd tea.Cmd
+	m.input, cmd = m.input.Update(k)
+	return m, cmd
+}
+
+// submit handles Enter: a command runs here, text goes to the room.
+func (m Model) submit() (tea.Model, tea.Cmd) {
+	text := m.input.Value()
+	if strings.TrimSpace(text) == "" {
+		return m, nil
+	}
+	in := chat.ParseInput(text)
+	kind, body := chat.KindText, in.Text
+	switch in.Command {
+	case "":
+	case "me":
+		if strings.TrimSpace(in.Arg) == "" {
+			m.notice("Usage: /me ACTION, for example /me waves")
+			return m, nil
+		}
+		kind, body = chat.KindAction, in.Arg
+	case "help":
+		m.remember(text)
+		m.input.SetValue("")
+		m.help()
+		return m, nil
+	case "who":
+		m.remember(text)
+		m.input.SetValue("")
+		m.online = m.room.Online()
+		m.notice(fmt.Sprintf("%d online: %s", len(m.online), strings.Join(m.online, ", ")))
+		return m, nil
+	case "quit":
+		return m, tea.Quit
+	default:
+		m.notice(fmt.Sprintf("Unknown command /%s. Type /help for the list; start a line with // to send a slash.", chat.Sanitize(in.Command, 30)))
+		return m, nil
+	}
+	// Refuse overlong text here too, keeping it in the input to shorten.
+	if n := utf8.RuneCountInString(chat.Sanitize(body, 0)); n > m.max {
+		m.notice(fmt.Sprintf("Not sent: the message is %d characters long; the limit is %d. Shorten it and press Enter again.", n, m.max))
+		return m, nil
+	}
+	m.remember(text)
+	m.input.SetValue("")
+	m.scroll, m.unseen = 0, 0
+	member, ctx := m.member, m.ctx
+	return m, func() tea.Msg {
+		return postedMsg{text: text, err: member.Post(ctx, kind, body)}
+	}
+}
+
+func (m *Model) help() {
+	m.notice("Commands:")
+	for _, c := range chat.Commands() {
+		m.notice(fmt.Sprintf("  /%-12s %s", strings.TrimSpace(c.Name+" "+c.Args), c.Help))
+	}
+	m.notice("Keys: Enter send · Up/Down recall · PgUp/PgDn, Home/End, mouse wheel scroll · Ctrl+C quit")
+}
+
+func (m *Model) remember(text string) {
+	if len(m.recall) == 0 || m.recall[len(m.recall)-1] != text {
+		m.recall = append(m.recall, text)
+		if len(m.recall) > recallSize {
+			m.recall = m.recall[1:]
+		}
+	}
+	m.recallAt = len(m.recall)
+}
+
+// recallLine steps through the lines sent before; past the newest it
+// leaves an empty input.
+func (m *Model) recallLine(step int) {
+	if len(m.recall) == 0 {
+		return
+	}
+	m.recallAt = min(max(m.recallAt+step, 0), len(m.recall))
+	if m.recallAt == len(m.recall) {
+		m.input.SetValue("")
+	} else {
+		m.input.SetValue(m.recall[m.recallAt])
+	}
+	m.input.CursorEnd()
+}
+
+// scrollBy moves the view up (positive) or down; reaching the top of what
+// is loaded fetches an older page.
+func (m Model) scrollBy(n int) (tea.Model, tea.Cmd) {
+	top := max(len(m.lines)-m.logHeight(), 0)
+	m.scroll = min(max(m.scroll+n, 0), top)
+	if m.scroll == 0 {
+		m.unseen = 0
+	}
+	if m.scroll == top && n > 0 && !m.atStart && !m.loading {
+		m.loading = true
+		room, ctx, before := m.room, m.ctx, m.oldestID
+		return m, func() tea.Msg {
+			msgs, err := room.Older(ctx, before, pageSize)
+			return olderMsg{msgs, err}
 		}
 	}
 	return m, nil
 }
 
-func (m Model) View() tea.View {
-	box := lipgloss.NewStyle().Border(lipgloss.RoundedBorder()).Padding(1, 3).
-		Render(fmt.Sprintf("Messaging\n\nsigned in as %s\n\nCtrl+C, Ctrl+D or Esc to quit", m.name))
-	v := tea.NewView(lipgloss.Place(max(m.width, 1), max(m.height, 1), lipgloss.Center, lipgloss.Center, box))
-	v.AltScreen = true
-	return v
+// appendMessages adds room messages in order, skipping any already shown,
+// and reports whether one of them mentions this user.
+func (m *Model) appendMessages(msgs []chat.Message, live bool) (mentioned bool) {
+	changedOnline := false
+	for _, msg := range msgs {
+		if msg.ID != 0 && msg.ID <= m.lastID {
+			continue
+		}
+		m.lastID = max(m.lastID, msg.ID)
+		if m.oldestID == 0 {
+			m.oldestID = msg.ID
+		}
+		e := entry{msg: msg}
+		if msg.Kind == chat.KindText || msg.Kind == chat.KindAction {
+			e.mention = !strings.EqualFold(msg.Author, m.me) && mentions(msg.Body, m.me)
+			mentioned = mentioned || e.mention
+		}
+		changedOnline = changedOnline || msg.Kind == chat.KindJoin || msg.Kind == chat.KindLeave
+		m.add(e)
+		if live && m.scroll > 0 {
+			m.unseen++
+		}
+	}
+	if changedOnline && live {
+		m.online = m.room.Online()
+	}
+	return mentioned && live
 }
+
+// notice shows a line to this user only.
+func (m *Model) notice(text string) {
+	m.add(entry{msg: chat.Message{Time: time.Now(), Kind: chat.KindSystem, Body: text}, local: true})
+}
+
+// add appends an entry and its wrapped lines; a reader scrolled up keeps
+// their view.
+func (m *Model) add(e entry) {
+	lines := m.st.render(e, m.me, m.logWidth())
+	m.entries = append(m.entries, e)
+	m.lines = append(m.lines, lines...)
+	if m.scroll > 0 {
+		m.scroll += len(lines)
+	}
+	if len(m.entries) > maxEntries {
+		m.entries = m.entries[len(m.entries)-maxEntries:]
+		m.atStart = false
+		m.oldestID = firstID(m.entries)
+		m.reflow()
+	}
+}
+
+func (m *Model) prependMessages(msgs []chat.Message) {
+	if len(msgs) < pageSize {
+		m.atStart = true
+	}
+	var older []entry
+	for _, msg := range msgs {
+		if m.oldestID != 0 && msg.ID >= m.oldestID {
+			continue
+		}
+		older = append(older, entry{msg: msg, mention: (msg.Kind == chat.KindText || msg.Kind == chat.KindAction) &&
+			!strings.EqualFold(msg.Author, m.me) && mentions(msg.Body, m.me)})
+	}
+	if len(older) > 0 {
+		m.entries = append(older, m.entries...)
+		m.oldestID = older[0].msg.ID
+	}
+	m.reflow() // the scroll offset counts from the bottom, so the view stays
+}
+
+func firstID(entries []entry) int64 {
+	for _, e := range entries {
+		if e.msg.ID != 0 {
+			return e.msg.ID
+		}
+	}
+	return 0
+}
+
+func (m *Model) resize(width, height int) {
+	width, height = max(width, 1), max(height, 1)
+	if width == m.width && height == m.height {
+		return
+	}
+	oldWidth := m.logWidth()
+	m.width, m.height = width, height
+	m.input.SetWidth(max(width-3, 1))
+	if m.logWidth() != oldWidth {
+		m.reflow()
+	}
+	m.scroll = min(m.scroll, max(len(m.lines)-m.logHeight(), 0))
+}
+
+// reflow re-wraps every entry: on resize and when older history arrives.
+// Once the whole history is loaded, a marker heads the log.
+func (m *Model) reflow() {
+	m.lines = m.lines[:0]
+	if m.atStart {
+		m.lines = append(m.lines, m.plain(m.st.hint, "— start of the conversation —"))
+	}
+	width := m.logWidth()
+	for _, e := range m.entries {
+		m.lines = append(m.lines, m.st.render(e, m.me, width)...)
+	}
+}
+
+func (m Model) showSide() bool { return m.width >= sideMinWidth }
+
+func (m Model) logWidth() int {
+	if m.showSide() {
+		return m.width - sideWidth
+	}
+	return m.width
+}
+
+// logHeight: the screen less the header, the input and the hint bar.
+func (m Model) logHeight() int { return max(m.height-3, 1) }
+
+func endReason(err error) string {
+	var evicted *chat.EvictedError
+	switch {
+	case errors.As(err, &evicted):
+		return "Disconnected: " + err.Error() + "."
+	case errors.Is(err, chat.ErrRoomClosed):
+		return "The server is restarting. Please reconnect in a moment."
+	case errors.Is(err, context.Canceled):
+		return ""
+	}
+	return "Disconnected."
+}
+
+func postProblem(err error) string {
+	var long *chat.TooLongError
+	switch {
+	case errors.As(err, &long):
+		return "Not sent: " + err.Error() + ". Shorten it and press Enter again."
+	case errors.Is(err, chat.ErrEmpty):
+		return "Not sent: the message is empty."
+	case errors.Is(err, chat.ErrNotSaved):
+		return "Not sent: the server could not save your message. Press Enter to try again."
+	}
+	return "Not sent: " + err.Error()
+}
+

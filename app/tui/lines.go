@@ -1,0 +1,147 @@
+package tui
+
+import (
+	"hash/fnv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/x/ansi"
+
+	"messaging/chat"
+)
+
+// timeWidth is the width of the "15:04:05 " column; wrapped lines hang
+// under the text, not under the time.
+const timeWidth = 9
+
+// line is one already-wrapped, already-styled row of the log.
+type line struct {
+	text  string // styled
+	width int    // cells
+}
+
+// styles are built per session: colours are downsampled per client by the
+// program, never from the server's own terminal.
+type styles struct {
+	time, system, action, me, notice, mention lipgloss.Style
+	header, hint, marker, side, sideMe        lipgloss.Style
+	counter, counterOver, border              lipgloss.Style
+	names                                     []lipgloss.Style
+}
+
+func newStyles() styles {
+	palette := []string{"33", "39", "41", "45", "75", "112", "135", "166", "170", "178", "203", "214"}
+	s := styles{
+		time:        lipgloss.NewStyle().Foreground(lipgloss.Color("245")),
+		system:      lipgloss.NewStyle().Foreground(lipgloss.Color("244")).Italic(true),
+		action:      lipgloss.NewStyle().Italic(true),
+		me:          lipgloss.NewStyle().Bold(true).Foreground(lipgloss.Color("231")),
+		notice:      lipgloss.NewStyle().Foreground(lipgloss.Color("214")),
+		mention:     lipgloss.NewStyle().Bold(true).Foreground(lipgloss.Color("231")).Background(lipgloss.Color("88")),
+		header:      lipgloss.NewStyle().Bold(true).Reverse(true),
+		hint:        lipgloss.NewStyle().Faint(true),
+		marker:      lipgloss.NewStyle().Bold(true).Reverse(true),
+		side:        lipgloss.NewStyle(),
+		sideMe:      lipgloss.NewStyle().Bold(true),
+		counter:     lipgloss.NewStyle().Faint(true),
+		counterOver: lipgloss.NewStyle().Bold(true).Foreground(lipgloss.Color("196")),
+		border:      lipgloss.NewStyle().Faint(true),
+	}
+	for _, c := range palette {
+		s.names = append(s.names, lipgloss.NewStyle().Foreground(lipgloss.Color(c)))
+	}
+	return s
+}
+
+// nameStyle colours a name by a stable hash, the same in every session.
+func (s styles) nameStyle(name string) lipgloss.Style {
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(strings.ToLower(name)))
+	return s.names[h.Sum32()%uint32(len(s.names))]
+}
+
+// entry is what the log shows: a room message, or a local notice (ID 0)
+// that only this session sees.
+type entry struct {
+	msg     chat.Message
+	local   bool
+	mention bool
+}
+
+// render wraps e to width cells and styles it. Text is sanitised again here:
+// history and other nodes are inputs too.
+func (s styles) render(e entry, me string, width int) []line {
+	width = max(width, timeWidth+2)
+	m := e.msg
+	author := chat.Sanitize(m.Author, 64)
+	body := chat.Sanitize(m.Body, 0)
+	var head, text string // head is the styled part before the text
+	var plainHead string
+	textStyle := lipgloss.NewStyle()
+	switch {
+	case e.local:
+		plainHead, text, textStyle = "", body, s.notice
+	case m.Kind == chat.KindText:
+		plainHead, text = author+": ", body
+		style := s.nameStyle(author)
+		if strings.EqualFold(author, me) {
+			style = s.me
+		}
+		head = style.Render(author) + ": "
+	case m.Kind == chat.KindAction:
+		plainHead, text, textStyle = "* "+author+" ", body, s.action
+		head = s.action.Render("* ") + s.nameStyle(author).Italic(true).Render(author) + " "
+	case m.Kind == chat.KindJoin:
+		plainHead, text, textStyle = "", "→ "+author+" joined", s.system
+	case m.Kind == chat.KindLeave:
+		plainHead, text, textStyle = "", "← "+author+" left", s.system
+	default:
+		plainHead, text, textStyle = "", body, s.system
+	}
+	if e.mention {
+		textStyle = s.mention
+	}
+	wrapped := strings.Split(ansi.Wrap(plainHead+text, width-timeWidth, ""), "\n")
+	stamp := s.time.Render(m.Time.Format("15:04:05")) + " "
+	out := make([]line, 0, len(wrapped))
+	for i, w := range wrapped {
+		prefix := strings.Repeat(" ", timeWidth)
+		if i == 0 {
+			prefix = stamp
+		}
+		styled := textStyle.Render(w)
+		if i == 0 && head != "" && strings.HasPrefix(w, plainHead) {
+			styled = head + textStyle.Render(w[len(plainHead):])
+		}
+		out = append(out, line{text: prefix + styled, width: timeWidth + ansi.StringWidth(w)})
+	}
+	return out
+}
+
+// mentions reports whether body names me as a whole word, in any case, with
+// or without a leading @.
+func mentions(body, me string) bool {
+	if me == "" {
+		return false
+	}
+	lower, name := strings.ToLower(body), strings.ToLower(me)
+	for i := 0; ; {
+		j := strings.Index(lower[i:], name)
+		if j < 0 {
+			return false
+		}
+		start, end := i+j, i+j+len(name)
+		before, _ := utf8.DecodeLastRuneInString(lower[:start])
+		after, _ := utf8.DecodeRuneInString(lower[end:])
+		if !wordRune(before) && !wordRune(after) {
+			return true
+		}
+		i = start + 1
+	}
+}
+
+func wordRune(r rune) bool {
+	return r != utf8.RuneError && (unicode.IsLetter(r) || unicode.IsDigit(r) || r == '_')
+}

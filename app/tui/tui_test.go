@@ -1,0 +1,412 @@
+package tui
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
+
+	"messaging/chat"
+	"messaging/store/sqlite"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+
+// fixture is a model for "alice" in a real room over a real SQLite file.
+type fixture struct {
+	t     *testing.T
+	store *sqlite.Store
+	room  *chat.Room
+	model Model
+}
+
+func newFixture(t *testing.T, width, height int, recent []chat.Message) *fixture {
+	t.Helper()
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "tui.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	room := chat.NewRoom(st, chat.RoomConfig{Workers: 1}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	t.Cleanup(func() { room.Close(); _ = st.Close() })
+	member, err := room.Join(ctx, "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := New(ctx, Options{Room: room, Member: member, Recent: recent, MaxMessage: 1000, Width: width, Height: height})
+	return &fixture{t: t, store: st, room: room, model: m}
+}
+
+// send runs one message through Update and returns the command it gave.
+func (f *fixture) send(msg tea.Msg) tea.Cmd {
+	f.t.Helper()
+	next, cmd := f.model.Update(msg)
+	f.model = next.(Model)
+	return cmd
+}
+
+func (f *fixture) typeText(s string) {
+	for _, r := range s {
+		f.send(tea.KeyPressMsg{Code: r, Text: string(r)})
+	}
+}
+
+func (f *fixture) press(code rune) tea.Cmd {
+	return f.send(tea.KeyPressMsg{Code: code})
+}
+
+// screen is the view as plain text, one string per row.
+func (f *fixture) screen() []string {
+	return strings.Split(ansi.Strip(f.model.View().Content), "\n")
+}
+
+func (f *fixture) screenText() string { return strings.Join(f.screen(), "\n") }
+
+var base = time.Date(2026, 11, 26, 9, 30, 0, 0, time.UTC)
+
+func conversation(n int) []chat.Message {
+	authors := []string{"bob", "alice", "carol"}
+	var msgs []chat.Message
+	for i := 1; i <= n; i++ {
+		msgs = append(msgs, chat.Message{
+			ID: int64(i), Time: base.Add(time.Duration(i) * time.Minute),
+			Author: authors[i%3], Kind: chat.KindText, Body: fmt.Sprintf("message number %d", i),
+		})
+	}
+	return msgs
+}
+
+func sample() []chat.Message {
+	at := func(m int) time.Time { return base.Add(time.Duration(m) * time.Minute) }
+	return []chat.Message{
+		{ID: 1, Time: at(0), Author: "bob", Kind: chat.KindJoin},
+		{ID: 2, Time: at(1), Author: "bob", Kind: chat.KindText, Body: "hello everyone"},
+		{ID: 3, Time: at(2), Author: "alice", Kind: chat.KindText, Body: "hi bob! this line is long enough that it has to wrap around at least once on a narrow terminal, with a hanging indent"},
+		{ID: 4, Time: at(3), Author: "carol", Kind: chat.KindAction, Body: "waves"},
+		{ID: 5, Time: at(4), Author: "carol", Kind: chat.KindText, Body: "wide characters: 世界 こんにちは 👋🏽 wrap by cells, not bytes 世界世界世界世界世界世界"},
+		{ID: 6, Time: at(5), Author: "bob", Kind: chat.KindText, Body: "@alice are you there?"},
+		{ID: 7, Time: at(6), Author: "carol", Kind: chat.KindLeave},
+	}
+}
+
+func TestViewGolden(t *testing.T) {
+	for _, size := range []struct{ w, h int }{{80, 24}, {120, 40}, {60, 15}, {24, 8}} {
+		t.Run(fmt.Sprintf("%dx%d", size.w, size.h), func(t *testing.T) {
+			f := newFixture(t, size.w, size.h, sample())
+			got := f.model.View().Content
+			path := filepath.Join("testdata", fmt.Sprintf("view_%dx%d.golden", size.w, size.h))
+			if *update {
+				if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatalf("%v (run go test ./app/tui -update to create it)", err)
+			}
+			if got != string(want) {
+				t.Errorf("view differs from %s:\n%s\nwant:\n%s", path, ansi.Strip(got), ansi.Strip(string(want)))
+			}
+			rows := f.screen()
+			if len(rows) != size.h {
+				t.Errorf("%d rows, want %d", len(rows), size.h)
+			}
+			for i, row := range rows {
+				if w := ansi.StringWidth(row); w > size.w {
+					t.Errorf("row %d is %d cells wide, terminal %d: %q", i, w, size.w, row)
+				}
+			}
+		})
+	}
+}
+
+func TestLayout(t *testing.T) {
+	f := newFixture(t, 80, 24, sample())
+	s := f.screenText()
+	for _, want := range []string{
+		"Messaging", "1 online", "signed in as alice", // header
+		"Online (1)",                    // member list at 80 columns
+		"09:31:00 bob: hello everyone",  // time, name, text
+		"09:33:00 * carol waves",        // /me
+		"→ bob joined", "← carol left",  // notices
+		"/help", "PgUp/PgDn", "Ctrl+C quit", // hints
+	} {
+		if !strings.Contains(s, want) {
+			t.Errorf("screen lacks %q:\n%s", want, s)
+		}
+	}
+	// The wrapped line hangs under the text, not under the time.
+	rows := f.screen()
+	for i, row := range rows {
+		if strings.Contains(row, "09:32:00 alice: hi bob!") {
+			if next := rows[i+1]; !strings.HasPrefix(next, strings.Repeat(" ", timeWidth)) || next[timeWidth] == ' ' {
+				t.Errorf("continuation %q does not hang at column %d", next, timeWidth)
+			}
+		}
+	}
+
+	narrow := newFixture(t, 79, 24, sample())
+	if s := narrow.screenText(); strings.Contains(s, "Online (") {
+		t.Errorf("member list shown at 79 columns:\n%s", s)
+	}
+	narrow.send(tea.WindowSizeMsg{Width: 100, Height: 30})
+	if s := narrow.screenText(); !strings.Contains(s, "Online (1)") {
+		t.Errorf("member list missing after resize to 100 columns:\n%s", s)
+	}
+}
+
+func TestResizeReflows(t *testing.T) {
+	f := newFixture(t, 120, 30, sample())
+	wide := len(f.model.lines)
+	f.send(tea.WindowSizeMsg{Width: 40, Height: 30})
+	if len(f.model.lines) <= wide {
+		t.Errorf("%d lines at 40 columns, %d at 120: no reflow", len(f.model.lines), wide)
+	}
+	for _, l := range f.model.lines {
+		if l.width > 40 {
+			t.Errorf("line %q is %d wide at 40 columns", ansi.Strip(l.text), l.width)
+		}
+	}
+	f.send(tea.WindowSizeMsg{Width: 0, Height: 0}) // a hostile or broken client
+	_ = f.model.View()
+}
+
+func TestMentionIsHighlighted(t *testing.T) {
+	f := newFixture(t, 80, 24, nil)
+	f.send(receivedMsg{[]chat.Message{
+		{ID: 10, Time: base, Author: "bob", Kind: chat.KindText, Body: "lunch, ALICE?"},
+		{ID: 11, Time: base, Author: "bob", Kind: chat.KindText, Body: "malice aforethought"},
+	}})
+	var mention, plain string
+	for _, l := range f.model.lines {
+		switch {
+		case strings.Contains(l.text, "lunch"):
+			mention = l.text
+		case strings.Contains(l.text, "malice"):
+			plain = l.text
+		}
+	}
+	hl := f.model.st.mention.Render("x")
+	hlStart := hl[:strings.Index(hl, "x")]
+	if !strings.Contains(mention, hlStart) {
+		t.Errorf("mention not highlighted: %q", mention)
+	}
+	if strings.Contains(plain, hlStart) {
+		t.Errorf("'malice' highlighted as a mention of alice: %q", plain)
+	}
+}
+
+func TestMentions(t *testing.T) {
+	tests := []struct {
+		body string
+		want bool
+	}{
+		{"hi alice", true},
+		{"@alice look", true},
+		{"ALICE!", true},
+		{"alice's cat", true},
+		{"(alice)", true},
+		{"malice", false},
+		{"alicex", false},
+		{"alice2", false},
+		{"ali ce", false},
+		{"", false},
+		{"alicealice alice", true},
+	}
+	for _, tt := range tests {
+		if got := mentions(tt.body, "Alice"); got != tt.want {
+			t.Errorf("mentions(%q) = %v, want %v", tt.body, got, tt.want)
+		}
+	}
+}
+
+func TestScrollingKeepsTheViewAndCountsNewMessages(t *testing.T) {
+	f := newFixture(t, 80, 24, conversation(60))
+	if s := f.screenText(); !strings.Contains(s, "message number 60") {
+		t.Fatalf("latest message not shown:\n%s", s)
+	}
+	f.press(tea.KeyPgUp)
+	before := f.screen()
+	if strings.Contains(strings.Join(before, "\n"), "message number 60") {
+		t.Fatal("PgUp did not scroll")
+	}
+	f.send(receivedMsg{[]chat.Message{{ID: 61, Time: base, Author: "bob", Kind: chat.KindText, Body: "new one"}}})
+	after := f.screen()
+	logRows := f.model.logHeight() - 1 // the last row holds the marker
+	for i := 1; i <= logRows; i++ {
+		if before[i] != after[i] {
+			t.Errorf("row %d moved while scrolled up:\n%q\n%q", i, before[i], after[i])
+		}
+	}
+	if s := strings.Join(after, "\n"); !strings.Contains(s, "1 new message below") {
+		t.Errorf("no new-message marker:\n%s", s)
+	}
+	f.press(tea.KeyEnd)
+	if s := f.screenText(); !strings.Contains(s, "new one") || strings.Contains(s, "new message") {
+		t.Errorf("End did not return to the newest messages:\n%s", s)
+	}
+	f.press(tea.KeyPgUp)
+	f.press(tea.KeyPgDown)
+	if f.model.scroll != 0 {
+		t.Errorf("PgDn did not return to the bottom: scroll %d", f.model.scroll)
+	}
+	f.send(tea.MouseWheelMsg{Button: tea.MouseWheelUp})
+	if f.model.scroll != wheelLines {
+		t.Errorf("wheel up scrolled %d lines, want %d", f.model.scroll, wheelLines)
+	}
+}
+
+func TestScrollingPastTheTopLoadsOlderHistory(t *testing.T) {
+	all := conversation(250)
+	for i := range all {
+		all[i].ID = 0
+	}
+	f := newFixture(t, 80, 24, nil)
+	if err := f.store.Append(context.Background(), all); err != nil {
+		t.Fatal(err)
+	}
+	recent, err := f.room.Recent(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	f = &fixture{t: t, store: f.store, room: f.room, model: New(context.Background(), Options{
+		Room: f.room, Member: f.model.member, Recent: recent, MaxMessage: 1000, Width: 80, Height: 24,
+	})}
+	for range 10 {
+		cmd := f.press(tea.KeyHome)
+		if cmd == nil {
+			break
+		}
+		f.send(cmd()) // the page from the store
+	}
+	if !f.model.atStart {
+		t.Fatal("Home never reached the start of the history")
+	}
+	s := f.screenText()
+	if !strings.Contains(s, "message number 1\n") && !strings.Contains(s, "message number 1 ") {
+		t.Errorf("first message not reachable:\n%s", s)
+	}
+	if !strings.Contains(s, "start of the conversation") {
+		t.Errorf("no start marker:\n%s", s)
+	}
+	// 250 messages and alice's own join notice, each exactly once.
+	if got := len(f.model.entries); got != 251 {
+		t.Errorf("%d entries loaded, want all 251 exactly once", got)
+	}
+}
+
+func TestInput(t *testing.T) {
+	f := newFixture(t, 80, 24, nil)
+
+	// Unknown commands stay local.
+	f.typeText("/frobnicate now")
+	if cmd := f.press(tea.KeyEnter); cmd != nil {
+		t.Error("unknown command produced a command (a post?)")
+	}
+	if s := f.screenText(); !strings.Contains(s, "Unknown command /frobnicate") {
+		t.Errorf("no notice for an unknown command:\n%s", s)
+	}
+
+	// Overlong text is refused with a notice and kept for editing.
+	long := strings.Repeat("x", 1001)
+	f.model.input.SetValue(long)
+	if cmd := f.press(tea.KeyEnter); cmd != nil {
+		t.Error("overlong message was posted")
+	}
+	if f.model.input.Value() != long {
+		t.Error("overlong message was not kept in the input")
+	}
+	if last := f.model.entries[len(f.model.entries)-1].msg.Body; !strings.Contains(last, "1001 characters long; the limit is 1000") {
+		t.Errorf("notice for an overlong message = %q", last)
+	}
+	if s := f.screenText(); !strings.Contains(s, "1001/1000") {
+		t.Errorf("no counter for an overlong message:\n%s", s)
+	}
+	f.model.input.SetValue("")
+
+	// A pasted paragraph becomes one line.
+	f.send(tea.PasteMsg{Content: "line one\nline two\r\nline three"})
+	if got := f.model.input.Value(); got != "line one line two line three" {
+		t.Errorf("paste gave %q", got)
+	}
+	f.model.input.SetValue("")
+
+	// Up and Down recall earlier lines.
+	for _, text := range []string{"/help", "/who"} {
+		f.typeText(text)
+		f.press(tea.KeyEnter)
+	}
+	f.press(tea.KeyUp)
+	if got := f.model.input.Value(); got != "/who" {
+		t.Errorf("Up recalled %q, want /who", got)
+	}
+	f.press(tea.KeyUp)
+	if got := f.model.input.Value(); got != "/help" {
+		t.Errorf("Up Up recalled %q, want /help", got)
+	}
+	f.press(tea.KeyDown)
+	f.press(tea.KeyDown)
+	if got := f.model.input.Value(); got != "" {
+		t.Errorf("Down past the newest left %q", got)
+	}
+	s := f.screenText()
+	for _, want := range []string{"/me ACTION", "/quit", "1 online: alice"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("/help or /who output lacks %q:\n%s", want, s)
+		}
+	}
+}
+
+func TestQuitKeys(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		setup string
+		key   tea.KeyPressMsg
+		quits bool
+	}{
+		{"ctrl+c", "", tea.KeyPressMsg{Code: 'c', Mod: tea.ModCtrl}, true},
+		{"ctrl+c with text", "draft", tea.KeyPressMsg{Code: 'c', Mod: tea.ModCtrl}, true},
+		{"ctrl+d on empty line", "", tea.KeyPressMsg{Code: 'd', Mod: tea.ModCtrl}, true},
+		{"ctrl+d with text", "draft", tea.KeyPressMsg{Code: 'd', Mod: tea.ModCtrl}, false},
+		{"esc on empty line", "", tea.KeyPressMsg{Code: tea.KeyEscape}, true},
+		{"esc with text clears it", "draft", tea.KeyPressMsg{Code: tea.KeyEscape}, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t, 80, 24, nil)
+			f.typeText(tt.setup)
+			cmd := f.send(tt.key)
+			quits := cmd != nil && isQuit(cmd())
+			if quits != tt.quits {
+				t.Errorf("quits = %v, want %v", quits, tt.quits)
+			}
+		})
+	}
+	f := newFixture(t, 80, 24, nil)
+	f.typeText("/quit")
+	if cmd := f.press(tea.KeyEnter); cmd == nil || !isQuit(cmd()) {
+		t.Error("/quit does not quit")
+	}
+}
+
+func isQuit(msg tea.Msg) bool {
+	_, ok := msg.(tea.QuitMsg)
+	return ok
+}
+
+func TestCursorIsTheRealTerminalCursorOnTheInputLine(t *testing.T) {
+	f := newFixture(t, 80, 24, nil)
+	f.typeText("hey")
+	v := f.model.View()
+	if v.Cursor == nil || v.Cursor.Blink || v.Cursor.Y != 22 || v.Cursor.X != 5 {
+		t.Errorf("cursor = %+v, want a steady cursor at (5, 22)", v.Cursor)
+	}
+}

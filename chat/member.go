@@ -1,0 +1,216 @@
+package chat
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"unicode/utf8"
+)
+
+var (
+	// ErrEmpty: the posted text was empty once sanitised and trimmed.
+	ErrEmpty = errors.New("message is empty")
+	// ErrLeft: the member has left the room or was evicted.
+	ErrLeft = errors.New("member has left the room")
+	// ErrNotSaved: the store failed, so the message was neither stored nor
+	// shown to anyone. Errors wrapping it also wrap the store's error.
+	ErrNotSaved = errors.New("message not saved")
+)
+
+// TooLongError is returned by Post for text longer than RoomConfig.MaxMessage
+// runes. Its Error is written for the user who typed it.
+type TooLongError struct{ Runes, Max int }
+
+func (e *TooLongError) Error() string {
+	return fmt.Sprintf("message is %d characters long; the limit is %d", e.Runes, e.Max)
+}
+
+// EvictedError is returned by Receive once an evicted member's outbox is
+// drained. Its Error is written for the user.
+type EvictedError struct{}
+
+func (*EvictedError) Error() string {
+	return "you were disconnected because your connection could not keep up"
+}
+
+// Member is one session in the room. Its methods are safe for concurrent
+// use, but Receive is meant for a single consumer.
+type Member struct {
+	room   *Room
+	w      *worker
+	id     uint64
+	name   string
+	outbox chan Message // sent to and closed only by w
+
+	left      chan struct{} // closed by Leave
+	leaveOnce sync.Once
+	evicted   chan struct{} // closed by w when it evicts the member
+	evictOnce sync.Once
+	departed  atomic.Bool // presence already ended (Leave or eviction)
+}
+
+// Name returns the name the member joined with.
+func (m *Member) Name() string { return m.name }
+
+// ID returns the member's session ID, unique in the room.
+func (m *Member) ID() uint64 { return m.id }
+
+func (m *Member) hasLeft() bool {
+	select {
+	case <-m.left:
+		return true
+	default:
+		return false
+	}
+}
+
+// Post sanitises body (see Sanitize), trims surrounding space, and posts it
+// to the room as kind, which MUST be KindText or KindAction. It returns
+// once the message is stored (nil), or the store failed (an error wrapping
+// ErrNotSaved; nobody saw the message), or ctx ended (the message may still
+// be stored and shown). Text that is empty after trimming gives ErrEmpty,
+// text longer than MaxMessage runes a *TooLongError; neither is posted.
+//
+// Post blocks for a commit: it MUST NOT be called from a Bubble Tea Update;
+// run it in a tea.Cmd. After Leave or eviction it returns ErrLeft, after
+// Room.Close ErrRoomClosed.
+func (m *Member) Post(ctx context.Context, kind Kind, body string) error {
+	if kind != KindText && kind != KindAction {
+		return fmt.Errorf("post: kind %d is not text or action", kind)
+	}
+	select {
+	case <-m.left:
+		return ErrLeft
+	case <-m.evicted:
+		return ErrLeft
+	default:
+	}
+	limit := m.room.cfg.MaxMessage
+	text := clean(body, limit)
+	if text == "" {
+		return ErrEmpty
+	}
+	if n := utf8.RuneCountInString(text); n > limit {
+		return &TooLongError{Runes: n, Max: limit}
+	}
+	q := &request{
+		msg:  Message{Author: m.name, Kind: kind, Body: text},
+		done: make(chan error, 1),
+	}
+	return m.room.submit(ctx, m, q)
+}
+
+// clean sanitises and trims body. The result is exact up to limit runes;
+// longer text is sanitised whole, so that its length is reported right.
+func clean(body string, limit int) string {
+	text := Sanitize(body, limit+1)
+	if utf8.RuneCountInString(text) > limit {
+		// Cut (or one over): only the whole text tells whether trimming
+		// brings it under the limit, and how long it really is.
+		text = Sanitize(body, 0)
+	}
+	return strings.TrimSpace(text)
+}
+
+// Receive blocks until the member's outbox holds at least one message, then
+// returns it with whatever else is queued right now (at most OutboxSize):
+// one batch per wake-up, in ID order. It MUST NOT be called from a Bubble
+// Tea Update; run it in a tea.Cmd and re-arm it after each batch.
+//
+// After eviction it returns the messages still queued and then an
+// *EvictedError; after Room.Close, the queued messages and then
+// ErrRoomClosed; after Leave, whatever was queued and then ErrLeft; when
+// ctx ends, ctx.Err().
+func (m *Member) Receive(ctx context.Context) ([]Message, error) {
+	for {
+		select {
+		case msg, ok := <-m.outbox:
+			return m.batch(msg, ok)
+		default:
+		}
+		// The outbox is empty. Once evicted, nothing more comes: the
+		// worker sends nothing after evicting.
+		select {
+		case <-m.evicted:
+			return nil, &EvictedError{}
+		default:
+		}
+		select {
+		case <-m.left:
+			return nil, ErrLeft
+		default:
+		}
+		select {
+		case msg, ok := <-m.outbox:
+			return m.batch(msg, ok)
+		case <-m.evicted: // look at the outbox once more, then report
+		case <-m.left:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+}
+
+// batch returns first and what else is queued now.
+func (m *Member) batch(first Message, ok bool) ([]Message, error) {
+	if !ok {
+		return nil, ErrRoomClosed
+	}
+	msgs := make([]Message, 1, 1+len(m.outbox))
+	msgs[0] = first
+drain:
+	for len(msgs) < cap(m.outbox) {
+		select {
+		case msg, ok := <-m.outbox:
+			if !ok {
+				break drain // ErrRoomClosed on the next call
+			}
+			msgs = append(msgs, msg)
+		default:
+			break drain
+		}
+	}
+	if len(msgs) > cap(m.outbox)/2 {
+		// The outbox was at least half full: the worker may be holding
+		// more; let it refill now rather than at its next tick.
+		select {
+		case m.w.kick <- struct{}{}:
+		default:
+		}
+	}
+	return msgs, nil
+}
+
+// offer puts msgs into the outbox without blocking and returns how many fit.
+// Only m's worker calls it.
+func (m *Member) offer(msgs []Message) int {
+	for i, msg := range msgs {
+		select {
+		case m.outbox <- msg:
+		default:
+			return i
+		}
+	}
+	return len(msgs)
+}
+
+// Leave ends the session: the member receives nothing more and its Post and
+// Receive return ErrLeft. If it was the last live session of its name, a
+// KindLeave notice is posted. Leave is idempotent, never blocks for long,
+// and is safe after eviction (which already posted the notice) and after
+// Room.Close (when the notice is no longer stored).
+func (m *Member) Leave() {
+	m.leaveOnce.Do(func() {
+		close(m.left)
+		w := m.w
+		w.mu.Lock()
+		if !w.closed {
+			w.left = append(w.left, m)
+		}
+		w.mu.Unlock()
+		m.room.depart(m)
+	})
+}
