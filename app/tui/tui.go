@@ -453,4 +453,3 @@ func postProblem(err error) string {
 	}
 	return "Not sent: " + err.Error()
 }
-

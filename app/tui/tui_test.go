@@ -134,10 +134,10 @@ func TestLayout(t *testing.T) {
 	s := f.screenText()
 	for _, want := range []string{
 		"Messaging", "1 online", "signed in as alice", // header
-		"Online (1)",                    // member list at 80 columns
-		"09:31:00 bob: hello everyone",  // time, name, text
-		"09:33:00 * carol waves",        // /me
-		"→ bob joined", "← carol left",  // notices
+		"Online (1)",                   // member list at 80 columns
+		"09:31:00 bob: hello everyone", // time, name, text
+		"09:33:00 * carol waves",       // /me
+		"→ bob joined", "← carol left", // notices
 		"/help", "PgUp/PgDn", "Ctrl+C quit", // hints
 	} {
 		if !strings.Contains(s, want) {
