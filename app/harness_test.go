@@ -174,12 +174,18 @@ type terminal struct {
 
 func openTerminal(t *testing.T, c *gossh.Client, width, height int) *terminal {
 	t.Helper()
+	return openTerminalAs(t, c, "xterm-256color", width, height)
+}
+
+// openTerminalAs opens a session whose PTY reports the terminal type term.
+func openTerminalAs(t *testing.T, c *gossh.Client, term string, width, height int) *terminal {
+	t.Helper()
 	session, err := c.NewSession()
 	if err != nil {
 		t.Fatalf("new session: %v", err)
 	}
 	modes := gossh.TerminalModes{gossh.ECHO: 0, gossh.TTY_OP_ISPEED: 38400, gossh.TTY_OP_OSPEED: 38400}
-	if err := session.RequestPty("xterm-256color", height, width, modes); err != nil {
+	if err := session.RequestPty(term, height, width, modes); err != nil {
 		t.Fatalf("request pty: %v", err)
 	}
 	stdin, err := session.StdinPipe()
@@ -190,6 +196,10 @@ func openTerminal(t *testing.T, c *gossh.Client, width, height int) *terminal {
 	if err != nil {
 		t.Fatal(err)
 	}
+	stderr, err := session.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
 	tm := &terminal{
 		t: t, session: session, stdin: stdin, emu: vt.NewEmulator(width, height),
 		changed: make(chan struct{}), ended: make(chan struct{}),
@@ -197,6 +207,8 @@ func openTerminal(t *testing.T, c *gossh.Client, width, height int) *terminal {
 	// The emulator answers the program's queries (colours, modes) through
 	// its input pipe, as a real terminal would.
 	go func() { _, _ = io.Copy(stdin, tm.emu) }()
+	// Like OpenSSH, show the session's stderr on the same screen.
+	go func() { _, _ = io.Copy(tm, stderr) }()
 	go tm.read(stdout)
 	if err := session.Shell(); err != nil {
 		t.Fatalf("shell: %v", err)
@@ -206,23 +218,22 @@ func openTerminal(t *testing.T, c *gossh.Client, width, height int) *terminal {
 }
 
 func (tm *terminal) read(stdout io.Reader) {
-	buf := make([]byte, 32*1024)
-	for {
-		n, err := stdout.Read(buf)
-		tm.mu.Lock()
-		if n > 0 {
-			tm.raw.Write(buf[:n])
-			_, _ = tm.emu.Write(buf[:n])
-		}
-		close(tm.changed)
-		tm.changed = make(chan struct{})
-		tm.mu.Unlock()
-		if err != nil {
-			tm.exit = tm.session.Wait()
-			close(tm.ended)
-			return
-		}
-	}
+	_, _ = io.Copy(tm, stdout)
+	tm.exit = tm.session.Wait() // also waits for stderr to be copied
+	tm.mu.Lock()
+	close(tm.ended)
+	tm.mu.Unlock()
+}
+
+// Write takes what the server sent: into the emulator, and the raw log.
+func (tm *terminal) Write(p []byte) (int, error) {
+	tm.mu.Lock()
+	defer tm.mu.Unlock()
+	tm.raw.Write(p)
+	_, _ = tm.emu.Write(p)
+	close(tm.changed)
+	tm.changed = make(chan struct{})
+	return len(p), nil
 }
 
 // screen is the emulator's current screen as plain text.
@@ -309,4 +320,24 @@ func (tm *terminal) altScreen() bool {
 	tm.mu.Lock()
 	defer tm.mu.Unlock()
 	return tm.emu.IsAltScreen()
+}
+
+// say types a line and presses Enter.
+func (tm *terminal) say(text string) {
+	tm.t.Helper()
+	tm.send(text + "\r")
+}
+
+// paste sends text as a bracketed paste, as a terminal does.
+func (tm *terminal) paste(text string) {
+	tm.t.Helper()
+	tm.send("\x1b[200~" + text + "\x1b[201~")
+}
+
+// chatter signs name up and opens a chat screen for them.
+func (ts *testServer) chatter(t *testing.T, name string, width, height int) *terminal {
+	t.Helper()
+	tm := openTerminal(t, ts.signup(t, name, "password1"), width, height)
+	tm.waitText("signed in as " + name)
+	return tm
 }

@@ -237,7 +237,7 @@ func (s *Server) runChat(ssh.Handler) ssh.Handler {
 		pty, windowChanges, _ := sess.Pty()
 		width, height := clampSize(pty.Window.Width, pty.Window.Height)
 		model := tui.New(ctx, tui.Options{
-			Room: s.room, Member: member, Recent: recent,
+			Room: s.room, Member: member, Recent: recent, HistoryLen: s.cfg.History,
 			MaxMessage: s.cfg.MaxMessage, Width: width, Height: height,
 		})
 		opts := append(bubbletea.MakeOptions(sess),

@@ -40,6 +40,7 @@ type Options struct {
 	Room       *chat.Room
 	Member     *chat.Member
 	Recent     []chat.Message // history up to the join, oldest first
+	HistoryLen int            // how many messages Recent was asked for
 	MaxMessage int            // longest message in characters
 	Width      int
 	Height     int
@@ -63,6 +64,7 @@ type Model struct {
 	loading    bool   // an older page is on its way
 	atStart    bool   // the whole history is loaded
 	scroll     int    // lines scrolled up from the bottom; 0 follows new lines
+	toTop      bool   // the user asked for the top (Home)
 	unseen     int    // messages that arrived below while scrolled up
 	online     []string
 	input      textinput.Model
@@ -76,12 +78,12 @@ func New(ctx context.Context, o Options) Model {
 	in := textinput.New()
 	in.Prompt = "> "
 	in.Placeholder = "Type a message, /help for commands"
-	in.CharLimit = 4 * o.MaxMessage // longer input is refused at Enter, with a notice
-	in.SetVirtualCursor(false)      // the real terminal cursor: no blink timer per session
+	in.CharLimit = inputLimit(o.MaxMessage) // overlong input is refused at Enter, with a notice
+	in.SetVirtualCursor(false)              // the real terminal cursor: no blink timer per session
 	in.Focus()
 	m := Model{
 		ctx: ctx, room: o.Room, member: o.Member, me: o.Member.Name(), max: o.MaxMessage,
-		st: newStyles(), input: in, atStart: len(o.Recent) < pageSize,
+		st: newStyles(), input: in, atStart: len(o.Recent) < o.HistoryLen,
 	}
 	m.online = m.room.Online()
 	m.resize(o.Width, o.Height)
@@ -154,6 +156,12 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case tea.PasteMsg:
 		// A pasted paragraph becomes one line; the input sanitises the rest.
 		msg.Content = strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ").Replace(msg.Content)
+		if n := utf8.RuneCountInString(msg.Content) + utf8.RuneCountInString(m.input.Value()); n > m.input.CharLimit {
+			// Refuse it whole rather than cut it: the text stays in the
+			// user's clipboard.
+			m.notice(fmt.Sprintf("Not pasted: that would make a message of %d characters; the limit is %d.", n, m.max))
+			return m, nil
+		}
 		var cmd tea.Cmd
 		m.input, cmd = m.input.Update(msg)
 		return m, cmd
@@ -181,7 +189,7 @@ func (m Model) key(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	case "esc":
 		switch {
 		case m.scroll > 0:
-			m.scroll, m.unseen = 0, 0
+			m.scroll, m.unseen, m.toTop = 0, 0, false
 		case m.input.Value() != "":
 			m.input.SetValue("")
 		default:
@@ -203,7 +211,7 @@ func (m Model) key(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	case "home", "ctrl+home":
 		return m.scrollBy(len(m.lines))
 	case "end", "ctrl+end":
-		m.scroll, m.unseen = 0, 0
+		m.scroll, m.unseen, m.toTop = 0, 0, false
 		return m, nil
 	}
 	var cmd tea.Cmd
@@ -294,11 +302,12 @@ func (m *Model) recallLine(step int) {
 // scrollBy moves the view up (positive) or down; reaching the top of what
 // is loaded fetches an older page.
 func (m Model) scrollBy(n int) (tea.Model, tea.Cmd) {
-	top := max(len(m.lines)-m.logHeight(), 0)
+	top := m.top()
 	m.scroll = min(max(m.scroll+n, 0), top)
 	if m.scroll == 0 {
 		m.unseen = 0
 	}
+	m.toTop = n >= len(m.lines) // Home: stay at the top as pages arrive
 	if m.scroll == top && n > 0 && !m.atStart && !m.loading {
 		m.loading = true
 		room, ctx, before := m.room, m.ctx, m.oldestID
@@ -378,7 +387,17 @@ func (m *Model) prependMessages(msgs []chat.Message) {
 		m.oldestID = older[0].msg.ID
 	}
 	m.reflow() // the scroll offset counts from the bottom, so the view stays
+	if m.toTop {
+		m.scroll = m.top()
+	}
 }
+
+// top is the scroll offset that shows the first line.
+func (m Model) top() int { return max(len(m.lines)-m.logHeight(), 0) }
+
+// inputLimit bounds what the input line holds: well above the message
+// limit, so that an overlong message is refused with its true length.
+func inputLimit(maxMessage int) int { return 8 * maxMessage }
 
 func firstID(entries []entry) int64 {
 	for _, e := range entries {
@@ -400,7 +419,7 @@ func (m *Model) resize(width, height int) {
 	if m.logWidth() != oldWidth {
 		m.reflow()
 	}
-	m.scroll = min(m.scroll, max(len(m.lines)-m.logHeight(), 0))
+	m.scroll = min(m.scroll, m.top())
 }
 
 // reflow re-wraps every entry: on resize and when older history arrives.

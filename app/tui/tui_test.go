@@ -42,7 +42,10 @@ func newFixture(t *testing.T, width, height int, recent []chat.Message) *fixture
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := New(ctx, Options{Room: room, Member: member, Recent: recent, MaxMessage: 1000, Width: width, Height: height})
+	if _, err := member.Receive(ctx); err != nil { // alice's join notice: stored by now
+		t.Fatal(err)
+	}
+	m := New(ctx, Options{Room: room, Member: member, Recent: recent, HistoryLen: 100, MaxMessage: 1000, Width: width, Height: height})
 	return &fixture{t: t, store: st, room: room, model: m}
 }
 
@@ -279,7 +282,7 @@ func TestScrollingPastTheTopLoadsOlderHistory(t *testing.T) {
 		t.Fatal(err)
 	}
 	f = &fixture{t: t, store: f.store, room: f.room, model: New(context.Background(), Options{
-		Room: f.room, Member: f.model.member, Recent: recent, MaxMessage: 1000, Width: 80, Height: 24,
+		Room: f.room, Member: f.model.member, Recent: recent, HistoryLen: 100, MaxMessage: 1000, Width: 80, Height: 24,
 	})}
 	for range 10 {
 		cmd := f.press(tea.KeyHome)
@@ -339,6 +342,15 @@ func TestInput(t *testing.T) {
 		t.Errorf("paste gave %q", got)
 	}
 	f.model.input.SetValue("")
+
+	// A paste that could never be sent is refused whole, not cut.
+	f.send(tea.PasteMsg{Content: strings.Repeat("z", inputLimit(1000)+1)})
+	if got := f.model.input.Value(); got != "" {
+		t.Errorf("an oversized paste left %d characters in the input", len(got))
+	}
+	if last := f.model.entries[len(f.model.entries)-1].msg.Body; !strings.Contains(last, "Not pasted") {
+		t.Errorf("no notice for an oversized paste: %q", last)
+	}
 
 	// Up and Down recall earlier lines.
 	for _, text := range []string{"/help", "/who"} {
