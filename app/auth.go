@@ -176,7 +176,7 @@ func (a *authenticator) signup(ctx ssh.Context, challenge gossh.KeyboardInteract
 		instruction = fmt.Sprintf("%s. Please try again (attempt %d of %d).\n%s",
 			capitalise(problem.Error()), round+1, signupRounds, rules)
 	}
-	_, _ = challenge("", "Too many attempts. Reconnect to try again.", nil, nil)
+	_, _ = challenge("", "Too many attempts.", nil, nil)
 	return false
 }
 

@@ -196,10 +196,19 @@ func TestSessionWithoutTerminalIsRefusedAtOnce(t *testing.T) {
 	ts := startServer(t, testConfig(t))
 	c := ts.signup(t, "alice", "password1")
 
-	for _, command := range []string{"", "ls -la"} {
+	for _, tt := range []struct {
+		command string
+		pty     bool
+	}{{"", false}, {"ls -la", false}, {"ls -la", true}} {
+		command := tt.command
 		s, err := c.NewSession()
 		if err != nil {
 			t.Fatal(err)
+		}
+		if tt.pty {
+			if err := s.RequestPty("xterm", 24, 80, gossh.TerminalModes{}); err != nil {
+				t.Fatal(err)
+			}
 		}
 		var stdout, stderr strings.Builder
 		s.Stdout, s.Stderr = &stdout, &stderr

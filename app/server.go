@@ -197,12 +197,13 @@ func (s *Server) logSessions(next ssh.Handler) ssh.Handler {
 	}
 }
 
-// requirePTY refuses sessions without a terminal (ssh -T, or a command) at
-// once, with one line on stderr and exit status 1.
+// requirePTY refuses sessions without a terminal (ssh -T) and sessions
+// that ask for a command (there are none) at once, with one line on stderr
+// and exit status 1.
 func requirePTY(next ssh.Handler) ssh.Handler {
 	return func(sess ssh.Session) {
-		if _, _, ok := sess.Pty(); !ok {
-			wish.Errorln(sess, "Messaging is a full-screen chat: connect with a terminal (ssh -t), not a command or ssh -T.")
+		if _, _, ok := sess.Pty(); !ok || len(sess.RawCommand()) > 0 {
+			wish.Errorln(sess, "Messaging is a full-screen chat: connect with a terminal and no command (ssh -p PORT user@host), not ssh -T or ssh host command.")
 			_ = sess.Exit(1)
 			return
 		}

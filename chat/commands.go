@@ -16,7 +16,7 @@ type Command struct {
 var commands = []Command{
 	{Name: "help", Help: "list the commands and keys"},
 	{Name: "who", Help: "list who is online"},
-	{Name: "me", Args: "ACTION", Help: "send an action: /me waves shows * you waves"},
+	{Name: "me", Args: "ACTION", Help: "describe an action: /me waves"},
 	{Name: "quit", Help: "leave the chat"},
 }
 

@@ -82,7 +82,9 @@ func (s styles) render(e entry, me string, width int) []line {
 	textStyle := lipgloss.NewStyle()
 	switch {
 	case e.local:
-		plainHead, text, textStyle = "", body, s.notice
+		// The prefix marks notices even without colour: no user name
+		// can begin a line with it.
+		plainHead, text, textStyle = "", "-!- "+body, s.notice
 	case m.Kind == chat.KindText:
 		plainHead, text = author+": ", body
 		style := s.nameStyle(author)
@@ -92,7 +94,11 @@ func (s styles) render(e entry, me string, width int) []line {
 		head = style.Render(author) + ": "
 	case m.Kind == chat.KindAction:
 		plainHead, text, textStyle = "* "+author+" ", body, s.action
-		head = s.action.Render("* ") + s.nameStyle(author).Italic(true).Render(author) + " "
+		style := s.nameStyle(author)
+		if strings.EqualFold(author, me) {
+			style = s.me
+		}
+		head = s.action.Render("* ") + style.Italic(true).Render(author) + " "
 	case m.Kind == chat.KindJoin:
 		plainHead, text, textStyle = "", "→ "+author+" joined", s.system
 	case m.Kind == chat.KindLeave:

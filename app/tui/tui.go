@@ -16,6 +16,7 @@ import (
 
 	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
 
 	"messaging/chat"
 )
@@ -70,6 +71,7 @@ type Model struct {
 	input      textinput.Model
 	recall     []string
 	recallAt   int
+	draft      string // the unsent line, kept while recalling
 	exitReason string
 }
 
@@ -208,9 +210,14 @@ func (m Model) key(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		return m.scrollBy(m.logHeight() - 1)
 	case "pgdown":
 		return m.scrollBy(-(m.logHeight() - 1))
-	case "home", "ctrl+home":
+	case "home", "end":
+		if m.input.Value() != "" {
+			break // move the cursor in the input, as in any line editor
+		}
+		return m.key(tea.KeyPressMsg{Code: k.Code, Mod: tea.ModCtrl})
+	case "ctrl+home":
 		return m.scrollBy(len(m.lines))
-	case "end", "ctrl+end":
+	case "ctrl+end":
 		m.scroll, m.unseen, m.toTop = 0, 0, false
 		return m, nil
 	}
@@ -249,6 +256,8 @@ func (m Model) submit() (tea.Model, tea.Cmd) {
 	case "quit":
 		return m, tea.Quit
 	default:
+		m.remember(text) // Up brings it back to correct
+		m.input.SetValue("")
 		m.notice(fmt.Sprintf("Unknown command /%s. Type /help for the list; start a line with // to send a slash.", chat.Sanitize(in.Command, 30)))
 		return m, nil
 	}
@@ -271,7 +280,7 @@ func (m *Model) help() {
 	for _, c := range chat.Commands() {
 		m.notice(fmt.Sprintf("  /%-12s %s", strings.TrimSpace(c.Name+" "+c.Args), c.Help))
 	}
-	m.notice("Keys: Enter send · Up/Down recall · PgUp/PgDn, Home/End, mouse wheel scroll · Ctrl+C quit")
+	m.notice("Keys: Enter send · Up/Down recall earlier lines · PgUp/PgDn, Home/End (on an empty line), Ctrl+Home/End, mouse wheel scroll · Esc back to the newest, then clear the line · Ctrl+C, or Ctrl+D or Esc on an empty line, quit")
 }
 
 func (m *Model) remember(text string) {
@@ -285,14 +294,17 @@ func (m *Model) remember(text string) {
 }
 
 // recallLine steps through the lines sent before; past the newest it
-// leaves an empty input.
+// brings back the line being typed when recall began.
 func (m *Model) recallLine(step int) {
 	if len(m.recall) == 0 {
 		return
 	}
+	if m.recallAt == len(m.recall) {
+		m.draft = m.input.Value()
+	}
 	m.recallAt = min(max(m.recallAt+step, 0), len(m.recall))
 	if m.recallAt == len(m.recall) {
-		m.input.SetValue("")
+		m.input.SetValue(m.draft)
 	} else {
 		m.input.SetValue(m.recall[m.recallAt])
 	}
@@ -356,7 +368,11 @@ func (m *Model) notice(text string) {
 // add appends an entry and its wrapped lines; a reader scrolled up keeps
 // their view.
 func (m *Model) add(e entry) {
-	lines := m.st.render(e, m.me, m.logWidth())
+	var lines []line
+	if len(m.entries) == 0 || !sameDay(m.entries[len(m.entries)-1].msg.Time, e.msg.Time) {
+		lines = append(lines, m.dayLine(e.msg.Time))
+	}
+	lines = append(lines, m.st.render(e, m.me, m.wrapWidth())...)
 	m.entries = append(m.entries, e)
 	m.lines = append(m.lines, lines...)
 	if m.scroll > 0 {
@@ -429,10 +445,33 @@ func (m *Model) reflow() {
 	if m.atStart {
 		m.lines = append(m.lines, m.plain(m.st.hint, "— start of the conversation —"))
 	}
-	width := m.logWidth()
-	for _, e := range m.entries {
+	width := m.wrapWidth()
+	for i, e := range m.entries {
+		if i == 0 || !sameDay(m.entries[i-1].msg.Time, e.msg.Time) {
+			m.lines = append(m.lines, m.dayLine(e.msg.Time))
+		}
 		m.lines = append(m.lines, m.st.render(e, m.me, width)...)
 	}
+}
+
+// dayLine heads each day's messages: times alone do not say which day.
+func (m Model) dayLine(t time.Time) line {
+	return m.plain(m.st.hint, ansi.Truncate(t.Format("— Monday, 2 January 2006 —"), m.wrapWidth(), "…"))
+}
+
+func sameDay(a, b time.Time) bool {
+	ay, am, ad := a.Date()
+	by, bm, bd := b.Date()
+	return ay == by && am == bm && ad == bd
+}
+
+// wrapWidth is the log's width less a column of space before the member
+// list.
+func (m Model) wrapWidth() int {
+	if m.showSide() {
+		return m.logWidth() - 1
+	}
+	return m.logWidth()
 }
 
 func (m Model) showSide() bool { return m.width >= sideMinWidth }

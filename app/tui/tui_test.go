@@ -310,14 +310,18 @@ func TestScrollingPastTheTopLoadsOlderHistory(t *testing.T) {
 func TestInput(t *testing.T) {
 	f := newFixture(t, 80, 24, nil)
 
-	// Unknown commands stay local.
+	// Unknown commands stay local; Up brings the line back to correct.
 	f.typeText("/frobnicate now")
 	if cmd := f.press(tea.KeyEnter); cmd != nil {
 		t.Error("unknown command produced a command (a post?)")
 	}
-	if s := f.screenText(); !strings.Contains(s, "Unknown command /frobnicate") {
+	if s := f.screenText(); !strings.Contains(s, "-!- Unknown command /frobnicate") {
 		t.Errorf("no notice for an unknown command:\n%s", s)
 	}
+	if f.press(tea.KeyUp); f.model.input.Value() != "/frobnicate now" {
+		t.Errorf("Up after an unknown command gave %q", f.model.input.Value())
+	}
+	f.model.input.SetValue("")
 
 	// Overlong text is refused with a notice and kept for editing.
 	long := strings.Repeat("x", 1001)
@@ -370,6 +374,21 @@ func TestInput(t *testing.T) {
 	if got := f.model.input.Value(); got != "" {
 		t.Errorf("Down past the newest left %q", got)
 	}
+	// A half-typed line survives a trip through the recall.
+	f.typeText("my draft")
+	f.press(tea.KeyUp)
+	f.press(tea.KeyDown)
+	if got := f.model.input.Value(); got != "my draft" {
+		t.Errorf("Up then Down turned the draft into %q", got)
+	}
+	// With text in the input, Home and End edit it instead of scrolling.
+	f.press(tea.KeyHome)
+	f.typeText(">")
+	f.press(tea.KeyEnd)
+	f.typeText("<")
+	if got := f.model.input.Value(); got != ">my draft<" || f.model.scroll != 0 {
+		t.Errorf("Home/End in a draft: %q, scroll %d", got, f.model.scroll)
+	}
 	s := f.screenText()
 	for _, want := range []string{"/me ACTION", "/quit", "1 online: alice"} {
 		if !strings.Contains(s, want) {
@@ -420,5 +439,21 @@ func TestCursorIsTheRealTerminalCursorOnTheInputLine(t *testing.T) {
 	v := f.model.View()
 	if v.Cursor == nil || v.Cursor.Blink || v.Cursor.Y != 22 || v.Cursor.X != 5 {
 		t.Errorf("cursor = %+v, want a steady cursor at (5, 22)", v.Cursor)
+	}
+}
+
+func TestDaysAreMarked(t *testing.T) {
+	msgs := []chat.Message{
+		{ID: 1, Time: base, Author: "bob", Kind: chat.KindText, Body: "yesterday"},
+		{ID: 2, Time: base.Add(2 * time.Hour), Author: "bob", Kind: chat.KindText, Body: "same day"},
+		{ID: 3, Time: base.Add(24 * time.Hour), Author: "bob", Kind: chat.KindText, Body: "today"},
+	}
+	f := newFixture(t, 80, 24, msgs)
+	s := f.screenText()
+	if strings.Count(s, "— Thursday, 26 November 2026 —") != 1 || strings.Count(s, "— Friday, 27 November 2026 —") != 1 {
+		t.Errorf("want one line per day:\n%s", s)
+	}
+	if strings.Index(s, "Friday") > strings.Index(s, "today") || strings.Index(s, "Friday") < strings.Index(s, "same day") {
+		t.Errorf("the day line is not between the days:\n%s", s)
 	}
 }
