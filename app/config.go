@@ -3,9 +3,11 @@ package app
 import (
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Config is everything the server reads from its environment. LoadConfig is
@@ -20,6 +22,19 @@ type Config struct {
 	PasswordMax int    // PASSWORD_MAX: longest password accepted at signup
 	History     int    // HISTORY: messages a new session sees
 	MaxMessage  int    // MAX_MESSAGE: longest message, in characters
+
+	// Abuse limits; 0 switches each off (load tests, trusted networks).
+	MaxSessions      int           // MAX_SESSIONS: chat sessions in all
+	MaxSessionsPerIP int           // MAX_SESSIONS_PER_IP: chat sessions from one address
+	MaxUnauth        int           // MAX_UNAUTH: connections not yet logged in, in all
+	MaxUnauthPerIP   int           // MAX_UNAUTH_PER_IP: ... from one address
+	SignupsPerIPHour int           // SIGNUPS_PER_IP_HOUR: new accounts from one address per hour
+	PenaltyFailures  int           // PENALTY_FAILURES: failed logins before an address must wait
+	AccountFailures  int           // ACCOUNT_FAILURES: failed logins before an account backs off
+	MsgBurst         int           // MSG_BURST: messages a person may send at once
+	MsgPerSec        float64       // MSG_PER_SEC: messages per second after the burst
+	IdleTimeout      time.Duration // IDLE_TIMEOUT: close a session idle this long
+	Keepalive        time.Duration // KEEPALIVE: probe the client this often; 3 missed = gone
 }
 
 // Bounds of the settings. Passwords are bounded above so that nobody can make
@@ -29,6 +44,7 @@ const (
 	longestPasswordRule = 1024
 	maxHistory          = 1000
 	longestMessageRule  = 10000
+	maxLimit            = 1_000_000
 )
 
 // ListenAddr is the host:port the server binds.
@@ -59,6 +75,31 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		return n
 	}
 
+	rate := func(name, def string) float64 {
+		raw := get(name, def)
+		f, err := strconv.ParseFloat(raw, 64)
+		if err != nil || f < 0 || f > maxLimit || math.IsNaN(f) {
+			errs = append(errs, fmt.Errorf("%s=%q is not a rate: use a number from 0 to %d, like 0.5 or 2", name, raw, maxLimit))
+			return 0
+		}
+		return f
+	}
+	duration := func(name, def string) time.Duration {
+		raw := get(name, def)
+		if raw == "0" {
+			return 0
+		}
+		d, err := time.ParseDuration(raw)
+		if err != nil || d < 0 || d > 365*24*time.Hour {
+			errs = append(errs, fmt.Errorf("%s=%q is not a duration: use 0 (off) or a value like 90s, 30m or 2h", name, raw))
+			return 0
+		}
+		if d > 0 && d < time.Second {
+			errs = append(errs, fmt.Errorf("%s=%s is too short: use at least 1s, or 0 for off", name, raw))
+		}
+		return d
+	}
+
 	c := Config{
 		Addr:        get("ADDR", "0.0.0.0"),
 		Port:        number("PORT", "4848", 0, 65535),
@@ -69,6 +110,18 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		PasswordMax: number("PASSWORD_MAX", "15", 1, longestPasswordRule),
 		History:     number("HISTORY", "100", 1, maxHistory),
 		MaxMessage:  number("MAX_MESSAGE", "1000", 1, longestMessageRule),
+
+		MaxSessions:      number("MAX_SESSIONS", "1000", 0, maxLimit),
+		MaxSessionsPerIP: number("MAX_SESSIONS_PER_IP", "10", 0, maxLimit),
+		MaxUnauth:        number("MAX_UNAUTH", "64", 0, maxLimit),
+		MaxUnauthPerIP:   number("MAX_UNAUTH_PER_IP", "8", 0, maxLimit),
+		SignupsPerIPHour: number("SIGNUPS_PER_IP_HOUR", "3", 0, maxLimit),
+		PenaltyFailures:  number("PENALTY_FAILURES", "5", 0, maxLimit),
+		AccountFailures:  number("ACCOUNT_FAILURES", "3", 0, maxLimit),
+		MsgBurst:         number("MSG_BURST", "5", 0, maxLimit),
+		MsgPerSec:        rate("MSG_PER_SEC", "1"),
+		IdleTimeout:      duration("IDLE_TIMEOUT", "0"),
+		Keepalive:        duration("KEEPALIVE", "30s"),
 	}
 	if !validHost(c.Addr) {
 		errs = append(errs, fmt.Errorf("ADDR=%q is not an IP address or host name", c.Addr))

@@ -3,6 +3,7 @@ package app
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 func env(m map[string]string) func(string) string {
@@ -15,7 +16,9 @@ func TestLoadConfigDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := Config{Addr: "0.0.0.0", Port: 4848, Workers: 2, Database: "messaging.db",
-		HostKey: ".ssh/messaging_ed25519", PasswordMin: 8, PasswordMax: 15, History: 100, MaxMessage: 1000}
+		HostKey: ".ssh/messaging_ed25519", PasswordMin: 8, PasswordMax: 15, History: 100, MaxMessage: 1000,
+		MaxSessions: 1000, MaxSessionsPerIP: 10, MaxUnauth: 64, MaxUnauthPerIP: 8, SignupsPerIPHour: 3,
+		PenaltyFailures: 5, AccountFailures: 3, MsgBurst: 5, MsgPerSec: 1, IdleTimeout: 0, Keepalive: 30 * time.Second}
 	if got != want {
 		t.Errorf("defaults = %+v, want %+v", got, want)
 	}
@@ -29,12 +32,17 @@ func TestLoadConfigReadsEveryVariable(t *testing.T) {
 		"ADDR": "::1", "PORT": "2222", "NUM_TH": "8", "DATABASE": "/data/chat.db",
 		"HOST_KEY": "/keys/host", "PASSWORD_MIN": "15", "PASSWORD_MAX": "64",
 		"HISTORY": "20", "MAX_MESSAGE": "280",
+		"MAX_SESSIONS": "0", "MAX_SESSIONS_PER_IP": "3", "MAX_UNAUTH": "100", "MAX_UNAUTH_PER_IP": "0",
+		"SIGNUPS_PER_IP_HOUR": "10", "PENALTY_FAILURES": "0", "ACCOUNT_FAILURES": "10",
+		"MSG_BURST": "0", "MSG_PER_SEC": "0.5", "IDLE_TIMEOUT": "30m", "KEEPALIVE": "0",
 	}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := Config{Addr: "::1", Port: 2222, Workers: 8, Database: "/data/chat.db",
-		HostKey: "/keys/host", PasswordMin: 15, PasswordMax: 64, History: 20, MaxMessage: 280}
+		HostKey: "/keys/host", PasswordMin: 15, PasswordMax: 64, History: 20, MaxMessage: 280,
+		MaxSessions: 0, MaxSessionsPerIP: 3, MaxUnauth: 100, MaxUnauthPerIP: 0, SignupsPerIPHour: 10,
+		PenaltyFailures: 0, AccountFailures: 10, MsgBurst: 0, MsgPerSec: 0.5, IdleTimeout: 30 * time.Minute}
 	if got != want {
 		t.Errorf("got %+v, want %+v", got, want)
 	}
@@ -69,6 +77,23 @@ func TestLoadConfigRejectsBadValues(t *testing.T) {
 		{map[string]string{"HISTORY": "lots"}, "HISTORY"},
 		{map[string]string{"MAX_MESSAGE": "0"}, "MAX_MESSAGE=0 is out of range: it must be 1 to 10000"},
 		{map[string]string{"MAX_MESSAGE": "10001"}, "MAX_MESSAGE=10001 is out of range"},
+		{map[string]string{"MAX_SESSIONS": "-1"}, "MAX_SESSIONS=-1 is out of range"},
+		{map[string]string{"MAX_SESSIONS_PER_IP": "ten"}, "MAX_SESSIONS_PER_IP"},
+		{map[string]string{"MAX_UNAUTH": "1e3"}, "MAX_UNAUTH"},
+		{map[string]string{"MAX_UNAUTH_PER_IP": "-8"}, "MAX_UNAUTH_PER_IP"},
+		{map[string]string{"SIGNUPS_PER_IP_HOUR": "3/h"}, "SIGNUPS_PER_IP_HOUR"},
+		{map[string]string{"PENALTY_FAILURES": "-1"}, "PENALTY_FAILURES"},
+		{map[string]string{"ACCOUNT_FAILURES": "x"}, "ACCOUNT_FAILURES"},
+		{map[string]string{"MSG_BURST": "-5"}, "MSG_BURST"},
+		{map[string]string{"MSG_PER_SEC": "fast"}, `MSG_PER_SEC="fast" is not a rate`},
+		{map[string]string{"MSG_PER_SEC": "-1"}, "MSG_PER_SEC"},
+		{map[string]string{"MSG_PER_SEC": "NaN"}, "MSG_PER_SEC"},
+		{map[string]string{"MSG_PER_SEC": "Inf"}, "MSG_PER_SEC"},
+		{map[string]string{"IDLE_TIMEOUT": "30"}, `IDLE_TIMEOUT="30" is not a duration`},
+		{map[string]string{"IDLE_TIMEOUT": "-5m"}, "IDLE_TIMEOUT"},
+		{map[string]string{"IDLE_TIMEOUT": "10ms"}, "IDLE_TIMEOUT=10ms is too short"},
+		{map[string]string{"KEEPALIVE": "forever"}, "KEEPALIVE"},
+		{map[string]string{"KEEPALIVE": "9999h"}, "KEEPALIVE"},
 	}
 	for _, tt := range tests {
 		_, err := LoadConfig(env(tt.env))

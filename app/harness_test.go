@@ -43,6 +43,9 @@ func testConfig(t testing.TB) Config {
 		PasswordMax: 15,
 		History:     100,
 		MaxMessage:  1000,
+		// The abuse limits are off here; the tests of each defence turn
+		// it on. Keepalives are on, as in production.
+		Keepalive: 30 * time.Second,
 	}
 }
 

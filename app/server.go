@@ -121,6 +121,8 @@ func newServer(cfg Config, log *slog.Logger, st store.Store) (*Server, error) {
 		Workers:     cfg.Workers,
 		HistorySize: cfg.History,
 		MaxMessage:  cfg.MaxMessage,
+		MsgBurst:    cfg.MsgBurst,
+		MsgPerSec:   cfg.MsgPerSec,
 	}, log)
 	return s, nil
 }

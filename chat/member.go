@@ -72,7 +72,8 @@ func (m *Member) hasLeft() bool {
 // once the message is stored (nil), or the store failed (an error wrapping
 // ErrNotSaved; nobody saw the message), or ctx ended (the message may still
 // be stored and shown). Text that is empty after trimming gives ErrEmpty,
-// text longer than MaxMessage runes a *TooLongError; neither is posted.
+// text longer than MaxMessage runes a *TooLongError, a post over the
+// person's flood limit a *SlowDownError; none of them is posted.
 //
 // Post blocks for a commit: it MUST NOT be called from a Bubble Tea Update;
 // run it in a tea.Cmd. After Leave or eviction it returns ErrLeft, after
@@ -95,6 +96,9 @@ func (m *Member) Post(ctx context.Context, kind Kind, body string) error {
 	}
 	if n := utf8.RuneCountInString(text); n > limit {
 		return &TooLongError{Runes: n, Max: limit}
+	}
+	if err := m.room.allow(m.name); err != nil {
+		return err
 	}
 	q := &request{
 		msg:  Message{Author: m.name, Kind: kind, Body: text},

@@ -38,6 +38,8 @@ type RoomConfig struct {
 	OutboxSize  int              // per-member outbox capacity in messages (default 256)
 	MaxPending  int              // per-member overflow held by its worker while the outbox is full (default 1024)
 	EvictAfter  time.Duration    // a member whose outbox stays full this long is evicted (default 5s)
+	MsgBurst    int              // flood limit per person: messages at once (0: no limit)
+	MsgPerSec   float64          // flood limit per person: messages per second after the burst
 	Now         func() time.Time // clock; default time.Now
 }
 
@@ -136,10 +138,29 @@ type Room struct {
 	deliverHook func(*Member) // tests only: runs before each delivery to a member
 }
 
-// presence counts the live sessions of one name.
+// presence counts the live sessions of one name, and holds the name's
+// flood limit: opening more sessions does not buy more messages.
 type presence struct {
 	name     string // as its first live session spelled it
 	sessions int
+	flood    tokenBucket
+}
+
+// allow applies the flood limit to a post by name.
+func (r *Room) allow(name string) error {
+	if r.cfg.MsgBurst <= 0 || r.cfg.MsgPerSec <= 0 {
+		return nil
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	p := r.online[foldName(name)]
+	if p == nil {
+		return ErrLeft
+	}
+	if ok, wait := p.flood.take(r.cfg.Now(), r.cfg.MsgBurst, r.cfg.MsgPerSec); !ok {
+		return &SlowDownError{Wait: wait}
+	}
+	return nil
 }
 
 // request is a message on its way to the sequencer.

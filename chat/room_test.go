@@ -859,3 +859,45 @@ func TestDeliveryPanicCostsOnlyThatMember(t *testing.T) {
 		t.Errorf("Receive of the member whose delivery panicked = %v, want *EvictedError", err)
 	}
 }
+
+func TestFloodLimitIsPerPersonAndRefusesWithoutPosting(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	var mu sync.Mutex
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
+	h := &memHistory{}
+	r := NewRoom(h, RoomConfig{MsgBurst: 5, MsgPerSec: 1, Now: clock}, nil)
+	defer r.Close()
+	ctx := context.Background()
+	a1, _ := r.Join(ctx, "alice")
+	a2, _ := r.Join(ctx, "Alice") // a second terminal buys no extra messages
+	for i := range 5 {
+		if err := []*Member{a1, a2}[i%2].Post(ctx, KindText, "burst"); err != nil {
+			t.Fatalf("post %d of the burst: %v", i+1, err)
+		}
+	}
+	err := a1.Post(ctx, KindText, "one too many")
+	var slow *SlowDownError
+	if !errors.As(err, &slow) || slow.Wait <= 0 || slow.Wait > time.Second {
+		t.Fatalf("sixth post: %v, want a SlowDownError of at most 1s", err)
+	}
+	if !strings.Contains(err.Error(), "slow down") {
+		t.Errorf("error %q is not written for the user", err)
+	}
+	if err := a2.Post(ctx, KindText, "still too many"); !errors.As(err, &slow) {
+		t.Fatalf("other session of the same person: %v, want SlowDownError", err)
+	}
+	advance(time.Second)
+	if err := a1.Post(ctx, KindText, "after a second"); err != nil {
+		t.Fatalf("post after a second: %v", err)
+	}
+	for _, m := range h.all() {
+		if strings.Contains(m.Body, "too many") {
+			t.Errorf("a refused post was stored: %q", m.Body)
+		}
+	}
+	bob, _ := r.Join(ctx, "bob")
+	if err := bob.Post(ctx, KindText, "bob has his own limit"); err != nil {
+		t.Errorf("bob limited by alice's flood: %v", err)
+	}
+}

@@ -506,6 +506,8 @@ func postProblem(err error) string {
 		return "Not sent: " + err.Error() + ". Shorten it and press Enter again."
 	case errors.Is(err, chat.ErrEmpty):
 		return "Not sent: the message is empty."
+	case errors.As(err, new(*chat.SlowDownError)):
+		return "Not sent: " + err.Error() + ". Your message is back in the input."
 	case errors.Is(err, chat.ErrNotSaved):
 		return "Not sent: the server could not save your message. Press Enter to try again."
 	}
