@@ -145,8 +145,8 @@ func (s *Server) Serve(ctx context.Context) error {
 	case serveErr = <-served:
 	}
 	s.log.Info("shutting down", "sessions", s.programs.len())
-	s.room.Close()
-	s.programs.quitAll(shutdownGrace) // for any program the room did not reach
+	s.programs.quitAll(shutdownGrace) // each tells its user why, and restores the terminal
+	s.room.Close()                    // after the last post a program could make
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), hangUpGrace)
 	defer cancel()
 	if err := s.ssh.Shutdown(shutdownCtx); errors.Is(err, context.DeadlineExceeded) {
@@ -263,7 +263,8 @@ func (s *Server) runChat(ssh.Handler) ssh.Handler {
 		}
 		program.Kill() // restores the terminal if Run ended abnormally
 		if m, ok := final.(tui.Model); ok && m.ExitReason() != "" {
-			wish.Errorln(sess, m.ExitReason())
+			// On stdout, so it follows the terminal's restoration in order.
+			wish.Println(sess, m.ExitReason())
 		}
 		_ = sess.Exit(0)
 	}
@@ -342,15 +343,15 @@ func (ps *programSet) len() int {
 	return len(ps.programs)
 }
 
-// quitAll refuses new programs, asks every live one to quit and waits for
-// them, at most grace.
+// quitAll refuses new programs, tells every live one the server is
+// shutting down (they quit) and waits for them, at most grace.
 func (ps *programSet) quitAll(grace time.Duration) {
 	ps.mu.Lock()
 	ps.closed = true
 	for p := range ps.programs {
-		// Quit blocks until the program's event loop takes the message or
+		// Send blocks until the program's event loop takes the message or
 		// the program ends; one slow session must not hold up the others.
-		go p.Quit()
+		go p.Send(tui.ShutdownMsg{})
 	}
 	ps.mu.Unlock()
 

@@ -112,6 +112,12 @@ type (
 	}
 )
 
+// ShutdownMsg tells the screen that the server is shutting down: it quits,
+// telling the user why.
+type ShutdownMsg struct{}
+
+const restartReason = "The server is restarting. Please reconnect in a moment."
+
 func (m Model) Init() tea.Cmd { return m.receive() }
 
 // receive waits for the next batch from the member's outbox; Update re-arms
@@ -140,6 +146,9 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, tea.Batch(cmds...)
 	case endedMsg:
 		m.exitReason = endReason(msg.err)
+		return m, tea.Quit
+	case ShutdownMsg:
+		m.exitReason = restartReason
 		return m, tea.Quit
 	case olderMsg:
 		m.loading = false
@@ -492,7 +501,7 @@ func endReason(err error) string {
 	case errors.As(err, &evicted):
 		return "Disconnected: " + err.Error() + "."
 	case errors.Is(err, chat.ErrRoomClosed):
-		return "The server is restarting. Please reconnect in a moment."
+		return restartReason
 	case errors.Is(err, context.Canceled):
 		return ""
 	}
