@@ -8,6 +8,7 @@ import (
 	"net"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"charm.land/ssh"
@@ -34,13 +35,15 @@ const (
 type authenticator struct {
 	store       store.Store
 	log         *slog.Logger
+	limits      *limits
+	checks      atomic.Int64 // password hashes checked: what guessing costs us
 	hashSlots   chan struct{}
 	dummyHash   string // checked for unknown users so they cost as much as known ones
 	passwordMin int
 	passwordMax int
 }
 
-func newAuthenticator(st store.Store, log *slog.Logger, cfg Config) (*authenticator, error) {
+func newAuthenticator(st store.Store, log *slog.Logger, cfg Config, lim *limits) (*authenticator, error) {
 	dummy, err := store.HashPassword("dummy password for unknown users")
 	if err != nil {
 		return nil, fmt.Errorf("hash dummy password: %w", err)
@@ -48,6 +51,7 @@ func newAuthenticator(st store.Store, log *slog.Logger, cfg Config) (*authentica
 	return &authenticator{
 		store:       st,
 		log:         log,
+		limits:      lim,
 		hashSlots:   make(chan struct{}, runtime.NumCPU()),
 		dummyHash:   dummy,
 		passwordMin: cfg.PasswordMin,
@@ -64,12 +68,17 @@ func identity(ctx ssh.Context) string {
 	return p.Extensions[identityKey]
 }
 
+// setIdentity records a successful login: the account, and that the
+// connection no longer counts as unauthenticated.
 func setIdentity(ctx ssh.Context, name string) {
 	p := ctx.Permissions()
 	if p.Extensions == nil {
 		p.Extensions = map[string]string{}
 	}
 	p.Extensions[identityKey] = name
+	if c := connOf(ctx); c != nil {
+		c.releaseUnauth()
+	}
 }
 
 // passwordHandler serves the SSH "password" method.
@@ -97,6 +106,10 @@ func (a *authenticator) keyboardInteractiveHandler(ctx ssh.Context, challenge go
 // Unknown names are checked against a dummy hash so that they fail the same
 // way and in about the same time as a wrong password.
 func (a *authenticator) login(ctx ssh.Context, name, password string) bool {
+	ip := hostOf(ctx.RemoteAddr())
+	if !a.limits.mayTry(ip, name) {
+		return false // penalised address or backing-off account: no hash spent
+	}
 	hash, known := a.dummyHash, false
 	acct, err := a.store.Account(ctx, name)
 	switch {
@@ -113,8 +126,10 @@ func (a *authenticator) login(ctx ssh.Context, name, password string) bool {
 		a.log.Error("check password", "user", name, "err", err)
 	}
 	if !known || !ok || password == "" {
+		a.limits.failed(ip, name)
 		return false
 	}
+	a.limits.succeeded(ip, name)
 	setIdentity(ctx, acct.Name)
 	return true
 }
@@ -126,6 +141,7 @@ func (a *authenticator) checkPassword(ctx context.Context, hash, password string
 		return false, err
 	}
 	defer release()
+	a.checks.Add(1)
 	return store.CheckPassword(hash, password)
 }
 
@@ -151,6 +167,11 @@ func (a *authenticator) acquireHashSlot(ctx context.Context) (release func(), er
 // bad answer is explained in the next round's instruction, for at most
 // signupRounds rounds. On success the connection continues as the new user.
 func (a *authenticator) signup(ctx ssh.Context, challenge gossh.KeyboardInteractiveChallenge) bool {
+	ip := hostOf(ctx.RemoteAddr())
+	if !a.limits.maySignUp(ip) {
+		_, _ = challenge("", "Too many accounts were created from your address in the last hour. Please try again later.", nil, nil)
+		return false
+	}
 	rules := fmt.Sprintf("Username: letters and digits, 2 to 20, starting with a letter.\n"+
 		"Password: %d to %d characters.", a.passwordMin, a.passwordMax)
 	instruction := "Create your Messaging account.\n" + rules
@@ -163,6 +184,7 @@ func (a *authenticator) signup(ctx ssh.Context, challenge gossh.KeyboardInteract
 		name := strings.TrimSpace(answers[0])
 		problem := a.createAccount(ctx, name, answers[1], answers[2])
 		if problem == nil {
+			a.limits.signedUp(ip)
 			a.log.Info("signup", "user", name, "remote", ctx.RemoteAddr().String())
 			_, _ = challenge("", fmt.Sprintf("Welcome to Messaging, %s! Next time, log in with: ssh%s %s@<this host>",
 				name, portFlag(ctx.LocalAddr()), name), nil, nil)

@@ -16,7 +16,6 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"charm.land/ssh"
 	"charm.land/wish/v2"
-	"charm.land/wish/v2/bubbletea"
 	gossh "golang.org/x/crypto/ssh"
 
 	"messaging/app/tui"
@@ -42,13 +41,18 @@ const (
 // Server is a running Messaging server: the listener, the SSH server, the
 // store and the live sessions.
 type Server struct {
-	log      *slog.Logger
-	store    store.Store
-	room     *chat.Room
-	cfg      Config
-	ssh      *ssh.Server
-	listener net.Listener
-	programs *programSet
+	log    *slog.Logger
+	store  store.Store
+	room   *chat.Room
+	cfg    Config
+	limits *limits
+	auth   *authenticator
+	// wrapModel, when set (tests only), wraps each session's model: the
+	// seam through which a test makes a session panic.
+	wrapModel func(tea.Model) tea.Model
+	ssh       *ssh.Server
+	listener  net.Listener
+	programs  *programSet
 }
 
 // Run is the whole program behind main: it loads the configuration, serves
@@ -91,11 +95,12 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 }
 
 func newServer(cfg Config, log *slog.Logger, st store.Store) (*Server, error) {
-	auth, err := newAuthenticator(st, log, cfg)
+	lim := newLimits(cfg, time.Now)
+	auth, err := newAuthenticator(st, log, cfg, lim)
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{log: log, store: st, cfg: cfg, programs: newProgramSet()}
+	s := &Server{log: log, store: st, cfg: cfg, limits: lim, auth: auth, programs: newProgramSet()}
 	s.ssh, err = wish.NewServer(
 		wish.WithHostKeyPath(cfg.HostKey),
 		wish.WithPasswordAuth(auth.passwordHandler),
@@ -106,6 +111,7 @@ func newServer(cfg Config, log *slog.Logger, st store.Store) (*Server, error) {
 		return nil, fmt.Errorf("ssh server (host key %s): %w", cfg.HostKey, err)
 	}
 	s.ssh.HandshakeTimeout = handshakeTimeout
+	s.ssh.ConnCallback = s.admitConnection
 	s.ssh.ServerConfigCallback = func(ssh.Context) *gossh.ServerConfig {
 		return &gossh.ServerConfig{MaxAuthTries: maxAuthTries, AuthLogCallback: s.logAuth}
 	}
@@ -159,142 +165,6 @@ func (s *Server) Serve(ctx context.Context) error {
 		return serveErr
 	}
 	return nil
-}
-
-// middleware lists the session middleware in execution order, outermost
-// first (wish composes its arguments so that the last one runs first; this
-// function reverses the list for it).
-func (s *Server) middleware() []wish.Middleware {
-	order := []wish.Middleware{
-		s.recoverPanics, // a panic ends only its own session
-		s.logSessions,   // connect and disconnect lines
-		requirePTY,      // outside the program: a non-PTY session never registers
-	}
-	mw := []wish.Middleware{s.runChat}
-	for i := len(order) - 1; i >= 0; i-- {
-		mw = append(mw, order[i])
-	}
-	return mw
-}
-
-func (s *Server) recoverPanics(next ssh.Handler) ssh.Handler {
-	return func(sess ssh.Session) {
-		defer func() {
-			if r := recover(); r != nil {
-				s.log.Error("session panic", "user", identity(sess.Context()), "panic", r)
-				_ = sess.Exit(1)
-			}
-		}()
-		next(sess)
-	}
-}
-
-func (s *Server) logSessions(next ssh.Handler) ssh.Handler {
-	return func(sess ssh.Session) {
-		start := time.Now()
-		user, remote := identity(sess.Context()), sess.RemoteAddr().String()
-		s.log.Info("session start", "user", user, "remote", remote)
-		next(sess)
-		s.log.Info("session end", "user", user, "remote", remote, "duration", time.Since(start).Round(time.Millisecond))
-	}
-}
-
-// requirePTY refuses sessions without a terminal (ssh -T) and sessions
-// that ask for a command (there are none) at once, with one line on stderr
-// and exit status 1.
-func requirePTY(next ssh.Handler) ssh.Handler {
-	return func(sess ssh.Session) {
-		if _, _, ok := sess.Pty(); !ok || len(sess.RawCommand()) > 0 {
-			wish.Errorln(sess, "Messaging is a full-screen chat: connect with a terminal and no command (ssh -p PORT user@host), not ssh -T or ssh host command.")
-			_ = sess.Exit(1)
-			return
-		}
-		next(sess)
-	}
-}
-
-// runChat joins the room and runs the session's chat screen until the user
-// quits, the connection ends, or the room ends the session.
-func (s *Server) runChat(ssh.Handler) ssh.Handler {
-	return func(sess ssh.Session) {
-		ctx, name := sess.Context(), identity(sess.Context())
-		if name == "" { // cannot happen: every auth method sets it
-			wish.Errorln(sess, "not signed in")
-			_ = sess.Exit(1)
-			return
-		}
-		member, err := s.room.Join(ctx, name)
-		if err != nil {
-			wish.Errorln(sess, "The server is shutting down. Please reconnect in a moment.")
-			_ = sess.Exit(1)
-			return
-		}
-		defer member.Leave()
-		// Join first, then read the history: a message committed in between
-		// arrives twice (the screen drops it by ID), never zero times.
-		recent, err := s.room.Recent(ctx)
-		if err != nil {
-			s.log.Error("load history", "user", name, "err", err)
-		}
-
-		pty, windowChanges, _ := sess.Pty()
-		width, height := clampSize(pty.Window.Width, pty.Window.Height)
-		model := tui.New(ctx, tui.Options{
-			Room: s.room, Member: member, Recent: recent, HistoryLen: s.cfg.History,
-			MaxMessage: s.cfg.MaxMessage, Width: width, Height: height,
-		})
-		opts := append(bubbletea.MakeOptions(sess),
-			tea.WithContext(ctx),
-			tea.WithoutSignalHandler(), // the process's signals belong to main
-			tea.WithWindowSize(width, height),
-		)
-		program := tea.NewProgram(model, opts...)
-		if !s.programs.add(program) {
-			wish.Errorln(sess, "The server is shutting down. Please reconnect in a moment.")
-			_ = sess.Exit(1)
-			return
-		}
-		defer s.programs.remove(program)
-
-		go forwardResizes(ctx, program, windowChanges)
-		final, err := program.Run()
-		if err != nil && !errors.Is(err, tea.ErrProgramKilled) {
-			s.log.Error("program", "user", name, "err", err)
-		}
-		program.Kill() // restores the terminal if Run ended abnormally
-		if m, ok := final.(tui.Model); ok && m.ExitReason() != "" {
-			// On stdout, so it follows the terminal's restoration in order.
-			wish.Println(sess, m.ExitReason())
-		}
-		_ = sess.Exit(0)
-	}
-}
-
-// forwardResizes passes window changes to the program, clamped. It ends
-// with the session.
-func forwardResizes(ctx context.Context, program *tea.Program, changes <-chan ssh.Window) {
-	defer func() { _ = recover() }() // a resize must never take the server down
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case w, ok := <-changes:
-			if !ok {
-				return
-			}
-			width, height := clampSize(w.Width, w.Height)
-			program.Send(tea.WindowSizeMsg{Width: width, Height: height})
-		}
-	}
-}
-
-// clampSize bounds a client's terminal size: a 0x0 window (ssh -tt from a
-// pipe) becomes 80x24, and nothing larger than maxWidth x maxHeight is used.
-func clampSize(width, height int) (int, int) {
-	if width <= 0 || height <= 0 {
-		return 80, 24
-	}
-	return min(width, maxWidth), min(height, maxHeight)
 }
 
 func (s *Server) logAuth(conn gossh.ConnMetadata, method string, err error) {

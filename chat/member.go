@@ -218,3 +218,6 @@ func (m *Member) Leave() {
 		m.room.depart(m)
 	})
 }
+
+// Evicted is closed when the room evicts the member.
+func (m *Member) Evicted() <-chan struct{} { return m.evicted }

@@ -43,8 +43,12 @@ type Options struct {
 	Recent     []chat.Message // history up to the join, oldest first
 	HistoryLen int            // how many messages Recent was asked for
 	MaxMessage int            // longest message in characters
-	Width      int
-	Height     int
+	// IdleTimeout closes the screen after this long without a key, a
+	// paste or a mouse event (0: never). The app does it, not the SSH
+	// layer, so the terminal is restored.
+	IdleTimeout time.Duration
+	Width       int
+	Height      int
 }
 
 // Model is one session's screen.
@@ -73,6 +77,9 @@ type Model struct {
 	recallAt   int
 	draft      string // the unsent line, kept while recalling
 	exitReason string
+
+	idleTimeout  time.Duration
+	lastActivity time.Time
 }
 
 // New returns the screen for member, showing recent history.
@@ -86,6 +93,7 @@ func New(ctx context.Context, o Options) Model {
 	m := Model{
 		ctx: ctx, room: o.Room, member: o.Member, me: o.Member.Name(), max: o.MaxMessage,
 		st: newStyles(), input: in, atStart: len(o.Recent) < o.HistoryLen,
+		idleTimeout: o.IdleTimeout, lastActivity: time.Now(),
 	}
 	m.online = m.room.Online()
 	m.resize(o.Width, o.Height)
@@ -118,7 +126,19 @@ type ShutdownMsg struct{}
 
 const restartReason = "The server is restarting. Please reconnect in a moment."
 
-func (m Model) Init() tea.Cmd { return m.receive() }
+func (m Model) Init() tea.Cmd { return tea.Batch(m.receive(), m.idleCheck()) }
+
+// idleMsg asks the model whether it has been idle too long.
+type idleMsg struct{}
+
+// idleCheck schedules the next idle check: a few per timeout, so the
+// session closes at most a quarter of the timeout late.
+func (m Model) idleCheck() tea.Cmd {
+	if m.idleTimeout <= 0 {
+		return nil
+	}
+	return tea.Tick(m.idleTimeout/4, func(time.Time) tea.Msg { return idleMsg{} })
+}
 
 // receive waits for the next batch from the member's outbox; Update re-arms
 // it after every batch.
@@ -150,6 +170,12 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case ShutdownMsg:
 		m.exitReason = restartReason
 		return m, tea.Quit
+	case idleMsg:
+		if idle := time.Since(m.lastActivity); idle >= m.idleTimeout {
+			m.exitReason = fmt.Sprintf("Disconnected after %s without activity. Reconnect any time.", m.idleTimeout)
+			return m, tea.Quit
+		}
+		return m, m.idleCheck()
 	case olderMsg:
 		m.loading = false
 		if msg.err != nil {
@@ -165,6 +191,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			}
 		}
 	case tea.PasteMsg:
+		m.lastActivity = time.Now()
 		// A pasted paragraph becomes one line; the input sanitises the rest.
 		msg.Content = strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ").Replace(msg.Content)
 		if n := utf8.RuneCountInString(msg.Content) + utf8.RuneCountInString(m.input.Value()); n > m.input.CharLimit {
@@ -177,6 +204,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.input, cmd = m.input.Update(msg)
 		return m, cmd
 	case tea.MouseWheelMsg:
+		m.lastActivity = time.Now()
 		switch msg.Button {
 		case tea.MouseWheelUp:
 			return m.scrollBy(wheelLines)
@@ -184,6 +212,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return m.scrollBy(-wheelLines)
 		}
 	case tea.KeyPressMsg:
+		m.lastActivity = time.Now()
 		return m.key(msg)
 	}
 	return m, nil

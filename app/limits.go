@@ -1,0 +1,265 @@
+package app
+
+import (
+	"net"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Penalties and back-offs, after OpenSSH's PerSourcePenalties: an address
+// that keeps failing to log in must wait, first penaltyMin, doubling up to
+// penaltyMax; an account that keeps failing backs off from accountMin,
+// doubling up to accountMax, so that guessing one password costs a few
+// dozen real hash checks per thousand tries while its owner waits at most
+// accountMax.
+const (
+	penaltyMin  = 5 * time.Second
+	penaltyMax  = 10 * time.Minute
+	penaltyCalm = time.Hour // a penalty level decays after this long without one
+	accountMin  = time.Second
+	accountMax  = 30 * time.Second
+	accountCalm = 15 * time.Minute
+	signupSpan  = time.Hour
+	// maxTracked bounds each table of addresses or accounts; when one is
+	// full, stale entries are dropped, and if none is stale new ones are
+	// not tracked (the caps on connections still hold).
+	maxTracked = 100_000
+)
+
+// limits enforces the abuse limits that act on addresses and accounts: the
+// caps on connections and sessions, failure penalties and signup quotas.
+// Every table is bounded. A zero limit in its Config switches it off.
+type limits struct {
+	cfg Config
+	now func() time.Time
+
+	mu           sync.Mutex
+	unauth       int
+	unauthByIP   map[string]int
+	sessions     int
+	sessionsByIP map[string]int
+	addressFails map[string]*penalty
+	accountFails map[string]*penalty
+	signupsByIP  map[string][]time.Time
+}
+
+// penalty counts failures and holds how long the next wait is.
+type penalty struct {
+	failures int
+	level    time.Duration // the current wait; doubles each time it is imposed
+	until    time.Time     // refused until then
+	last     time.Time     // last failure
+}
+
+func newLimits(cfg Config, now func() time.Time) *limits {
+	return &limits{
+		cfg: cfg, now: now,
+		unauthByIP:   map[string]int{},
+		sessionsByIP: map[string]int{},
+		addressFails: map[string]*penalty{},
+		accountFails: map[string]*penalty{},
+		signupsByIP:  map[string][]time.Time{},
+	}
+}
+
+// hostOf is the address part of a remote address: the unit of every
+// per-address limit.
+func hostOf(addr net.Addr) string {
+	host, _, err := net.SplitHostPort(addr.String())
+	if err != nil {
+		return addr.String()
+	}
+	return host
+}
+
+// admitConnection takes an unauthenticated slot for a new connection from
+// ip, unless the address is penalised or a cap is reached. The caller MUST
+// call release exactly once (it is idempotent) when the connection logs in
+// or closes.
+func (l *limits) admitConnection(ip string) (release func(), ok bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if p := l.addressFails[ip]; p != nil && l.now().Before(p.until) {
+		return nil, false
+	}
+	if over(l.unauth, l.cfg.MaxUnauth) || over(l.unauthByIP[ip], l.cfg.MaxUnauthPerIP) {
+		return nil, false
+	}
+	l.unauth++
+	l.unauthByIP[ip]++
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			l.mu.Lock()
+			defer l.mu.Unlock()
+			l.unauth--
+			decrement(l.unauthByIP, ip)
+		})
+	}, true
+}
+
+// admitSession takes a chat session slot for ip; release it when the
+// session ends.
+func (l *limits) admitSession(ip string) (release func(), ok bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if over(l.sessions, l.cfg.MaxSessions) || over(l.sessionsByIP[ip], l.cfg.MaxSessionsPerIP) {
+		return nil, false
+	}
+	l.sessions++
+	l.sessionsByIP[ip]++
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			l.mu.Lock()
+			defer l.mu.Unlock()
+			l.sessions--
+			decrement(l.sessionsByIP, ip)
+		})
+	}, true
+}
+
+// mayTry reports whether a login attempt for account from ip deserves a
+// real password check: not while the address is penalised or the account
+// is backing off.
+func (l *limits) mayTry(ip, account string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := l.now()
+	if p := l.addressFails[ip]; p != nil && now.Before(p.until) {
+		return false
+	}
+	if p := l.accountFails[strings.ToLower(account)]; p != nil && now.Before(p.until) {
+		return false
+	}
+	return true
+}
+
+// failed records a failed login for account from ip.
+func (l *limits) failed(ip, account string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := l.now()
+	if l.cfg.PenaltyFailures > 0 {
+		p := track(l.addressFails, ip, now, penaltyCalm)
+		if p != nil && p.record(now, l.cfg.PenaltyFailures, penaltyMin, penaltyMax, penaltyCalm) {
+			// The whole address waits; start counting afresh after.
+			p.failures = 0
+		}
+	}
+	if l.cfg.AccountFailures > 0 {
+		p := track(l.accountFails, strings.ToLower(account), now, accountCalm)
+		if p != nil {
+			// Every failure past the threshold doubles the back-off.
+			p.record(now, l.cfg.AccountFailures, accountMin, accountMax, accountCalm)
+		}
+	}
+}
+
+// succeeded clears the failure counts of an address and an account.
+func (l *limits) succeeded(ip, account string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if p := l.addressFails[ip]; p != nil {
+		p.failures = 0
+	}
+	delete(l.accountFails, strings.ToLower(account))
+}
+
+// maySignUp reports whether ip may create another account this hour.
+func (l *limits) maySignUp(ip string) bool {
+	if l.cfg.SignupsPerIPHour <= 0 {
+		return true
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.recentSignups(ip)) < l.cfg.SignupsPerIPHour
+}
+
+// signedUp records an account created from ip.
+func (l *limits) signedUp(ip string) {
+	if l.cfg.SignupsPerIPHour <= 0 {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	recent := l.recentSignups(ip)
+	if len(recent) == 0 && len(l.signupsByIP) >= maxTracked {
+		l.pruneSignups()
+	}
+	l.signupsByIP[ip] = append(recent, l.now())
+}
+
+// recentSignups drops ip's signups older than the span. l.mu held.
+func (l *limits) recentSignups(ip string) []time.Time {
+	cutoff := l.now().Add(-signupSpan)
+	times := l.signupsByIP[ip]
+	for len(times) > 0 && times[0].Before(cutoff) {
+		times = times[1:]
+	}
+	if len(times) == 0 {
+		delete(l.signupsByIP, ip)
+		return nil
+	}
+	l.signupsByIP[ip] = times
+	return times
+}
+
+func (l *limits) pruneSignups() {
+	for ip := range l.signupsByIP {
+		l.recentSignups(ip)
+	}
+}
+
+// record counts a failure at now and, once failures reach threshold,
+// imposes the next wait. It reports whether a wait was imposed.
+func (p *penalty) record(now time.Time, threshold int, first, max, calm time.Duration) bool {
+	if !p.last.IsZero() && now.Sub(p.last) > calm {
+		p.failures, p.level = 0, 0 // calm for long enough: forgiven
+	}
+	p.failures++
+	p.last = now
+	if p.failures < threshold {
+		return false
+	}
+	switch {
+	case p.level == 0:
+		p.level = first
+	case p.level < max:
+		p.level = p.level * 2
+	}
+	p.level = min(p.level, max)
+	p.until = now.Add(p.level)
+	return true
+}
+
+// track finds or adds key's entry, keeping the table bounded; nil when the
+// table is full of live entries.
+func track(table map[string]*penalty, key string, now time.Time, calm time.Duration) *penalty {
+	if p := table[key]; p != nil {
+		return p
+	}
+	if len(table) >= maxTracked {
+		for k, p := range table {
+			if now.After(p.until) && now.Sub(p.last) > calm {
+				delete(table, k)
+			}
+		}
+		if len(table) >= maxTracked {
+			return nil
+		}
+	}
+	p := &penalty{}
+	table[key] = p
+	return p
+}
+
+// over reports whether count has reached limit; a zero limit is no limit.
+func over(count, limit int) bool { return limit > 0 && count >= limit }
+
+func decrement(m map[string]int, key string) {
+	if m[key]--; m[key] <= 0 {
+		delete(m, key)
+	}
+}

@@ -1,0 +1,300 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"net"
+	"sync/atomic"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+	"charm.land/ssh"
+	"charm.land/wish/v2"
+	"charm.land/wish/v2/bubbletea"
+	gossh "golang.org/x/crypto/ssh"
+
+	"messaging/app/tui"
+	"messaging/chat"
+)
+
+const (
+	// keepaliveMisses unanswered keepalives mean the client is gone.
+	keepaliveMisses = 3
+	// evictedGrace is how long an evicted session's program gets to quit
+	// by itself before its connection is closed under it.
+	evictedGrace = 2 * time.Second
+	// resizeEvery bounds how often a flood of window changes re-lays out
+	// the screen.
+	resizeEvery = 50 * time.Millisecond
+)
+
+// middleware lists the session middleware in execution order, outermost
+// first (wish composes its arguments so that the last one runs first; this
+// function reverses the list for it).
+func (s *Server) middleware() []wish.Middleware {
+	order := []wish.Middleware{
+		s.recoverPanics, // a panic ends only its own session
+		s.logSessions,   // connect and disconnect lines
+		requirePTY,      // before any slot is taken: refused sessions cost nothing
+		s.limitSessions, // MAX_SESSIONS, MAX_SESSIONS_PER_IP, one shell per connection
+	}
+	mw := []wish.Middleware{s.runChat}
+	for i := len(order) - 1; i >= 0; i-- {
+		mw = append(mw, order[i])
+	}
+	return mw
+}
+
+func (s *Server) recoverPanics(next ssh.Handler) ssh.Handler {
+	return func(sess ssh.Session) {
+		defer func() {
+			if r := recover(); r != nil {
+				s.log.Error("session panic", "user", identity(sess.Context()), "panic", r)
+				_ = sess.Exit(1)
+			}
+		}()
+		next(sess)
+	}
+}
+
+func (s *Server) logSessions(next ssh.Handler) ssh.Handler {
+	return func(sess ssh.Session) {
+		start := time.Now()
+		user, remote := identity(sess.Context()), sess.RemoteAddr().String()
+		s.log.Info("session start", "user", user, "remote", remote)
+		next(sess)
+		s.log.Info("session end", "user", user, "remote", remote, "duration", time.Since(start).Round(time.Millisecond))
+	}
+}
+
+// requirePTY refuses sessions without a terminal (ssh -T) and sessions
+// that ask for a command (there are none) at once, with one line on stderr
+// and exit status 1.
+func requirePTY(next ssh.Handler) ssh.Handler {
+	return func(sess ssh.Session) {
+		if _, _, ok := sess.Pty(); !ok || len(sess.RawCommand()) > 0 {
+			wish.Errorln(sess, "Messaging is a full-screen chat: connect with a terminal and no command (ssh -p PORT user@host), not ssh -T or ssh host command.")
+			_ = sess.Exit(1)
+			return
+		}
+		next(sess)
+	}
+}
+
+// limitSessions holds a session slot for the session's life, and allows
+// one chat per connection.
+func (s *Server) limitSessions(next ssh.Handler) ssh.Handler {
+	return func(sess ssh.Session) {
+		if c := connOf(sess.Context()); c != nil && c.shells.Add(1) > 1 {
+			wish.Errorln(sess, "One chat per connection: open another connection for another chat.")
+			_ = sess.Exit(1)
+			return
+		}
+		release, ok := s.limits.admitSession(hostOf(sess.RemoteAddr()))
+		if !ok {
+			s.log.Info("session refused: too many", "user", identity(sess.Context()), "remote", sess.RemoteAddr().String())
+			wish.Errorln(sess, "Too many chat sessions are open (from your address, or in all). Close one and try again.")
+			_ = sess.Exit(1)
+			return
+		}
+		defer release()
+		next(sess)
+	}
+}
+
+// runChat joins the room and runs the session's chat screen until the user
+// quits, the connection ends, or the room ends the session.
+func (s *Server) runChat(ssh.Handler) ssh.Handler {
+	return func(sess ssh.Session) {
+		ctx, name := sess.Context(), identity(sess.Context())
+		if name == "" { // cannot happen: every auth method sets it
+			wish.Errorln(sess, "not signed in")
+			_ = sess.Exit(1)
+			return
+		}
+		member, err := s.room.Join(ctx, name)
+		if err != nil {
+			wish.Errorln(sess, "The server is shutting down. Please reconnect in a moment.")
+			_ = sess.Exit(1)
+			return
+		}
+		defer member.Leave()
+		// Join first, then read the history: a message committed in between
+		// arrives twice (the screen drops it by ID), never zero times.
+		recent, err := s.room.Recent(ctx)
+		if err != nil {
+			s.log.Error("load history", "user", name, "err", err)
+		}
+
+		pty, windowChanges, _ := sess.Pty()
+		width, height := clampSize(pty.Window.Width, pty.Window.Height)
+		var model tea.Model = tui.New(ctx, tui.Options{
+			Room: s.room, Member: member, Recent: recent, HistoryLen: s.cfg.History,
+			MaxMessage: s.cfg.MaxMessage, IdleTimeout: s.cfg.IdleTimeout, Width: width, Height: height,
+		})
+		if s.wrapModel != nil {
+			model = s.wrapModel(model)
+		}
+		opts := append(bubbletea.MakeOptions(sess),
+			tea.WithContext(ctx),
+			tea.WithoutSignalHandler(), // the process's signals belong to main
+			tea.WithWindowSize(width, height),
+		)
+		program := tea.NewProgram(model, opts...)
+		if !s.programs.add(program) {
+			wish.Errorln(sess, "The server is shutting down. Please reconnect in a moment.")
+			_ = sess.Exit(1)
+			return
+		}
+		defer s.programs.remove(program)
+
+		conn, _ := ctx.Value(ssh.ContextKeyConn).(gossh.Conn)
+		go forwardResizes(ctx, program, windowChanges)
+		go s.keepalive(ctx, conn, name)
+		go s.closeWhenEvicted(ctx, member, conn)
+		final, err := program.Run()
+		if err != nil && !errors.Is(err, tea.ErrProgramKilled) {
+			s.log.Error("program", "user", name, "err", err)
+		}
+		program.Kill() // restores the terminal if Run ended abnormally
+		if m, ok := final.(tui.Model); ok && m.ExitReason() != "" {
+			// On stdout, so it follows the terminal's restoration in order.
+			wish.Println(sess, m.ExitReason())
+		}
+		_ = sess.Exit(0)
+	}
+}
+
+// forwardResizes passes window changes to the program, clamped, and at most
+// one per resizeEvery: a flood of resize requests costs one layout each
+// period. It ends with the session.
+func forwardResizes(ctx context.Context, program *tea.Program, changes <-chan ssh.Window) {
+	defer func() { _ = recover() }() // a resize must never take the server down
+	var pending *ssh.Window
+	var ready <-chan time.Time // nil: may send at once
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case w, ok := <-changes:
+			if !ok {
+				return
+			}
+			pending = &w
+		case <-ready:
+			ready = nil
+		}
+		if pending != nil && ready == nil {
+			width, height := clampSize(pending.Width, pending.Height)
+			program.Send(tea.WindowSizeMsg{Width: width, Height: height})
+			pending = nil
+			ready = time.After(resizeEvery)
+		}
+	}
+}
+
+// clampSize bounds a client's terminal size: a 0x0 window (ssh -tt from a
+// pipe) becomes 80x24, and nothing larger than maxWidth x maxHeight is used.
+func clampSize(width, height int) (int, int) {
+	if width <= 0 || height <= 0 {
+		return 80, 24
+	}
+	return min(width, maxWidth), min(height, maxHeight)
+}
+
+// keepalive probes the client every KEEPALIVE and closes the connection
+// after keepaliveMisses probes go unanswered, so that dead clients leave.
+func (s *Server) keepalive(ctx context.Context, conn gossh.Conn, name string) {
+	if s.cfg.Keepalive <= 0 || conn == nil {
+		return
+	}
+	defer func() { _ = recover() }()
+	ticker := time.NewTicker(s.cfg.Keepalive)
+	defer ticker.Stop()
+	misses := 0
+	answered := make(chan struct{}, 1)
+	probing := false
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-answered:
+			probing, misses = false, 0
+		case <-ticker.C:
+			if probing {
+				if misses++; misses >= keepaliveMisses {
+					s.log.Info("client gone: keepalives unanswered", "user", name, "remote", conn.RemoteAddr().String())
+					_ = conn.Close()
+					return
+				}
+				continue
+			}
+			// One probe in flight at a time: SendRequest blocks until the
+			// client answers or the connection closes.
+			probing = true
+			go func() {
+				if _, _, err := conn.SendRequest("keepalive@openssh.com", true, nil); err == nil {
+					answered <- struct{}{}
+				}
+			}()
+		}
+	}
+}
+
+// closeWhenEvicted ends the session of a member the room evicted: the
+// screen normally quits by itself, but a client that stopped reading can
+// leave the program stuck writing, so the connection is closed after a
+// grace period.
+func (s *Server) closeWhenEvicted(ctx context.Context, member *chat.Member, conn gossh.Conn) {
+	select {
+	case <-ctx.Done():
+		return
+	case <-member.Evicted():
+	}
+	select {
+	case <-ctx.Done():
+	case <-time.After(evictedGrace):
+		if conn != nil {
+			_ = conn.Close()
+		}
+	}
+}
+
+// connState is what the server knows of one connection, kept in its
+// ssh.Context from the first byte.
+type connState struct {
+	releaseUnauth func() // idempotent: at login or at close
+	shells        atomic.Int32
+}
+
+type connStateKey struct{}
+
+func connOf(ctx ssh.Context) *connState {
+	c, _ := ctx.Value(connStateKey{}).(*connState)
+	return c
+}
+
+// admitConnection is the server's connection callback: it refuses, before
+// any cryptography, connections from penalised addresses and connections
+// over the caps on unauthenticated ones.
+func (s *Server) admitConnection(ctx ssh.Context, conn net.Conn) net.Conn {
+	release, ok := s.limits.admitConnection(hostOf(conn.RemoteAddr()))
+	if !ok {
+		s.log.Debug("connection refused", "remote", conn.RemoteAddr().String())
+		return nil // the server closes it
+	}
+	ctx.SetValue(connStateKey{}, &connState{releaseUnauth: release})
+	return &releasingConn{Conn: conn, release: release}
+}
+
+// releasingConn gives back a connection's unauthenticated slot when it
+// closes without logging in.
+type releasingConn struct {
+	net.Conn
+	release func()
+}
+
+func (c *releasingConn) Close() error {
+	c.release()
+	return c.Conn.Close()
+}
