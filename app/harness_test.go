@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -23,6 +24,7 @@ const waitLimit = 15 * time.Second
 // testServer is a real server on 127.0.0.1:0 with its own database and host
 // key in a temporary directory.
 type testServer struct {
+	srv      *Server
 	cfg      Config
 	addr     string
 	logs     *syncBuffer
@@ -52,14 +54,24 @@ func testConfig(t testing.TB) Config {
 // startServer starts a server with cfg and stops it when the test ends.
 func startServer(t testing.TB, cfg Config) *testServer {
 	t.Helper()
+	return startServerWith(t, cfg, nil)
+}
+
+// startServerWith starts a server after prepare has adjusted it (test
+// seams: the clock of the limits, a model wrapper).
+func startServerWith(t testing.TB, cfg Config, prepare func(*Server)) *testServer {
+	t.Helper()
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, nil))
 	srv, err := New(context.Background(), cfg, log)
 	if err != nil {
 		t.Fatalf("start server: %v", err)
 	}
+	if prepare != nil {
+		prepare(srv)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
-	ts := &testServer{cfg: cfg, addr: srv.Addr().String(), logs: logs, cancel: cancel, done: make(chan error, 1)}
+	ts := &testServer{srv: srv, cfg: cfg, addr: srv.Addr().String(), logs: logs, cancel: cancel, done: make(chan error, 1)}
 	go func() { ts.done <- srv.Serve(ctx) }()
 	t.Cleanup(func() { ts.stop(t) })
 	return ts
@@ -92,6 +104,22 @@ func clientConfig(user string, auth ...gossh.AuthMethod) *gossh.ClientConfig {
 
 func (ts *testServer) dial(user string, auth ...gossh.AuthMethod) (*gossh.Client, error) {
 	return gossh.Dial("tcp", ts.addr, clientConfig(user, auth...))
+}
+
+// dialFrom connects from another loopback address (127.0.0.0/8 is all
+// local), so that per-address limits can be tested.
+func (ts *testServer) dialFrom(from, user string, auth ...gossh.AuthMethod) (*gossh.Client, error) {
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)}, Timeout: waitLimit}
+	conn, err := d.Dial("tcp", ts.addr)
+	if err != nil {
+		return nil, err
+	}
+	c, chans, reqs, err := gossh.NewClientConn(conn, ts.addr, clientConfig(user, auth...))
+	if err != nil {
+		conn.Close()
+		return nil, err
+	}
+	return gossh.NewClient(c, chans, reqs), nil
 }
 
 // loginPassword logs in with the "password" method.
@@ -211,11 +239,13 @@ func openTerminalAs(t *testing.T, c *gossh.Client, term string, width, height in
 	// its input pipe, as a real terminal would.
 	go func() { _, _ = io.Copy(stdin, tm.emu) }()
 	// Like OpenSSH, show the session's stderr on the same screen.
-	go func() { _, _ = io.Copy(tm, stderr) }()
-	go tm.read(stdout)
 	if err := session.Shell(); err != nil {
 		t.Fatalf("shell: %v", err)
 	}
+	// Read only once the shell started: a session refused at once would
+	// otherwise end before Wait may be called.
+	go func() { _, _ = io.Copy(tm, stderr) }()
+	go tm.read(stdout)
 	t.Cleanup(func() { _ = session.Close() })
 	return tm
 }

@@ -63,6 +63,13 @@ func newLimits(cfg Config, now func() time.Time) *limits {
 	}
 }
 
+// setClock replaces the clock (tests).
+func (l *limits) setClock(now func() time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.now = now
+}
+
 // hostOf is the address part of a remote address: the unit of every
 // per-address limit.
 func hostOf(addr net.Addr) string {

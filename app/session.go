@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"errors"
+	"io"
 	"net"
 	"sync/atomic"
 	"time"
@@ -20,6 +21,11 @@ import (
 const (
 	// keepaliveMisses unanswered keepalives mean the client is gone.
 	keepaliveMisses = 3
+	// stallLimit: a client whose session output has been blocked this long
+	// has stopped reading.
+	stallLimit = 5 * time.Second
+	// watchEvery is how often a session's watch looks, at most.
+	watchEvery = time.Second
 	// evictedGrace is how long an evicted session's program gets to quit
 	// by itself before its connection is closed under it.
 	evictedGrace = 2 * time.Second
@@ -135,7 +141,9 @@ func (s *Server) runChat(ssh.Handler) ssh.Handler {
 		if s.wrapModel != nil {
 			model = s.wrapModel(model)
 		}
+		out := &stallWriter{w: sess}
 		opts := append(bubbletea.MakeOptions(sess),
+			tea.WithOutput(out), // after MakeOptions: replaces its output
 			tea.WithContext(ctx),
 			tea.WithoutSignalHandler(), // the process's signals belong to main
 			tea.WithWindowSize(width, height),
@@ -150,10 +158,14 @@ func (s *Server) runChat(ssh.Handler) ssh.Handler {
 
 		conn, _ := ctx.Value(ssh.ContextKeyConn).(gossh.Conn)
 		go forwardResizes(ctx, program, windowChanges)
-		go s.keepalive(ctx, conn, name)
-		go s.closeWhenEvicted(ctx, member, conn)
+		go s.watch(ctx, conn, out, member, name)
 		final, err := program.Run()
-		if err != nil && !errors.Is(err, tea.ErrProgramKilled) {
+		switch {
+		case errors.Is(err, tea.ErrProgramPanic):
+			// Bubble Tea recovered it and restored the terminal; only
+			// this session ends.
+			s.log.Error("session panic", "user", name, "err", err)
+		case err != nil && !errors.Is(err, tea.ErrProgramKilled):
 			s.log.Error("program", "user", name, "err", err)
 		}
 		program.Kill() // restores the terminal if Run ended abnormally
@@ -202,62 +214,93 @@ func clampSize(width, height int) (int, int) {
 	return min(width, maxWidth), min(height, maxHeight)
 }
 
-// keepalive probes the client every KEEPALIVE and closes the connection
-// after keepaliveMisses probes go unanswered, so that dead clients leave.
-func (s *Server) keepalive(ctx context.Context, conn gossh.Conn, name string) {
-	if s.cfg.Keepalive <= 0 || conn == nil {
+// watch looks after a session's connection from one goroutine, once a
+// second: it closes the connection when the client stops reading (a write
+// blocked for stallLimit), when keepaliveMisses keepalives in a row go
+// unanswered, or when the room evicted the member and the program did not
+// quit by itself within evictedGrace. Closing the connection ends the
+// session and unblocks its program.
+func (s *Server) watch(ctx context.Context, conn gossh.Conn, out *stallWriter, member *chat.Member, name string) {
+	if conn == nil {
 		return
 	}
 	defer func() { _ = recover() }()
-	ticker := time.NewTicker(s.cfg.Keepalive)
-	defer ticker.Stop()
-	misses := 0
-	answered := make(chan struct{}, 1)
-	probing := false
+	every := watchEvery
+	if s.cfg.Keepalive > 0 {
+		every = min(every, s.cfg.Keepalive/2)
+	}
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	evicted := member.Evicted()
+	var (
+		answered  = make(chan struct{}, 1)
+		probing   bool
+		misses    int
+		lastProbe = time.Now()
+		evictedAt time.Time
+	)
+	gone := func(why string) {
+		s.log.Info("closing connection: "+why, "user", name, "remote", conn.RemoteAddr().String())
+		_ = conn.Close()
+	}
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-answered:
 			probing, misses = false, 0
-		case <-ticker.C:
-			if probing {
-				if misses++; misses >= keepaliveMisses {
-					s.log.Info("client gone: keepalives unanswered", "user", name, "remote", conn.RemoteAddr().String())
-					_ = conn.Close()
-					return
+		case <-evicted:
+			evictedAt, evicted = time.Now(), nil // a closed channel stays ready
+		case now := <-tick.C:
+			switch {
+			case out.stalledFor(now) > stallLimit:
+				gone("client stopped reading")
+				return
+			case !evictedAt.IsZero() && now.Sub(evictedAt) > evictedGrace:
+				gone("evicted")
+				return
+			case s.cfg.Keepalive > 0 && now.Sub(lastProbe) >= s.cfg.Keepalive:
+				lastProbe = now
+				if probing {
+					if misses++; misses >= keepaliveMisses {
+						gone("keepalives unanswered")
+						return
+					}
+					continue
 				}
-				continue
+				// One probe in flight at a time: SendRequest blocks until
+				// the client answers or the connection closes.
+				probing = true
+				go func() {
+					if _, _, err := conn.SendRequest("keepalive@openssh.com", true, nil); err == nil {
+						answered <- struct{}{}
+					}
+				}()
 			}
-			// One probe in flight at a time: SendRequest blocks until the
-			// client answers or the connection closes.
-			probing = true
-			go func() {
-				if _, _, err := conn.SendRequest("keepalive@openssh.com", true, nil); err == nil {
-					answered <- struct{}{}
-				}
-			}()
 		}
 	}
 }
 
-// closeWhenEvicted ends the session of a member the room evicted: the
-// screen normally quits by itself, but a client that stopped reading can
-// leave the program stuck writing, so the connection is closed after a
-// grace period.
-func (s *Server) closeWhenEvicted(ctx context.Context, member *chat.Member, conn gossh.Conn) {
-	select {
-	case <-ctx.Done():
-		return
-	case <-member.Evicted():
+// stallWriter is the session's output as the program sees it; it knows
+// since when a write has been blocked, which means the client stopped
+// reading.
+type stallWriter struct {
+	w       io.Writer
+	writing atomic.Int64 // start of the write in progress, unix ns; 0 if none
+}
+
+func (sw *stallWriter) Write(p []byte) (int, error) {
+	sw.writing.Store(time.Now().UnixNano())
+	defer sw.writing.Store(0)
+	return sw.w.Write(p)
+}
+
+func (sw *stallWriter) stalledFor(now time.Time) time.Duration {
+	start := sw.writing.Load()
+	if start == 0 {
+		return 0
 	}
-	select {
-	case <-ctx.Done():
-	case <-time.After(evictedGrace):
-		if conn != nil {
-			_ = conn.Close()
-		}
-	}
+	return now.Sub(time.Unix(0, start))
 }
 
 // connState is what the server knows of one connection, kept in its

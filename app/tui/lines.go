@@ -68,6 +68,7 @@ type entry struct {
 	msg     chat.Message
 	local   bool
 	mention bool
+	rows    int // lines it takes in the log now, its day line included
 }
 
 // render wraps e to width cells and styles it. Text is sanitised again here:

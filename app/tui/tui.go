@@ -411,17 +411,33 @@ func (m *Model) add(e entry) {
 		lines = append(lines, m.dayLine(e.msg.Time))
 	}
 	lines = append(lines, m.st.render(e, m.me, m.wrapWidth())...)
+	e.rows = len(lines)
 	m.entries = append(m.entries, e)
 	m.lines = append(m.lines, lines...)
 	if m.scroll > 0 {
 		m.scroll += len(lines)
 	}
 	if len(m.entries) > maxEntries {
-		m.entries = m.entries[len(m.entries)-maxEntries:]
-		m.atStart = false
-		m.oldestID = firstID(m.entries)
-		m.reflow()
+		m.forgetOldest(len(m.entries) - maxEntries)
 	}
+}
+
+// forgetOldest drops the n oldest entries and their lines without
+// re-wrapping the rest: a long-running session stays cheap per message.
+// Scrolling back past them fetches them from the store again.
+func (m *Model) forgetOldest(n int) {
+	drop := 0
+	if m.atStart {
+		drop++ // the start marker
+		m.atStart = false
+	}
+	for _, e := range m.entries[:n] {
+		drop += e.rows
+	}
+	m.entries = m.entries[n:]
+	m.lines = m.lines[drop:]
+	m.oldestID = firstID(m.entries)
+	m.scroll = min(m.scroll, m.top())
 }
 
 func (m *Model) prependMessages(msgs []chat.Message) {
@@ -484,11 +500,14 @@ func (m *Model) reflow() {
 		m.lines = append(m.lines, m.plain(m.st.hint, "— start of the conversation —"))
 	}
 	width := m.wrapWidth()
-	for i, e := range m.entries {
+	for i := range m.entries {
+		e := &m.entries[i]
+		before := len(m.lines)
 		if i == 0 || !sameDay(m.entries[i-1].msg.Time, e.msg.Time) {
 			m.lines = append(m.lines, m.dayLine(e.msg.Time))
 		}
-		m.lines = append(m.lines, m.st.render(e, m.me, width)...)
+		m.lines = append(m.lines, m.st.render(*e, m.me, width)...)
+		e.rows = len(m.lines) - before
 	}
 }
 

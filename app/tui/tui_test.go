@@ -457,3 +457,27 @@ func TestDaysAreMarked(t *testing.T) {
 		t.Errorf("the day line is not between the days:\n%s", s)
 	}
 }
+
+func TestALongSessionForgetsTheOldestLinesCheaply(t *testing.T) {
+	f := newFixture(t, 80, 24, nil)
+	for i := 1; i <= maxEntries+50; i++ {
+		f.send(receivedMsg{[]chat.Message{{ID: int64(i), Time: base, Author: "bob", Kind: chat.KindText,
+			Body: fmt.Sprintf("line %d with enough words to wrap around the edge of a narrow log, twice over for good measure", i)}}})
+	}
+	if got := len(f.model.entries); got != maxEntries {
+		t.Fatalf("%d entries kept, want %d", got, maxEntries)
+	}
+	want := 0
+	for _, e := range f.model.entries {
+		want += e.rows
+	}
+	if len(f.model.lines) != want {
+		t.Errorf("%d lines for entries that take %d", len(f.model.lines), want)
+	}
+	if f.model.oldestID != 51 {
+		t.Errorf("oldest ID %d, want 51", f.model.oldestID)
+	}
+	if s := f.screenText(); !strings.Contains(s, fmt.Sprintf("line %d with", maxEntries+50)) {
+		t.Errorf("newest message not shown:\n%s", s)
+	}
+}

@@ -1,0 +1,349 @@
+package app
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	gossh "golang.org/x/crypto/ssh"
+)
+
+// fakeClock drives the limits' clock so that penalties expire without
+// waiting for them.
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func newFakeClock() *fakeClock { return &fakeClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)} }
+
+func (c *fakeClock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *fakeClock) advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+func startServerWithClock(t *testing.T, cfg Config) (*testServer, *fakeClock) {
+	clock := newFakeClock()
+	return startServerWith(t, cfg, func(s *Server) { s.limits.setClock(clock.now) }), clock
+}
+
+// refusedBeforeHandshake reports whether a TCP connection from `from` is
+// closed by the server without it sending its SSH version: refused before
+// any cryptography.
+func refusedBeforeHandshake(t *testing.T, addr, from string) bool {
+	t.Helper()
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)}, Timeout: waitLimit}
+	conn, err := d.Dial("tcp", addr)
+	if err != nil {
+		return true
+	}
+	defer conn.Close()
+	_ = conn.SetReadDeadline(time.Now().Add(waitLimit))
+	buf := make([]byte, 4)
+	_, err = io.ReadFull(conn, buf)
+	if err == nil && string(buf) == "SSH-" {
+		return false
+	}
+	return true
+}
+
+// holdUnauthenticated opens a TCP connection that reads the server's
+// version and then says nothing: a connection in flight, not logged in.
+func holdUnauthenticated(t *testing.T, addr, from string) net.Conn {
+	t.Helper()
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)}, Timeout: waitLimit}
+	conn, err := d.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = conn.SetReadDeadline(time.Now().Add(waitLimit))
+	buf := make([]byte, 4)
+	if _, err := io.ReadFull(conn, buf); err != nil || string(buf) != "SSH-" {
+		t.Fatalf("held connection from %s refused: %v", from, err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return conn
+}
+
+func TestUnauthenticatedConnectionsAreCappedBeforeAnyCrypto(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.MaxUnauthPerIP, cfg.MaxUnauth = 2, 3
+	ts := startServer(t, cfg)
+
+	first := holdUnauthenticated(t, ts.addr, "127.0.0.1")
+	holdUnauthenticated(t, ts.addr, "127.0.0.1")
+	if !refusedBeforeHandshake(t, ts.addr, "127.0.0.1") {
+		t.Fatal("a third connection in flight from one address was accepted (MAX_UNAUTH_PER_IP=2)")
+	}
+	holdUnauthenticated(t, ts.addr, "127.0.0.2")
+	if !refusedBeforeHandshake(t, ts.addr, "127.0.0.3") {
+		t.Fatal("a fourth connection in flight was accepted (MAX_UNAUTH=3)")
+	}
+	// A slot comes back when a connection closes, and logging in frees it.
+	first.Close()
+	waitUntil(t, "the closed connection's slot to return", func() bool {
+		c, err := ts.dialFrom("127.0.0.4", "nobody", gossh.Password("x"))
+		if c != nil {
+			c.Close()
+		}
+		var refused *net.OpError
+		return err != nil && !errors.As(err, &refused) && strings.Contains(err.Error(), "unable to authenticate")
+	})
+}
+
+func TestSessionsAreCappedPerAddressAndInAll(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.MaxSessionsPerIP, cfg.MaxSessions = 2, 3
+	ts := startServer(t, cfg)
+	ts.signup(t, "alice", "password1")
+
+	login := func(from string) *gossh.Client {
+		c, err := ts.dialFrom(from, "alice", gossh.Password("password1"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return c
+	}
+	a := openTerminal(t, login("127.0.0.1"), 80, 24)
+	a.waitText("signed in as alice")
+	openTerminal(t, login("127.0.0.1"), 80, 24).waitText("signed in as alice")
+	third := openTerminal(t, login("127.0.0.1"), 80, 24)
+	if err := third.waitEnd(); !isExit(err, 1) || !strings.Contains(third.screen(), "Too many chat sessions") {
+		t.Fatalf("third session from one address: %v\n%s", err, third.screen())
+	}
+	openTerminal(t, login("127.0.0.2"), 80, 24).waitText("signed in as alice")
+	fourth := openTerminal(t, login("127.0.0.3"), 80, 24)
+	if err := fourth.waitEnd(); !isExit(err, 1) {
+		t.Fatalf("fourth session in all: %v, want exit status 1", err)
+	}
+	a.send(ctrlC)
+	a.waitEnd()
+	waitUntil(t, "a freed session slot", func() bool {
+		tm := openTerminal(t, login("127.0.0.3"), 80, 24)
+		tm.waitFor("screen or refusal", func(s string) bool {
+			return strings.Contains(s, "signed in as") || strings.Contains(s, "Too many")
+		})
+		return strings.Contains(tm.screen(), "signed in as alice")
+	})
+}
+
+func TestOneChatPerConnection(t *testing.T) {
+	ts := startServer(t, testConfig(t))
+	c := ts.signup(t, "alice", "password1")
+	openTerminal(t, c, 80, 24).waitText("signed in as alice")
+	second := openTerminal(t, c, 80, 24)
+	if err := second.waitEnd(); !isExit(err, 1) || !strings.Contains(second.screen(), "One chat per connection") {
+		t.Fatalf("second chat on one connection: %v\n%s", err, second.screen())
+	}
+}
+
+func TestRepeatedFailuresMakeTheAddressWait(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.PenaltyFailures = 5
+	ts, clock := startServerWithClock(t, cfg)
+	ts.signup(t, "alice", "password1")
+
+	guesses := 0
+	for !refusedBeforeHandshake(t, ts.addr, "127.0.0.9") {
+		if guesses++; guesses > 5 {
+			t.Fatal("still no penalty after 5 failures")
+		}
+		if c, err := ts.dialFrom("127.0.0.9", "alice", gossh.Password(fmt.Sprint("guess", guesses))); err == nil {
+			c.Close()
+			t.Fatal("a guess logged in")
+		}
+	}
+	t.Logf("failed logins before the first penalty: %d", guesses)
+	if guesses != 5 {
+		t.Errorf("penalty after %d failures, want 5", guesses)
+	}
+	// The account's owner, from elsewhere, is not locked out.
+	if c, err := ts.dialFrom("127.0.0.10", "alice", gossh.Password("password1")); err != nil {
+		t.Fatalf("owner locked out from another address: %v", err)
+	} else {
+		c.Close()
+	}
+	// The wait is 5 s, then doubles.
+	clock.advance(4 * time.Second)
+	if !refusedBeforeHandshake(t, ts.addr, "127.0.0.9") {
+		t.Fatal("penalty ended before 5 s")
+	}
+	clock.advance(2 * time.Second)
+	for i := 0; i < 5; i++ {
+		if c, err := ts.dialFrom("127.0.0.9", "alice", gossh.Password("still guessing")); err == nil {
+			c.Close()
+		}
+	}
+	clock.advance(9 * time.Second)
+	if !refusedBeforeHandshake(t, ts.addr, "127.0.0.9") {
+		t.Fatal("second penalty shorter than 10 s: it should double")
+	}
+	clock.advance(2 * time.Second)
+	if refusedBeforeHandshake(t, ts.addr, "127.0.0.9") {
+		t.Fatal("second penalty longer than 10 s")
+	}
+}
+
+func TestGuessingOneAccountCostsFewHashChecks(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.AccountFailures = 3
+	ts, clock := startServerWithClock(t, cfg)
+	ts.signup(t, "alice", "password1")
+
+	before := ts.srv.auth.checks.Load()
+	const guesses = 1000
+	var made atomic.Int64
+	var wg sync.WaitGroup
+	for w := 0; w < 8; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for made.Load() < guesses {
+				// Six tries per connection, as OpenSSH's MaxAuthTries allows.
+				tries := gossh.RetryableAuthMethod(gossh.PasswordCallback(func() (string, error) {
+					return fmt.Sprint("guess", made.Add(1)), nil
+				}), maxAuthTries)
+				if c, err := ts.dial("alice", tries); err == nil {
+					c.Close()
+					t.Error("a guess logged in")
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	checks := ts.srv.auth.checks.Load() - before
+	t.Logf("%d guesses against one account cost %d password hash checks", made.Load(), checks)
+	if checks > 40 {
+		t.Errorf("%d hash checks for %d guesses, want at most a few dozen", checks, guesses)
+	}
+	// The owner gets in once the back-off (at most 30 s) has passed.
+	clock.advance(accountMax + time.Second)
+	if c, err := ts.dial("alice", gossh.Password("password1")); err != nil {
+		t.Fatalf("owner after the back-off: %v", err)
+	} else {
+		c.Close()
+	}
+}
+
+func TestSignupsAreLimitedPerAddress(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.SignupsPerIPHour = 3
+	ts, clock := startServerWithClock(t, cfg)
+	for _, name := range []string{"anna", "bert", "cleo"} {
+		ts.signup(t, name, "password1")
+	}
+	_, k, err := ts.dialKeyboard("signup", []string{"dora", "password1", "password1"})
+	if err == nil {
+		t.Fatal("a fourth signup in an hour succeeded")
+	}
+	if r := k.shown(); len(r) == 0 || !strings.Contains(r[0].instruction, "Too many accounts") {
+		t.Errorf("refusal not explained: %+v", r)
+	}
+	c, _, err := ts.dialKeyboardFrom("127.0.0.2", "signup", []string{"dora", "password1", "password1"})
+	if err != nil {
+		t.Fatalf("signup from another address: %v", err)
+	}
+	c.Close()
+	clock.advance(time.Hour + time.Second)
+	c, _, err = ts.dialKeyboard("signup", []string{"emil", "password1", "password1"})
+	if err != nil {
+		t.Fatalf("signup an hour later: %v", err)
+	}
+	c.Close()
+}
+
+func (ts *testServer) dialKeyboardFrom(from, user string, answers ...[]string) (*gossh.Client, *scriptedKeyboard, error) {
+	k := &scriptedKeyboard{answers: answers}
+	c, err := ts.dialFrom(from, user, gossh.KeyboardInteractive(k.challenge))
+	return c, k, err
+}
+
+func TestLoginStormKeepsMemoryBounded(t *testing.T) {
+	ts := startServer(t, testConfig(t))
+	ts.signup(t, "alice", "password1")
+
+	var peak atomic.Uint64
+	stop := make(chan struct{})
+	sampled := make(chan struct{})
+	var base runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&base)
+	go func() {
+		defer close(sampled)
+		var m runtime.MemStats
+		tick := time.NewTicker(10 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+				runtime.ReadMemStats(&m)
+				if m.HeapInuse > peak.Load() {
+					peak.Store(m.HeapInuse)
+				}
+			}
+		}
+	}()
+	const logins = 200
+	var wg sync.WaitGroup
+	var failed atomic.Int64
+	start := time.Now()
+	for i := 0; i < logins; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c, err := ts.dial("alice", gossh.Password("password1"))
+			if err != nil {
+				failed.Add(1)
+				return
+			}
+			c.Close()
+		}()
+	}
+	wg.Wait()
+	close(stop)
+	<-sampled
+	grew := int64(peak.Load()) - int64(base.HeapInuse)
+	t.Logf("%d concurrent logins in %s: heap in use grew by at most %d MiB (one argon2id hash is 19 MiB)",
+		logins, time.Since(start).Round(time.Millisecond), grew>>20)
+	if failed.Load() > 0 {
+		t.Errorf("%d of %d correct logins failed during the storm", failed.Load(), logins)
+	}
+	// Unbounded, 200 hashes at once would need 3.8 GiB.
+	if limit := int64(400 << 20); grew > limit {
+		t.Errorf("heap grew by %d MiB during the storm, want under %d MiB", grew>>20, limit>>20)
+	}
+}
+
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(waitLimit)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond) // polling a condition, with a deadline
+	}
+}
+
+func isExit(err error, status int) bool {
+	var exit *gossh.ExitError
+	return errors.As(err, &exit) && exit.ExitStatus() == status
+}

@@ -1,0 +1,301 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+	gossh "golang.org/x/crypto/ssh"
+
+	"messaging/chat"
+)
+
+// probeModel wraps a session's model (the Server.wrapModel seam): it
+// records the window sizes the model is given, and panics on "☠".
+type probeModel struct {
+	tea.Model
+	probe *probe
+}
+
+type probe struct {
+	mu    sync.Mutex
+	sizes []tea.WindowSizeMsg
+}
+
+func (p *probe) wrap(m tea.Model) tea.Model { return probeModel{m, p} }
+
+func (p *probe) resizes() []tea.WindowSizeMsg {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]tea.WindowSizeMsg(nil), p.sizes...)
+}
+
+func (m probeModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	switch msg := msg.(type) {
+	case tea.KeyPressMsg:
+		if msg.Text == "☠" {
+			panic("a bug in Update")
+		}
+	case tea.WindowSizeMsg:
+		m.probe.mu.Lock()
+		m.probe.sizes = append(m.probe.sizes, msg)
+		m.probe.mu.Unlock()
+	}
+	next, cmd := m.Model.Update(msg)
+	m.Model = next
+	return m, cmd
+}
+
+func TestAPanicEndsOnlyItsOwnSession(t *testing.T) {
+	p := &probe{}
+	ts := startServerWith(t, testConfig(t), func(s *Server) { s.wrapModel = p.wrap })
+	alice := ts.chatter(t, "alice", 80, 24)
+	bob := ts.chatter(t, "bob", 80, 24)
+
+	bob.send("☠")
+	bob.waitEnd()
+	if bob.altScreen() {
+		t.Error("the panicking session left its terminal in the alternate screen")
+	}
+	alice.waitText("← bob left")
+	if !strings.Contains(ts.logs.String(), "level=ERROR") {
+		t.Error("the panic was not logged")
+	}
+	alice.say("still here")
+	alice.waitText("alice: still here")
+	carol := ts.chatter(t, "carol", 80, 24)
+	carol.waitText("alice: still here")
+}
+
+func TestResizeFloodIsCoalescedAndClamped(t *testing.T) {
+	p := &probe{}
+	ts := startServerWith(t, testConfig(t), func(s *Server) { s.wrapModel = p.wrap })
+	alice := ts.chatter(t, "alice", 80, 24)
+	bob := ts.chatter(t, "bob", 80, 24)
+
+	start := time.Now()
+	const floods = 5000
+	for i := 0; i < floods; i++ {
+		if err := bob.session.WindowChange(20+i%50, 60+i%100); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := bob.session.WindowChange(100000, 100000); err != nil {
+		t.Fatal(err)
+	}
+	alice.say("are you still there?")
+	bob.waitText("alice: are you still there?")
+	waitUntil(t, "the last window size", func() bool {
+		sizes := p.resizes()
+		return len(sizes) > 0 && sizes[len(sizes)-1].Width == maxWidth
+	})
+	elapsed := time.Since(start)
+	sizes := p.resizes()
+	t.Logf("%d window changes in %s became %d layouts", floods+1, elapsed.Round(time.Millisecond), len(sizes))
+	if limit := int(elapsed/resizeEvery) + 4; len(sizes) > limit {
+		t.Errorf("%d layouts for a flood of %d resizes in %s, want at most %d", len(sizes), floods, elapsed, limit)
+	}
+	for _, s := range sizes {
+		if s.Width > maxWidth || s.Height > maxHeight {
+			t.Errorf("window %dx%d reached the model, want at most %dx%d", s.Width, s.Height, maxWidth, maxHeight)
+		}
+	}
+}
+
+func TestIdleTimeoutQuitsCleanly(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.IdleTimeout = 400 * time.Millisecond
+	ts := startServer(t, cfg)
+	bob := ts.chatter(t, "bob", 80, 24)
+	bob.waitEnd()
+	if bob.altScreen() {
+		t.Error("idle timeout left the terminal in the alternate screen")
+	}
+	if s := bob.screen(); !strings.Contains(s, "without activity") {
+		t.Errorf("no reason given:\n%s", s)
+	}
+}
+
+func TestFloodControlRefusesWithANoticeAndSendsNothing(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.MsgBurst, cfg.MsgPerSec = 5, 1
+	ts := startServer(t, cfg)
+	alice := ts.chatter(t, "alice", 100, 30)
+	bob := ts.chatter(t, "bob", 100, 30)
+	start := time.Now()
+	for i := 1; i <= 10; i++ {
+		alice.say(fmt.Sprintf("spam %d", i))
+	}
+	alice.waitText("slow down")
+	alice.say("") // a refused message is back in the input: nothing lost
+	bob.waitText("alice: spam 5")
+	allowed := 5 + int(time.Since(start).Seconds()) + 1
+	seen := strings.Count(bob.screen(), "alice: spam")
+	if seen > allowed {
+		t.Errorf("bob saw %d of 10 messages sent in a burst; the limit allows %d", seen, allowed)
+	}
+}
+
+// blackhole is a TCP proxy that can stop forwarding in both directions
+// while keeping both connections open: a client that vanished without
+// closing anything.
+type blackhole struct {
+	ln     net.Listener
+	frozen chan struct{}
+	once   sync.Once
+}
+
+func newBlackhole(t *testing.T, target string) *blackhole {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &blackhole{ln: ln, frozen: make(chan struct{})}
+	t.Cleanup(func() { ln.Close(); b.freeze() })
+	go func() {
+		for {
+			client, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			server, err := net.Dial("tcp", target)
+			if err != nil {
+				client.Close()
+				return
+			}
+			t.Cleanup(func() { client.Close(); server.Close() })
+			go b.pipe(client, server)
+			go b.pipe(server, client)
+		}
+	}()
+	return b
+}
+
+func (b *blackhole) pipe(dst, src net.Conn) {
+	buf := make([]byte, 32*1024)
+	for {
+		n, err := src.Read(buf)
+		select {
+		case <-b.frozen:
+			return // stop reading: the bytes pile up in the kernel
+		default:
+		}
+		if n > 0 {
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+func (b *blackhole) freeze() { b.once.Do(func() { close(b.frozen) }) }
+
+func TestKeepalivesDetectAVanishedClient(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.Keepalive = 200 * time.Millisecond
+	ts := startServer(t, cfg)
+	alice := ts.chatter(t, "alice", 80, 24)
+	ts.signup(t, "bob", "password1")
+
+	hole := newBlackhole(t, ts.addr)
+	c, err := gossh.Dial("tcp", hole.ln.Addr().String(), clientConfig("bob", gossh.Password("password1")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	openTerminal(t, c, 80, 24).waitText("signed in as bob")
+	alice.waitText("→ bob joined")
+
+	hole.freeze()
+	start := time.Now()
+	alice.waitText("← bob left")
+	t.Logf("a vanished client left after %s (keepalive every %s)", time.Since(start).Round(time.Millisecond), cfg.Keepalive)
+	if !strings.Contains(ts.logs.String(), "keepalives unanswered") {
+		t.Error("the reason is not in the log")
+	}
+}
+
+func TestAStalledClientIsEvictedAndDoesNotSlowTheOthers(t *testing.T) {
+	ts := startServer(t, testConfig(t))
+	carol := ts.chatter(t, "carol", 100, 30)
+	ts.signup(t, "bob", "password1")
+
+	// bob's client stops reading its session. To fill the SSH window (2 MiB)
+	// and the socket buffers quickly, it keeps resizing a huge terminal:
+	// each resize is a full repaint for the server to write.
+	bobConn := ts.loginPassword(t, "bob", "password1")
+	stalled, err := bobConn.NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := stalled.RequestPty("xterm-256color", maxHeight, maxWidth, gossh.TerminalModes{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := stalled.StdoutPipe(); err != nil { // never read
+		t.Fatal(err)
+	}
+	if err := stalled.Shell(); err != nil {
+		t.Fatal(err)
+	}
+	carol.waitText("→ bob joined")
+	// Fill the screen with text, so that each repaint is about 100 KB.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	filler, err := ts.srv.room.Join(ctx, "erin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var posts sync.WaitGroup
+	for i := 0; i < 100; i++ {
+		posts.Add(1)
+		go func() {
+			defer posts.Done()
+			_ = filler.Post(ctx, chat.KindText, strings.Repeat(fmt.Sprintf("filler %03d ", i), 90))
+		}()
+	}
+	posts.Wait()
+	filler.Leave()
+	go func() {
+		for i := 0; ctx.Err() == nil; i++ {
+			if stalled.WindowChange(maxHeight-i%2, maxWidth-i%2) != nil {
+				return
+			}
+			select {
+			case <-ctx.Done():
+			case <-time.After(5 * time.Millisecond):
+			}
+		}
+	}()
+
+	// Meanwhile dave talks and carol's delivery latency is measured.
+	dave := ts.chatter(t, "dave", 80, 24)
+	start := time.Now()
+	var worst time.Duration
+	for i := 0; !strings.Contains(carol.screen(), "← bob left"); i++ {
+		if time.Since(start) > 90*time.Second {
+			t.Fatalf("the stalled client was never evicted; log:\n%s", ts.logs.String())
+		}
+		probe := fmt.Sprintf("probe-%d", i)
+		sent := time.Now()
+		dave.say(probe)
+		carol.waitText("dave: " + probe)
+		worst = max(worst, time.Since(sent))
+	}
+	t.Logf("stalled client evicted %s after it stopped reading; carol's worst latency meanwhile %s",
+		time.Since(start).Round(time.Millisecond), worst.Round(time.Millisecond))
+	if !strings.Contains(ts.logs.String(), "client stopped reading") {
+		t.Error("the reason is not in the log")
+	}
+	if worst > time.Second {
+		t.Errorf("carol's delivery latency reached %s while bob was stalled", worst)
+	}
+}
