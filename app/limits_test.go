@@ -347,3 +347,35 @@ func isExit(err error, status int) bool {
 	var exit *gossh.ExitError
 	return errors.As(err, &exit) && exit.ExitStatus() == status
 }
+
+func TestHandshakeHasADeadline(t *testing.T) {
+	ts := startServerWith(t, testConfig(t), func(s *Server) {
+		s.ssh.HandshakeTimeout = 300 * time.Millisecond // production: 2 minutes, for the signup dialogue
+	})
+	conn := holdUnauthenticated(t, ts.addr, "127.0.0.1")
+	start := time.Now()
+	_ = conn.SetReadDeadline(time.Now().Add(waitLimit))
+	if _, err := io.Copy(io.Discard, conn); err != nil {
+		var timeout net.Error
+		if errors.As(err, &timeout) && timeout.Timeout() {
+			t.Fatal("a silent connection was never closed")
+		}
+	}
+	t.Logf("a silent connection was closed after %s", time.Since(start).Round(time.Millisecond))
+}
+
+func TestAtMostSixAuthenticationAttemptsPerConnection(t *testing.T) {
+	ts := startServer(t, testConfig(t))
+	ts.signup(t, "alice", "password1")
+	var tries atomic.Int32
+	_, err := ts.dial("alice", gossh.RetryableAuthMethod(gossh.PasswordCallback(func() (string, error) {
+		tries.Add(1)
+		return "wrong-password", nil
+	}), 20))
+	if err == nil {
+		t.Fatal("logged in with a wrong password")
+	}
+	if got := tries.Load(); got != maxAuthTries {
+		t.Errorf("the server allowed %d attempts on one connection, want %d", got, maxAuthTries)
+	}
+}
