@@ -31,7 +31,7 @@ const stormParallel = 20
 // and 85 s under -race, so the race run drops fewer.
 func stormSize() int {
 	if raceEnabled {
-		return 500
+		return 200
 	}
 	return 500
 }
