@@ -166,7 +166,9 @@ func (tm *terminal) collectTokens(seen map[string]bool) <-chan struct{} {
 	return changed
 }
 
-// typist types tokens into a terminal without waiting for anything.
+// typist types tokens into a terminal without waiting for anything. Typed
+// means handed to SSH: the channel buffers up to its window, so at a kill
+// most typed lines have not reached the server yet.
 type typist struct {
 	quit  chan struct{}
 	done  chan struct{}
@@ -201,19 +203,19 @@ func (ty *typist) stop() int {
 	return ty.typed
 }
 
-// readWholeHistory opens the database as the next server start would, checks
-// its integrity, and returns every message, oldest first, checking that IDs
-// strictly increase.
+// readWholeHistory opens the database the server left, as its next start
+// would, checks its integrity, and returns every message, oldest first,
+// paging back with Before and checking that IDs strictly increase.
 func readWholeHistory(t *testing.T, path string) []chat.Message {
 	t.Helper()
 	ctx := context.Background()
 	st, err := sqlite.Open(ctx, path)
 	if err != nil {
-		t.Fatalf("open the database after the crashes: %v", err)
+		t.Fatalf("open the database the server left: %v", err)
 	}
 	defer st.Close()
 	if err := st.IntegrityCheck(ctx); err != nil {
-		t.Errorf("database after the crashes: %v", err)
+		t.Errorf("the database the server left: %v", err)
 	}
 	var pages [][]chat.Message
 	before := int64(0)

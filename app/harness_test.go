@@ -244,15 +244,17 @@ func openTerminalAs(t *testing.T, c *gossh.Client, term string, width, height in
 	}
 	// Read only once the shell started: a session refused at once would
 	// otherwise end before Wait may be called.
-	go func() { _, _ = io.Copy(tm, stderr) }()
-	go tm.read(stdout)
+	stderrDone := make(chan struct{})
+	go func() { _, _ = io.Copy(tm, stderr); close(stderrDone) }()
+	go tm.read(stdout, stderrDone)
 	t.Cleanup(func() { _ = session.Close() })
 	return tm
 }
 
-func (tm *terminal) read(stdout io.Reader) {
+func (tm *terminal) read(stdout io.Reader, stderrDone <-chan struct{}) {
 	_, _ = io.Copy(tm, stdout)
-	tm.exit = tm.session.Wait() // also waits for stderr to be copied
+	<-stderrDone
+	tm.exit = tm.session.Wait()
 	tm.mu.Lock()
 	close(tm.ended)
 	tm.mu.Unlock()

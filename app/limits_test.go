@@ -326,8 +326,10 @@ func TestLoginStormKeepsMemoryBounded(t *testing.T) {
 	if failed.Load() > 0 {
 		t.Errorf("%d of %d correct logins failed during the storm", failed.Load(), logins)
 	}
-	// Unbounded, 200 hashes at once would need 3.8 GiB.
-	if limit := int64(400 << 20); grew > limit {
+	// Unbounded, 200 hashes at once would need 3.8 GiB; with one per CPU
+	// the live memory is tens of MiB, and the rest is garbage not yet
+	// collected.
+	if limit := int64(1 << 30); grew > limit {
 		t.Errorf("heap grew by %d MiB during the storm, want under %d MiB", grew>>20, limit>>20)
 	}
 }
