@@ -275,6 +275,9 @@ func (ts *testServer) dialKeyboardFrom(from, user string, answers ...[]string) (
 }
 
 func TestLoginStormKeepsMemoryBounded(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow: 200 argon2id hashes")
+	}
 	ts := startServer(t, testConfig(t))
 	ts.signup(t, "alice", "password1")
 

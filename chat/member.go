@@ -15,6 +15,8 @@ var (
 	ErrEmpty = errors.New("message is empty")
 	// ErrLeft: the member has left the room or was evicted.
 	ErrLeft = errors.New("member has left the room")
+	// ErrBusy: the room's queue of posts is full; try again shortly.
+	ErrBusy = errors.New("the room is busy")
 	// ErrNotSaved: the store failed, so the message was neither stored nor
 	// shown to anyone. Errors wrapping it also wrap the store's error.
 	ErrNotSaved = errors.New("message not saved")
@@ -79,32 +81,66 @@ func (m *Member) hasLeft() bool {
 // run it in a tea.Cmd. After Leave or eviction it returns ErrLeft, after
 // Room.Close ErrRoomClosed.
 func (m *Member) Post(ctx context.Context, kind Kind, body string) error {
+	q, err := m.prepare(kind, body)
+	if err != nil {
+		return err
+	}
+	return m.room.submit(ctx, m, q)
+}
+
+// Send is Post in two halves, for callers that must not block: it checks
+// body like Post and hands it to the sequencer at once, or returns ErrBusy
+// when the room's queue is full. Lines one member Sends are stored in the
+// order sent. The Receipt's Wait reports the commit. Send is safe to call
+// from a Bubble Tea Update.
+func (m *Member) Send(kind Kind, body string) (*Receipt, error) {
+	q, err := m.prepare(kind, body)
+	if err != nil {
+		return nil, err
+	}
+	if err := m.room.handIn(m, q); err != nil {
+		return nil, err
+	}
+	return &Receipt{room: m.room, q: q}, nil
+}
+
+// Receipt is a message handed to the room by Send.
+type Receipt struct {
+	room *Room
+	q    *request
+}
+
+// Wait blocks until the message is stored (nil) or refused (ErrNotSaved,
+// ErrRoomClosed), or ctx ends (the message may still be stored).
+func (rc *Receipt) Wait(ctx context.Context) error { return rc.room.wait(ctx, rc.q) }
+
+// prepare checks and cleans a post and applies the flood limit.
+func (m *Member) prepare(kind Kind, body string) (*request, error) {
 	if kind != KindText && kind != KindAction {
-		return fmt.Errorf("post: kind %d is not text or action", kind)
+		return nil, fmt.Errorf("post: kind %d is not text or action", kind)
 	}
 	select {
 	case <-m.left:
-		return ErrLeft
+		return nil, ErrLeft
 	case <-m.evicted:
-		return ErrLeft
+		return nil, ErrLeft
 	default:
 	}
 	limit := m.room.cfg.MaxMessage
 	text := clean(body, limit)
 	if text == "" {
-		return ErrEmpty
+		return nil, ErrEmpty
 	}
 	if n := utf8.RuneCountInString(text); n > limit {
-		return &TooLongError{Runes: n, Max: limit}
+		return nil, &TooLongError{Runes: n, Max: limit}
 	}
 	if err := m.room.allow(m.name); err != nil {
-		return err
+		return nil, err
 	}
-	q := &request{
+	return &request{
 		msg:  Message{Author: m.name, Kind: kind, Body: text},
 		done: make(chan error, 1),
-	}
-	return m.room.submit(ctx, m, q)
+	}, nil
 }
 
 // clean sanitises and trims body. The result is exact up to limit runes;

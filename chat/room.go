@@ -407,6 +407,29 @@ func (r *Room) submit(ctx context.Context, m *Member, q *request) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+	return r.wait(ctx, q)
+}
+
+// handIn gives q to the sequencer without blocking: ErrBusy if its queue
+// is full. The seq taken here and the channel's order keep one member's
+// posts in the order handed in.
+func (r *Room) handIn(m *Member, q *request) error {
+	r.mu.Lock() // seq and the send together: no other hand-in between them
+	defer r.mu.Unlock()
+	if r.closed {
+		return ErrRoomClosed
+	}
+	q.seq = r.seq.Add(1)
+	select {
+	case r.posts <- q:
+		return nil
+	default:
+		return ErrBusy
+	}
+}
+
+// wait waits for q's commit.
+func (r *Room) wait(ctx context.Context, q *request) error {
 	select {
 	case err := <-q.done:
 		return err

@@ -901,3 +901,50 @@ func TestFloodLimitIsPerPersonAndRefusesWithoutPosting(t *testing.T) {
 		t.Errorf("bob limited by alice's flood: %v", err)
 	}
 }
+
+func TestSendKeepsTheOrderAndNeverBlocks(t *testing.T) {
+	h := &memHistory{}
+	r := NewRoom(h, RoomConfig{}, nil)
+	defer r.Close()
+	ctx := context.Background()
+	m, err := r.Join(ctx, "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var receipts []*Receipt
+	for i := range 300 {
+		rc, err := m.Send(KindText, fmt.Sprintf("line %03d", i))
+		if err != nil {
+			t.Fatalf("send %d: %v", i, err)
+		}
+		receipts = append(receipts, rc)
+	}
+	for _, rc := range receipts {
+		if err := rc.Wait(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var lines []string
+	for _, msg := range h.all() {
+		if msg.Kind == KindText {
+			lines = append(lines, msg.Body)
+		}
+	}
+	if !slices.IsSorted(lines) || len(lines) != 300 {
+		t.Errorf("stored %d lines, in order: %v", len(lines), slices.IsSorted(lines))
+	}
+
+	// With the store stuck, the queue fills and Send says so instead of
+	// blocking.
+	release := h.hold()
+	defer release()
+	for i := 0; ; i++ {
+		_, err := m.Send(KindText, "more")
+		if errors.Is(err, ErrBusy) {
+			break
+		}
+		if err != nil || i > 5000 {
+			t.Fatalf("after %d sends into a stuck room: %v, want ErrBusy", i, err)
+		}
+	}
+}

@@ -33,8 +33,6 @@ const (
 	maxEntries = 5000
 	// recallSize bounds the lines Up/Down can recall.
 	recallSize = 100
-	// maxSending bounds the lines typed ahead of the room.
-	maxSending = 32
 	wheelLines = 3
 )
 
@@ -77,8 +75,7 @@ type Model struct {
 	input      textinput.Model
 	recall     []string
 	recallAt   int
-	draft      string     // the unsent line, kept while recalling
-	sending    []outgoing // lines typed, in order; the first is being posted
+	draft      string // the unsent line, kept while recalling
 	exitReason string
 
 	idleTimeout  time.Duration
@@ -187,22 +184,11 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			m.prependMessages(msg.msgs)
 		}
 	case postedMsg:
-		if len(m.sending) > 0 {
-			m.sending = m.sending[1:]
-		}
 		if msg.err != nil {
 			m.notice(postProblem(msg.err))
 			if m.input.Value() == "" {
 				m.input.SetValue(msg.text) // lose nothing
 			}
-			if n := len(m.sending); n > 0 {
-				// The lines typed after it wait for it: none goes out of order.
-				m.notice(fmt.Sprintf("%d later line%s not sent either: Up recalls them.", n, plural(n)))
-				m.sending = nil
-			}
-		}
-		if len(m.sending) > 0 {
-			return m, m.post(m.sending[0])
 		}
 	case tea.PasteMsg:
 		m.lastActivity = time.Now()
@@ -318,33 +304,19 @@ func (m Model) submit() (tea.Model, tea.Cmd) {
 		m.notice(fmt.Sprintf("Not sent: the message is %d characters long; the limit is %d. Shorten it and press Enter again.", n, m.max))
 		return m, nil
 	}
-	if len(m.sending) >= maxSending {
-		m.notice("Not sent yet: your earlier messages are still on their way. Press Enter again in a moment.")
+	// Handing the line to the room here, in Update, keeps a person's lines
+	// in the order typed; only the wait for the commit runs in a command.
+	receipt, err := m.member.Send(kind, body)
+	if err != nil {
+		m.notice(postProblem(err)) // the text stays in the input
 		return m, nil
 	}
 	m.remember(text)
 	m.input.SetValue("")
 	m.scroll, m.unseen = 0, 0
-	m.sending = append(m.sending, outgoing{text: text, kind: kind, body: body})
-	if len(m.sending) > 1 {
-		return m, nil // posted when the one before it is done
-	}
-	return m, m.post(m.sending[0])
-}
-
-// outgoing is a line on its way to the room.
-type outgoing struct {
-	text string // as typed, to give back if it is refused
-	kind chat.Kind
-	body string
-}
-
-// post sends one line. Commands run on goroutines of their own, so lines
-// go one at a time: that keeps them in the order they were typed.
-func (m Model) post(o outgoing) tea.Cmd {
-	member, ctx := m.member, m.ctx
-	return func() tea.Msg {
-		return postedMsg{text: o.text, err: member.Post(ctx, o.kind, o.body)}
+	ctx := m.ctx
+	return m, func() tea.Msg {
+		return postedMsg{text: text, err: receipt.Wait(ctx)}
 	}
 }
 
@@ -600,6 +572,8 @@ func postProblem(err error) string {
 		return "Not sent: the message is empty."
 	case errors.As(err, new(*chat.SlowDownError)):
 		return "Not sent: " + err.Error() + ". Your message is back in the input."
+	case errors.Is(err, chat.ErrBusy):
+		return "Not sent: the room is busy. Press Enter again in a moment."
 	case errors.Is(err, chat.ErrNotSaved):
 		return "Not sent: the server could not save your message. Press Enter to try again."
 	}
