@@ -108,7 +108,10 @@ func (a *authenticator) keyboardInteractiveHandler(ctx ssh.Context, challenge go
 func (a *authenticator) login(ctx ssh.Context, name, password string) bool {
 	ip := hostOf(ctx.RemoteAddr())
 	if !a.limits.mayTry(ip, name) {
-		return false // penalised address or backing-off account: no hash spent
+		// Penalised address or backing-off account: no hash spent, but the
+		// guess still counts against the address.
+		a.limits.failed(ip, "")
+		return false
 	}
 	hash, known := a.dummyHash, false
 	acct, err := a.store.Account(ctx, name)

@@ -143,7 +143,9 @@ func (l *limits) mayTry(ip, account string) bool {
 	return true
 }
 
-// failed records a failed login for account from ip.
+// failed records a failed login for account from ip; with account "" it
+// counts against the address only (a guess refused unchecked, which must
+// not stretch the account's back-off: its owner would wait longer).
 func (l *limits) failed(ip, account string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -155,7 +157,7 @@ func (l *limits) failed(ip, account string) {
 			p.failures = 0
 		}
 	}
-	if l.cfg.AccountFailures > 0 {
+	if l.cfg.AccountFailures > 0 && account != "" {
 		p := track(l.accountFails, strings.ToLower(account), now, accountCalm)
 		if p != nil {
 			// Every failure past the threshold doubles the back-off.

@@ -384,3 +384,20 @@ func TestAtMostSixAuthenticationAttemptsPerConnection(t *testing.T) {
 		t.Errorf("the server allowed %d attempts on one connection, want %d", got, maxAuthTries)
 	}
 }
+
+// With both defences on, as in production, guesses refused by the account
+// back-off still count against the guessing address.
+func TestAddressPenaltyCountsGuessesTheAccountBackOffRefused(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.PenaltyFailures, cfg.AccountFailures = 5, 3
+	ts, _ := startServerWithClock(t, cfg)
+	ts.signup(t, "alice", "password1")
+	tries := gossh.RetryableAuthMethod(gossh.Password("wrong-password"), maxAuthTries)
+	if c, err := ts.dialFrom("127.0.0.9", "alice", tries); err == nil {
+		c.Close()
+		t.Fatal("logged in with a wrong password")
+	}
+	if !refusedBeforeHandshake(t, ts.addr, "127.0.0.9") {
+		t.Error("six failed guesses in one connection left the address unpenalised")
+	}
+}

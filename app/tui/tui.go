@@ -571,7 +571,7 @@ func postProblem(err error) string {
 	case errors.Is(err, chat.ErrEmpty):
 		return "Not sent: the message is empty."
 	case errors.As(err, new(*chat.SlowDownError)):
-		return "Not sent: " + err.Error() + ". Your message is back in the input."
+		return "Not sent: " + err.Error() + ". Your message is still in the input: press Enter to send it."
 	case errors.Is(err, chat.ErrBusy):
 		return "Not sent: the room is busy. Press Enter again in a moment."
 	case errors.Is(err, chat.ErrNotSaved):
