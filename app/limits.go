@@ -35,10 +35,8 @@ type limits struct {
 	now func() time.Time
 
 	mu           sync.Mutex
-	unauth       int
-	unauthByIP   map[string]int
-	sessions     int
-	sessionsByIP map[string]int
+	unauth       slots // connections not yet logged in
+	sessions     slots // chat sessions
 	addressFails map[string]*penalty
 	accountFails map[string]*penalty
 	signupsByIP  map[string][]time.Time
@@ -55,8 +53,8 @@ type penalty struct {
 func newLimits(cfg Config, now func() time.Time) *limits {
 	return &limits{
 		cfg: cfg, now: now,
-		unauthByIP:   map[string]int{},
-		sessionsByIP: map[string]int{},
+		unauth:       slots{byIP: map[string]int{}},
+		sessions:     slots{byIP: map[string]int{}},
 		addressFails: map[string]*penalty{},
 		accountFails: map[string]*penalty{},
 		signupsByIP:  map[string][]time.Time{},
@@ -82,28 +80,14 @@ func hostOf(addr net.Addr) string {
 
 // admitConnection takes an unauthenticated slot for a new connection from
 // ip, unless the address is penalised or a cap is reached. The caller MUST
-// call release exactly once (it is idempotent) when the connection logs in
-// or closes.
+// call release (idempotent) when the connection logs in or closes.
 func (l *limits) admitConnection(ip string) (release func(), ok bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if p := l.addressFails[ip]; p != nil && l.now().Before(p.until) {
 		return nil, false
 	}
-	if over(l.unauth, l.cfg.MaxUnauth) || over(l.unauthByIP[ip], l.cfg.MaxUnauthPerIP) {
-		return nil, false
-	}
-	l.unauth++
-	l.unauthByIP[ip]++
-	var once sync.Once
-	return func() {
-		once.Do(func() {
-			l.mu.Lock()
-			defer l.mu.Unlock()
-			l.unauth--
-			decrement(l.unauthByIP, ip)
-		})
-	}, true
+	return l.take(&l.unauth, ip, l.cfg.MaxUnauth, l.cfg.MaxUnauthPerIP)
 }
 
 // admitSession takes a chat session slot for ip; release it when the
@@ -111,18 +95,32 @@ func (l *limits) admitConnection(ip string) (release func(), ok bool) {
 func (l *limits) admitSession(ip string) (release func(), ok bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if over(l.sessions, l.cfg.MaxSessions) || over(l.sessionsByIP[ip], l.cfg.MaxSessionsPerIP) {
+	return l.take(&l.sessions, ip, l.cfg.MaxSessions, l.cfg.MaxSessionsPerIP)
+}
+
+// slots counts the holders of something capped in all and per address.
+type slots struct {
+	total int
+	byIP  map[string]int
+}
+
+// take holds one of s for ip unless a cap is reached; l.mu held. The
+// release it returns is idempotent.
+func (l *limits) take(s *slots, ip string, maxTotal, maxPerIP int) (release func(), ok bool) {
+	if over(s.total, maxTotal) || over(s.byIP[ip], maxPerIP) {
 		return nil, false
 	}
-	l.sessions++
-	l.sessionsByIP[ip]++
+	s.total++
+	s.byIP[ip]++
 	var once sync.Once
 	return func() {
 		once.Do(func() {
 			l.mu.Lock()
 			defer l.mu.Unlock()
-			l.sessions--
-			decrement(l.sessionsByIP, ip)
+			s.total--
+			if s.byIP[ip]--; s.byIP[ip] <= 0 {
+				delete(s.byIP, ip)
+			}
 		})
 	}, true
 }
@@ -266,9 +264,3 @@ func track(table map[string]*penalty, key string, now time.Time, calm time.Durat
 
 // over reports whether count has reached limit; a zero limit is no limit.
 func over(count, limit int) bool { return limit > 0 && count >= limit }
-
-func decrement(m map[string]int, key string) {
-	if m[key]--; m[key] <= 0 {
-		delete(m, key)
-	}
-}

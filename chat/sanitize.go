@@ -1,9 +1,6 @@
 package chat
 
-import (
-	"strings"
-	"unicode/utf8"
-)
+import "strings"
 
 // Sanitize turns text one user sends to others into plain text, safe to
 // store and to draw in anyone's terminal:
@@ -51,18 +48,4 @@ func dropped(r rune) bool {
 		return true
 	}
 	return false
-}
-
-// Clean reports whether s is already what Sanitize would make of it (with
-// no length bound): valid UTF-8 without any dropped or replaced rune.
-func Clean(s string) bool {
-	if !utf8.ValidString(s) {
-		return false
-	}
-	for _, r := range s {
-		if dropped(r) || r == '\t' || r == '\n' || r == '\r' || r == '\u2028' || r == '\u2029' {
-			return false
-		}
-	}
-	return true
 }
