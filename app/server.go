@@ -137,9 +137,10 @@ func newServer(cfg Config, log *slog.Logger, st store.Store) (*Server, error) {
 func (s *Server) Addr() net.Addr { return s.listener.Addr() }
 
 // Serve accepts connections until ctx is cancelled, then shuts down: stop
-// accepting; close the room, which commits what was posted and tells every
-// session the server is restarting, so their programs quit and restore the
-// terminals; wait for the connections to end; close the store.
+// accepting; tell every session's program the server is restarting (each
+// quits, restoring its terminal); close the room, which commits what was
+// posted; give clients a moment to hang up, then close what is left; close
+// the store. Each step is bounded.
 func (s *Server) Serve(ctx context.Context) error {
 	served := make(chan error, 1)
 	go func() { served <- s.ssh.Serve(s.listener) }()
