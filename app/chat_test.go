@@ -182,3 +182,12 @@ var oscSequence = regexp.MustCompile("\x1b\\][^\x07\x1b]*(\x07|\x1b\\\\)")
 func bells(raw string) int {
 	return strings.Count(oscSequence.ReplaceAllString(raw, ""), "\a")
 }
+
+func TestAHugePasteIsRefusedWhole(t *testing.T) {
+	ts := startServer(t, testConfig(t))
+	alice := ts.chatter(t, "alice", 80, 24)
+	alice.paste(strings.Repeat("z", 2<<20)) // read at most tui.PasteLimit bytes of it
+	alice.waitText("Not pasted")
+	alice.say("after the paste")
+	alice.waitText("alice: after the paste")
+}

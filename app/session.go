@@ -143,7 +143,9 @@ func (s *Server) runChat(ssh.Handler) ssh.Handler {
 		}
 		out := &stallWriter{w: sess}
 		opts := append(bubbletea.MakeOptions(sess),
-			tea.WithOutput(out), // after MakeOptions: replaces its output
+			// After MakeOptions, these replace its input and output.
+			tea.WithInput(newPasteLimiter(sess, tui.PasteLimit(s.cfg.MaxMessage))),
+			tea.WithOutput(out),
 			tea.WithContext(ctx),
 			tea.WithoutSignalHandler(), // the process's signals belong to main
 			tea.WithWindowSize(width, height),

@@ -476,6 +476,10 @@ func (m Model) top() int { return max(len(m.lines)-m.logHeight(), 0) }
 // limit, so that an overlong message is refused with its true length.
 func inputLimit(maxMessage int) int { return 8 * maxMessage }
 
+// PasteLimit is the most bytes of one paste worth reading: any paste cut
+// there is still longer than the input holds, so it is refused whole.
+func PasteLimit(maxMessage int) int { return 4*inputLimit(maxMessage) + 4 }
+
 func firstID(entries []entry) int64 {
 	for _, e := range entries {
 		if e.msg.ID != 0 {

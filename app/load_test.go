@@ -1,0 +1,784 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/charmbracelet/x/vt"
+	gossh "golang.org/x/crypto/ssh"
+)
+
+// The load benchmark's parameters (see BenchmarkLoad); the defaults suit a
+// 2-core machine.
+var (
+	loadSessions = flag.Int("load.sessions", 300, "load benchmark: chat sessions open at once")
+	loadSenders  = flag.Int("load.senders", 20, "load benchmark: sessions that post messages")
+	loadRate     = flag.Float64("load.rate", 10, "load benchmark: messages per second, all senders together")
+	loadDuration = flag.Duration("load.duration", 60*time.Second, "load benchmark: how long the senders post")
+	loadProbes   = flag.Int("load.probes", 3, "load benchmark: sessions that watch their screen for each message")
+	loadIdle     = flag.Duration("load.idle", 10*time.Second, "load benchmark: how long the idle server is measured")
+	// Each account costs an argon2id hash at signup (25-50 ms of CPU,
+	// at most one per core at a time), and every session costs another
+	// one at login whatever its account, so sessions share accounts: the
+	// server allows several sessions per account. Join and leave notices
+	// then appear once per account, not once per session.
+	loadAccounts = flag.Int("load.accounts", 60, "load benchmark: accounts the sessions share (at most -load.sessions)")
+)
+
+const (
+	// loadWidth and loadHeight are every session's terminal size.
+	loadWidth, loadHeight = 100, 30
+	// loadSignupParallel and loadConnectParallel bound the signups and
+	// logins in flight.
+	loadSignupParallel  = 8
+	loadConnectParallel = 20
+	// loadWait bounds each wait of the benchmark (a login on a busy
+	// server, the senders' last writes, the clients' ends).
+	loadWait = 60 * time.Second
+	// loadGrace is how long after the last message the probes may take
+	// to see every message; a message not seen by then is lost.
+	loadGrace = 10 * time.Second
+	// loadQuiet is how long the sessions' output must pause before the
+	// idle measurement starts (the join notices of the last logins are
+	// still being drawn when they are all connected).
+	loadQuiet = time.Second
+	// loadPassword is every account's password.
+	loadPassword = "password1"
+	// userHZ is the unit of utime and stime in /proc/<pid>/stat: always
+	// 100 per second on Linux as seen from user space.
+	userHZ = 100
+)
+
+// loadToken is the unique token each message starts with.
+var loadToken = regexp.MustCompile(`\bt(\d{6})\b`)
+
+// loadParams are the benchmark's flags, checked.
+type loadParams struct {
+	sessions, senders, probes, accounts int
+	rate                                float64
+	duration, idle                      time.Duration
+}
+
+func loadParamsFromFlags() (loadParams, error) {
+	p := loadParams{
+		sessions: *loadSessions, senders: *loadSenders, probes: *loadProbes,
+		accounts: min(*loadAccounts, *loadSessions), rate: *loadRate,
+		duration: *loadDuration, idle: *loadIdle,
+	}
+	var problems []string
+	if p.senders < 1 || p.probes < 1 || p.senders+p.probes > p.sessions {
+		problems = append(problems, "need at least one sender and one probe, and -load.sessions >= -load.senders + -load.probes")
+	}
+	if p.accounts < 1 {
+		problems = append(problems, "-load.accounts must be at least 1")
+	}
+	if p.rate <= 0 || p.duration <= 0 || p.idle <= 0 {
+		problems = append(problems, "-load.rate, -load.duration and -load.idle must be positive")
+	}
+	if len(problems) > 0 {
+		return p, errors.New(strings.Join(problems, "; "))
+	}
+	return p, nil
+}
+
+// account is the account session i logs in as. Senders (the first
+// sessions) get accounts of their own while there are enough.
+func (p loadParams) account(i int) string {
+	return loadAccountName(i % p.accounts)
+}
+
+func loadAccountName(i int) string {
+	return fmt.Sprintf("load%03d", i)
+}
+
+// BenchmarkLoad drives the real server binary with real SSH clients, as
+// issue 4 describes. It runs only when asked for, once:
+//
+//	go test -run '^$' -bench Load -benchtime 1x ./app/
+//	go test -run '^$' -bench Load -benchtime 1x ./app/ -load.sessions 30 -load.duration 10s
+//
+// It builds the server, starts it on 127.0.0.1 with a fresh database and
+// every abuse limit off, creates the accounts, opens -load.sessions chat
+// screens (xterm-256color, 100x30, loadConnectParallel logins at a time),
+// measures the idle server for -load.idle, then has -load.senders of the
+// sessions type messages at -load.rate in all for -load.duration. The
+// last -load.probes sessions read their output through a terminal
+// emulator and note when each message's token first shows on screen; the
+// others only count the bytes they read. It reports:
+//
+//   - connect-p50-ms, connect-p99-ms: dial, authentication (one argon2id
+//     check each) and the first screen that says who is signed in;
+//   - idle-cpu-%: the server's CPU (user and system, all threads, from
+//     /proc/<pid>/stat) over the idle window, in % of one core;
+//   - rss-KB/session: the server's VmRSS at the end of the idle window
+//     minus before the first session, per session. The argon2id buffers
+//     (19 MiB a hash) leave garbage in the heap of both, so small runs
+//     are noisy;
+//   - p50-ms ... max-ms: over every probe and message, from the sender's
+//     write to the token on the probe's screen;
+//   - lost: messages some probe never received within loadGrace of the
+//     end. A probe at 100x30 sees a message only while it is on screen,
+//     so it looks at every read; a message drawn and scrolled away within
+//     one frame is found in the bytes instead, and counted as delivered;
+//   - cpu-us/msg/session: the server's CPU from the first message until
+//     the probes have seen the last one, divided by messages × sessions:
+//     everything the server did meanwhile, storing and echoing included;
+//   - bytes/session/msg: bytes all sessions read over the same time,
+//     divided by messages × sessions.
+//
+// The server and the clients share the machine: the figures are the
+// server's own, but its latency also pays for the clients' CPU (the table
+// shows it). The benchmark does not profile the server; the server has no
+// PPROF_ADDR yet.
+func BenchmarkLoad(b *testing.B) {
+	if raceEnabled {
+		b.Skip("the load benchmark measures the server, not the race detector")
+	}
+	p, err := loadParamsFromFlags()
+	if err != nil {
+		b.Fatal(err)
+	}
+	bin := buildLoadServer(b)
+	srv := startLoadServer(b, bin, b.TempDir())
+	pid := srv.cmd.Process.Pid
+	var notes []string // what went unusually, for the table
+
+	// 1. Accounts.
+	began := time.Now()
+	if err := signUpAll(srv.addr, p.accounts); err != nil {
+		b.Fatalf("sign up: %v; server log:\n%s", err, tail(srv.log.String()))
+	}
+	signupTime := time.Since(began)
+	rssBefore := mustRSS(b, pid)
+
+	// 2. Sessions, the probes last.
+	began = time.Now()
+	sessions, connectTimes, err := connectAll(srv.addr, p)
+	b.Cleanup(func() { closeAll(b, sessions) }) // before the server is killed
+	if err != nil {
+		b.Fatalf("opened %d of %d sessions: %v; server log:\n%s", len(sessions), p.sessions, err, tail(srv.log.String()))
+	}
+	connectAllTime := time.Since(began)
+	senders, probes := sessions[:p.senders], sessions[p.sessions-p.probes:]
+
+	// 3. Idle.
+	if !waitQuiet(sessions, loadQuiet, loadWait) {
+		notes = append(notes, fmt.Sprintf("output never paused %v before idle", loadQuiet))
+	}
+	idleCPU, idleWall := cpuDuring(b, pid, func() { time.Sleep(p.idle) }) // a measurement window, not a settle
+	rssIdle := mustRSS(b, pid)
+
+	// 4. Traffic.
+	bytesBefore := totalBytes(sessions)
+	clientBefore := mustCPU(b, "self")
+	var sent *sendLog
+	sendCPU, sendWall := cpuDuring(b, pid, func() {
+		sent = sendAll(senders, p.rate, p.duration)
+		if !pollUntil(loadGrace, func() bool { return allSeen(probes, sent) }) {
+			notes = append(notes, fmt.Sprintf("not all seen %v after the end", loadGrace))
+		}
+	})
+	clientCPU := mustCPU(b, "self") - clientBefore
+	bytesDuring := totalBytes(sessions) - bytesBefore
+	if sent.err != nil {
+		b.Errorf("sending: %v", sent.err)
+	}
+	select {
+	case <-srv.exited:
+		b.Fatalf("the server exited (%v); log:\n%s", srv.exitErr, tail(srv.log.String()))
+	default:
+	}
+
+	// 5. Figures.
+	latencies, lost, scrolled := deliveries(probes, sent)
+	messages := len(sent.at)
+	n := float64(p.sessions)
+	connect := loadStats(connectTimes)
+	delivery := loadStats(latencies)
+	perMsg, bytesPerMsg := math.NaN(), math.NaN()
+	if messages > 0 {
+		perMsg = sendCPU.Seconds() * 1e6 / (float64(messages) * n)
+		bytesPerMsg = float64(bytesDuring) / (float64(messages) * n)
+	}
+	idlePercent := 100 * idleCPU.Seconds() / idleWall.Seconds()
+	sendPercent := 100 * sendCPU.Seconds() / sendWall.Seconds()
+	rssPerSession := float64(rssIdle-rssBefore) / n
+
+	b.ReportMetric(connect.p50, "connect-p50-ms")
+	b.ReportMetric(connect.p99, "connect-p99-ms")
+	b.ReportMetric(delivery.p50, "p50-ms")
+	b.ReportMetric(delivery.p95, "p95-ms")
+	b.ReportMetric(delivery.p99, "p99-ms")
+	b.ReportMetric(delivery.max, "max-ms")
+	b.ReportMetric(float64(lost), "lost")
+	b.ReportMetric(perMsg, "cpu-us/msg/session")
+	b.ReportMetric(bytesPerMsg, "bytes/session/msg")
+	b.ReportMetric(idlePercent, "idle-cpu-%")
+	b.ReportMetric(rssPerSession, "rss-KB/session")
+
+	// One Logf of at most 9 lines: the testing package cuts a
+	// benchmark's log after its tenth line.
+	ms := func(d time.Duration) string { return d.Round(time.Millisecond).String() }
+	var t strings.Builder
+	fmt.Fprintf(&t, "%d sessions (%d accounts) at %dx%d, %d senders, %.3g msg/s for %v, %d probes; %d CPUs; accounts in %s, sessions in %s",
+		p.sessions, p.accounts, loadWidth, loadHeight, p.senders, p.rate, p.duration, p.probes, runtime.NumCPU(), ms(signupTime), ms(connectAllTime))
+	fmt.Fprintf(&t, "\n  connect p50 / p99 / max       %.0f / %.0f / %.0f ms (dial, auth, first screen; %d at a time)",
+		connect.p50, connect.p99, connect.max, loadConnectParallel)
+	fmt.Fprintf(&t, "\n  idle                          %.1f%% of a core over %s; RSS %.1f -> %.1f MB, %.0f KB/session",
+		idlePercent, ms(idleWall), float64(rssBefore)/1024, float64(rssIdle)/1024, rssPerSession)
+	fmt.Fprintf(&t, "\n  delivery p50 / p95 / p99 / max %.1f / %.1f / %.1f / %.1f ms (%d messages, %d samples)",
+		delivery.p50, delivery.p95, delivery.p99, delivery.max, messages, len(latencies))
+	fmt.Fprintf(&t, "\n  lost                          %d (samples timed from the bytes, the token scrolled past between frames: %d)", lost, scrolled)
+	fmt.Fprintf(&t, "\n  server CPU sending            %.1f µs/msg/session (%.0f%% of a core over %s)", perMsg, sendPercent, ms(sendWall))
+	fmt.Fprintf(&t, "\n  bytes                         %.0f per session per message", bytesPerMsg)
+	fmt.Fprintf(&t, "\n  client CPU sending            %.0f%% of a core (this process: %d SSH clients)", 100*clientCPU.Seconds()/sendWall.Seconds(), p.sessions)
+	if len(notes) > 0 {
+		fmt.Fprintf(&t, "\n  notes                         %s", strings.Join(notes, "; "))
+	}
+	b.Log(t.String())
+}
+
+// buildLoadServer builds the server binary, without the race detector
+// whatever the tests run with. It is buildServer for a benchmark: that
+// helper and startServerProcess take a *testing.T.
+func buildLoadServer(tb testing.TB) string {
+	tb.Helper()
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		tb.Skipf("no go tool to build the server: %v", err)
+	}
+	bin := filepath.Join(tb.TempDir(), "messaging")
+	out, err := exec.Command(goTool, "build", "-o", bin, "messaging").CombinedOutput()
+	if err != nil {
+		tb.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// startLoadServer is startServerProcess for a benchmark: bin with its
+// database and host key in dir and every abuse limit off, listening on
+// 127.0.0.1, killed when the benchmark ends.
+func startLoadServer(tb testing.TB, bin, dir string) *serverProcess {
+	tb.Helper()
+	cmd := exec.Command(bin)
+	cmd.Env = append(os.Environ(),
+		"ADDR=127.0.0.1", "PORT=0",
+		"DATABASE="+filepath.Join(dir, "messaging.db"),
+		"HOST_KEY="+filepath.Join(dir, "host_ed25519"),
+		"MAX_SESSIONS=0", "MAX_SESSIONS_PER_IP=0", "MAX_UNAUTH=0", "MAX_UNAUTH_PER_IP=0",
+		"SIGNUPS_PER_IP_HOUR=0", "PENALTY_FAILURES=0", "ACCOUNT_FAILURES=0", "MSG_BURST=0",
+	)
+	log := &childLog{changed: make(chan struct{})}
+	cmd.Stderr = log
+	if err := cmd.Start(); err != nil {
+		tb.Fatalf("start the server: %v", err)
+	}
+	srv := &serverProcess{cmd: cmd, log: log, exited: make(chan struct{})}
+	go func() {
+		srv.exitErr = cmd.Wait()
+		close(srv.exited)
+	}()
+	tb.Cleanup(func() {
+		select {
+		case <-srv.exited:
+			return
+		default:
+		}
+		_ = cmd.Process.Kill()
+		select {
+		case <-srv.exited:
+		case <-time.After(waitLimit):
+			tb.Error("the server outlived SIGKILL")
+		}
+	})
+	deadline := time.NewTimer(waitLimit)
+	defer deadline.Stop()
+	for {
+		text, changed := log.read()
+		if m := listeningLine.FindStringSubmatch(text); m != nil {
+			srv.addr = m[1]
+			return srv
+		}
+		select {
+		case <-changed:
+		case <-srv.exited:
+			tb.Fatalf("the server exited before listening (%v):\n%s", srv.exitErr, text)
+		case <-deadline.C:
+			tb.Fatalf("the server did not say where it listens:\n%s", text)
+		}
+	}
+}
+
+// signUpAll creates accounts load000, load001, ... through the signup
+// dialogue, loadSignupParallel at a time, and hangs up each connection.
+func signUpAll(addr string, accounts int) error {
+	return inParallel(accounts, loadSignupParallel, func(i int) error {
+		name := loadAccountName(i)
+		k := &scriptedKeyboard{answers: [][]string{{name, loadPassword, loadPassword}}}
+		c, err := dialLoad(addr, "signup", gossh.KeyboardInteractive(k.challenge))
+		if err != nil {
+			return fmt.Errorf("signup %s: %w", name, err)
+		}
+		return c.Close()
+	})
+}
+
+// inParallel calls f(0) ... f(n-1), at most parallel at a time, and
+// returns the first error; after one, the calls not yet started are
+// skipped.
+func inParallel(n, parallel int, f func(i int) error) error {
+	var (
+		wg     sync.WaitGroup
+		failed atomic.Bool
+		once   sync.Once
+		first  error
+	)
+	next := make(chan int)
+	for range min(parallel, n) {
+		wg.Go(func() {
+			for i := range next {
+				if failed.Load() {
+					continue
+				}
+				if err := f(i); err != nil {
+					failed.Store(true)
+					once.Do(func() { first = err })
+				}
+			}
+		})
+	}
+	for i := range n {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return first
+}
+
+// dialLoad connects and authenticates, within loadWait.
+func dialLoad(addr, user string, auth gossh.AuthMethod) (*gossh.Client, error) {
+	conn, err := net.DialTimeout("tcp", addr, loadWait)
+	if err != nil {
+		return nil, err
+	}
+	_ = conn.SetDeadline(time.Now().Add(loadWait)) // bounds the handshake
+	cfg := clientConfig(user, auth)
+	cfg.Timeout = loadWait
+	c, chans, reqs, err := gossh.NewClientConn(conn, addr, cfg)
+	if err != nil {
+		conn.Close()
+		return nil, err
+	}
+	_ = conn.SetDeadline(time.Time{})
+	return gossh.NewClient(c, chans, reqs), nil
+}
+
+// loadSession is one chat session of the benchmark. Until its screen shows
+// who is signed in, its output goes through a terminal emulator; then a
+// probe keeps the emulator and notes when each token first shows, and any
+// other session only counts the bytes it reads.
+type loadSession struct {
+	client *gossh.Client
+	stdin  io.Writer
+	probe  bool
+	want   string        // the text that shows the chat screen is up
+	ready  chan struct{} // closed once the screen shows want
+	ended  chan struct{} // closed when the session's output ends
+	bytes  atomic.Int64  // bytes read from the session
+
+	mu      sync.Mutex
+	emu     *vt.Emulator // nil once only bytes are counted
+	answers io.Closer    // the emulator's answers; closing it ends their copy to stdin
+	isReady bool
+	carry   []byte            // a probe's last bytes, for tokens split between reads
+	seen    map[int]time.Time // a probe's tokens: when each first showed on screen
+	inBytes map[int]time.Time // a probe's tokens: when each first came in the bytes
+}
+
+// openLoadSession logs in as user and opens a chat screen, returning once
+// the screen shows who is signed in.
+func openLoadSession(addr, user string, probe bool) (*loadSession, error) {
+	c, err := dialLoad(addr, user, gossh.Password(loadPassword))
+	if err != nil {
+		return nil, fmt.Errorf("login %s: %w", user, err)
+	}
+	ls := &loadSession{
+		client: c, probe: probe, want: "signed in as " + user,
+		ready: make(chan struct{}), ended: make(chan struct{}),
+		seen: map[int]time.Time{}, inBytes: map[int]time.Time{},
+	}
+	fail := func(what string, err error) (*loadSession, error) {
+		_ = c.Close()
+		return nil, fmt.Errorf("%s for %s: %w", what, user, err)
+	}
+	session, err := c.NewSession()
+	if err != nil {
+		return fail("new session", err)
+	}
+	modes := gossh.TerminalModes{gossh.ECHO: 0, gossh.TTY_OP_ISPEED: 38400, gossh.TTY_OP_OSPEED: 38400}
+	if err := session.RequestPty("xterm-256color", loadHeight, loadWidth, modes); err != nil {
+		return fail("request pty", err)
+	}
+	if ls.stdin, err = session.StdinPipe(); err != nil {
+		return fail("stdin", err)
+	}
+	stdout, err := session.StdoutPipe()
+	if err != nil {
+		return fail("stdout", err)
+	}
+	ls.emu = vt.NewEmulator(loadWidth, loadHeight)
+	ls.answers = ls.emu.InputPipe().(io.Closer)
+	// The emulator answers the program's queries, as a real terminal
+	// would; the copy ends when answers is closed.
+	go func() { _, _ = io.Copy(ls.stdin, ls.emu) }()
+	go func() {
+		_, _ = io.Copy(ls, stdout)
+		close(ls.ended)
+	}()
+	if err := session.Shell(); err != nil {
+		ls.close()
+		return nil, fmt.Errorf("shell for %s: %w", user, err)
+	}
+	select {
+	case <-ls.ready:
+		return ls, nil
+	case <-ls.ended:
+		err = errors.New("session ended")
+	case <-time.After(loadWait):
+		err = fmt.Errorf("no %q within %v", ls.want, loadWait)
+	}
+	ls.mu.Lock()
+	screen := ""
+	if ls.emu != nil {
+		screen = ls.emu.String()
+	}
+	ls.mu.Unlock()
+	ls.close()
+	return nil, fmt.Errorf("%w; screen:\n%s", err, screen)
+}
+
+// Write takes what the server sent.
+func (ls *loadSession) Write(p []byte) (int, error) {
+	now := time.Now()
+	ls.bytes.Add(int64(len(p)))
+	ls.mu.Lock()
+	defer ls.mu.Unlock()
+	if ls.emu == nil {
+		return len(p), nil
+	}
+	_, _ = ls.emu.Write(p)
+	if !ls.isReady {
+		if !strings.Contains(ls.emu.String(), ls.want) {
+			return len(p), nil
+		}
+		ls.isReady = true
+		close(ls.ready)
+		if !ls.probe {
+			ls.stopEmulator()
+			return len(p), nil
+		}
+	}
+	// A probe at 100x30 shows each message only while it is on screen, so
+	// look at every read. A burst drawn as one frame can scroll a message
+	// past unseen: the bytes tell those apart from messages never sent.
+	note(ls.seen, loadToken.FindAllStringSubmatch(ls.emu.String(), -1), now)
+	ls.carry = append(ls.carry, p...)
+	note(ls.inBytes, loadToken.FindAllSubmatch(ls.carry, -1), now)
+	ls.carry = slices.Clone(ls.carry[max(0, len(ls.carry)-len("t000000")):])
+	return len(p), nil
+}
+
+// note records the first time each token in matches showed.
+func note[S string | []byte](first map[int]time.Time, matches [][]S, now time.Time) {
+	for _, m := range matches {
+		id, err := strconv.Atoi(string(m[1]))
+		if err != nil {
+			continue
+		}
+		if _, ok := first[id]; !ok {
+			first[id] = now
+		}
+	}
+}
+
+// stopEmulator drops the emulator; ls.mu must be held.
+func (ls *loadSession) stopEmulator() {
+	if ls.emu != nil {
+		_ = ls.answers.Close()
+		ls.emu = nil
+	}
+}
+
+// close hangs up; the output copy then ends.
+func (ls *loadSession) close() {
+	_ = ls.client.Close()
+	ls.mu.Lock()
+	ls.stopEmulator()
+	ls.mu.Unlock()
+}
+
+// connectAll opens p.sessions sessions, loadConnectParallel at a time, and
+// returns them in order (the senders first, the probes last) with each
+// one's connect time: dial, authentication and the first screen.
+func connectAll(addr string, p loadParams) ([]*loadSession, []time.Duration, error) {
+	sessions := make([]*loadSession, p.sessions)
+	times := make([]time.Duration, p.sessions)
+	err := inParallel(p.sessions, loadConnectParallel, func(i int) error {
+		start := time.Now()
+		ls, err := openLoadSession(addr, p.account(i), i >= p.sessions-p.probes)
+		if err != nil {
+			return err
+		}
+		times[i], sessions[i] = time.Since(start), ls
+		return nil
+	})
+	opened := slices.DeleteFunc(slices.Clone(sessions), func(ls *loadSession) bool { return ls == nil })
+	if err != nil {
+		return opened, nil, err
+	}
+	return sessions, times, nil
+}
+
+// closeAll hangs up every session and waits for their output to end.
+func closeAll(tb testing.TB, sessions []*loadSession) {
+	for _, ls := range sessions {
+		ls.close()
+	}
+	deadline := time.After(waitLimit)
+	for _, ls := range sessions {
+		select {
+		case <-ls.ended:
+		case <-deadline:
+			tb.Error("a session's output did not end after hanging up")
+			return
+		}
+	}
+}
+
+func totalBytes(sessions []*loadSession) int64 {
+	var n int64
+	for _, ls := range sessions {
+		n += ls.bytes.Load()
+	}
+	return n
+}
+
+// waitQuiet waits until the sessions have read nothing for quiet, or limit
+// passes (false).
+func waitQuiet(sessions []*loadSession, quiet, limit time.Duration) bool {
+	last, since := totalBytes(sessions), time.Now()
+	return pollUntil(limit, func() bool {
+		if n := totalBytes(sessions); n != last {
+			last, since = n, time.Now()
+		}
+		return time.Since(since) >= quiet
+	})
+}
+
+// sendLog is what the senders sent: when each token was written.
+type sendLog struct {
+	at  []time.Time // by token number
+	err error       // the first write that failed
+}
+
+// sendAll has the senders post at rate messages per second in all for
+// duration: each sender ticks every len(senders)/rate seconds, the
+// senders' ticks staggered evenly. Each message is a unique token and a
+// few words, typed and sent with Enter.
+func sendAll(senders []*loadSession, rate float64, duration time.Duration) *sendLog {
+	var (
+		mu  sync.Mutex
+		log sendLog
+		wg  sync.WaitGroup
+	)
+	period := time.Duration(float64(len(senders)) / rate * float64(time.Second))
+	ctx, cancel := context.WithTimeout(context.Background(), duration)
+	defer cancel()
+	for i, ls := range senders {
+		wg.Go(func() {
+			first := time.NewTimer(time.Duration(float64(i) / rate * float64(time.Second)))
+			defer first.Stop()
+			select {
+			case <-first.C:
+			case <-ctx.Done():
+				return
+			}
+			ticker := time.NewTicker(period)
+			defer ticker.Stop()
+			for ctx.Err() == nil {
+				mu.Lock()
+				id := len(log.at)
+				log.at = append(log.at, time.Now())
+				mu.Unlock()
+				if _, err := fmt.Fprintf(ls.stdin, "t%06d hello from the load benchmark\r", id); err != nil {
+					mu.Lock()
+					if log.err == nil {
+						log.err = fmt.Errorf("sender %d: %w", i, err)
+					}
+					mu.Unlock()
+					return
+				}
+				select {
+				case <-ticker.C:
+				case <-ctx.Done():
+					return
+				}
+			}
+		})
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(duration + loadWait): // a write blocked: the cleanup's hang-up ends it
+		mu.Lock()
+		log.err = errors.Join(log.err, errors.New("a sender's write still blocked after the duration"))
+		mu.Unlock()
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	return &sendLog{at: slices.Clone(log.at), err: log.err}
+}
+
+// allSeen reports whether every probe has received every token sent, on
+// its screen or in its bytes.
+func allSeen(probes []*loadSession, sent *sendLog) bool {
+	for _, ls := range probes {
+		ls.mu.Lock()
+		complete := true
+		for id := range sent.at {
+			_, onScreen := ls.seen[id]
+			_, inBytes := ls.inBytes[id]
+			if !onScreen && !inBytes {
+				complete = false
+				break
+			}
+		}
+		ls.mu.Unlock()
+		if !complete {
+			return false
+		}
+	}
+	return true
+}
+
+// deliveries returns, over every probe and token, the time from the write
+// to the token on the probe's screen, or in its bytes for a token that
+// scrolled past between two frames (scrolled counts those); a token some
+// probe received neither way is lost.
+func deliveries(probes []*loadSession, sent *sendLog) (latencies []time.Duration, lost, scrolled int) {
+	missed := map[int]bool{}
+	for _, ls := range probes {
+		ls.mu.Lock()
+		for id, at := range sent.at {
+			if seen, ok := ls.seen[id]; ok {
+				latencies = append(latencies, seen.Sub(at))
+			} else if came, ok := ls.inBytes[id]; ok {
+				latencies = append(latencies, came.Sub(at))
+				scrolled++
+			} else {
+				missed[id] = true
+			}
+		}
+		ls.mu.Unlock()
+	}
+	return latencies, len(missed), scrolled
+}
+
+// stats are percentiles of durations, in milliseconds.
+type stats struct{ p50, p95, p99, max float64 }
+
+func loadStats(ds []time.Duration) stats {
+	if len(ds) == 0 {
+		return stats{math.NaN(), math.NaN(), math.NaN(), math.NaN()}
+	}
+	sorted := slices.Sorted(slices.Values(ds))
+	at := func(q float64) float64 { // nearest rank
+		i := int(math.Ceil(q*float64(len(sorted)))) - 1
+		return float64(sorted[max(0, min(i, len(sorted)-1))]) / float64(time.Millisecond)
+	}
+	return stats{at(0.50), at(0.95), at(0.99), at(1)}
+}
+
+// cpuDuring runs f and returns the CPU time process pid used meanwhile
+// (user and system, all threads) and the wall time f took.
+func cpuDuring(tb testing.TB, pid int, f func()) (cpu, wall time.Duration) {
+	tb.Helper()
+	proc := strconv.Itoa(pid)
+	before, start := mustCPU(tb, proc), time.Now()
+	f()
+	return mustCPU(tb, proc) - before, time.Since(start)
+}
+
+// mustCPU reads the user and system time of a process ("self" or a pid)
+// from /proc/<proc>/stat.
+func mustCPU(tb testing.TB, proc string) time.Duration {
+	tb.Helper()
+	data, err := os.ReadFile("/proc/" + proc + "/stat")
+	if err != nil {
+		tb.Fatalf("read CPU time: %v", err)
+	}
+	// The command name, in parentheses, may hold spaces: count the
+	// fields after it. utime and stime are fields 14 and 15 of the line,
+	// 12 and 13 after the name.
+	fields := strings.Fields(string(data[bytes.LastIndexByte(data, ')')+1:]))
+	if len(fields) < 13 {
+		tb.Fatalf("unexpected /proc/%s/stat: %q", proc, data)
+	}
+	var ticks int64
+	for _, f := range fields[11:13] {
+		n, err := strconv.ParseInt(f, 10, 64)
+		if err != nil {
+			tb.Fatalf("unexpected /proc/%s/stat: %q", proc, data)
+		}
+		ticks += n
+	}
+	return time.Duration(ticks) * time.Second / userHZ
+}
+
+// mustRSS reads the resident set size of process pid, in KB.
+func mustRSS(tb testing.TB, pid int) int64 {
+	tb.Helper()
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		tb.Fatalf("read RSS: %v", err)
+	}
+	for line := range strings.Lines(string(data)) {
+		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+			if err != nil {
+				tb.Fatalf("unexpected VmRSS line %q", line)
+			}
+			return kb
+		}
+	}
+	tb.Fatalf("no VmRSS in /proc/%d/status", pid)
+	return 0
+}
+
+// tail is the end of a long log.
+func tail(log string) string {
+	const keep = 4000
+	if len(log) <= keep {
+		return log
+	}
+	return "...\n" + log[len(log)-keep:]
+}
