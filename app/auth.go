@@ -107,7 +107,11 @@ func (a *authenticator) keyboardInteractiveHandler(ctx ssh.Context, challenge go
 // way and in about the same time as a wrong password.
 func (a *authenticator) login(ctx ssh.Context, name, password string) bool {
 	ip := hostOf(ctx.RemoteAddr())
-	if !a.limits.mayTry(ip, name) {
+	account := name
+	if store.ValidateUsername(name) != nil {
+		account = "" // cannot be an account: counts against the address only
+	}
+	if !a.limits.mayTry(ip, account) {
 		// Penalised address or backing-off account: no hash spent, but the
 		// guess still counts against the address.
 		a.limits.failed(ip, "")
@@ -129,10 +133,10 @@ func (a *authenticator) login(ctx ssh.Context, name, password string) bool {
 		a.log.Error("check password", "user", name, "err", err)
 	}
 	if !known || !ok || password == "" {
-		a.limits.failed(ip, name)
+		a.limits.failed(ip, account)
 		return false
 	}
-	a.limits.succeeded(ip, name)
+	a.limits.succeeded(ip, account)
 	setIdentity(ctx, acct.Name)
 	return true
 }

@@ -48,6 +48,7 @@ type penalty struct {
 	level    time.Duration // the current wait; doubles each time it is imposed
 	until    time.Time     // refused until then
 	last     time.Time     // last failure
+	checking bool          // accounts: a password check is in flight
 }
 
 func newLimits(cfg Config, now func() time.Time) *limits {
@@ -128,6 +129,12 @@ func (l *limits) take(s *slots, ip string, maxTotal, maxPerIP int) (release func
 // mayTry reports whether a login attempt for account from ip deserves a
 // real password check: not while the address is penalised or the account
 // is backing off.
+//
+// An account has at most one check in flight: parallel guesses must not
+// all slip through when a back-off expires. A true answer MUST be followed
+// by failed or succeeded for the same account. Only names that could be
+// accounts are tracked (account ""), so attackers cannot fill the table
+// with long junk names.
 func (l *limits) mayTry(ip, account string) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -135,9 +142,17 @@ func (l *limits) mayTry(ip, account string) bool {
 	if p := l.addressFails[ip]; p != nil && now.Before(p.until) {
 		return false
 	}
-	if p := l.accountFails[strings.ToLower(account)]; p != nil && now.Before(p.until) {
+	if l.cfg.AccountFailures <= 0 || account == "" {
+		return true
+	}
+	p := track(l.accountFails, strings.ToLower(account), now, accountCalm)
+	if p == nil {
+		return true // table full of live entries: the address limits still hold
+	}
+	if p.checking || now.Before(p.until) {
 		return false
 	}
+	p.checking = true
 	return true
 }
 
@@ -160,6 +175,7 @@ func (l *limits) failed(ip, account string) {
 		if p != nil {
 			// Every failure past the threshold doubles the back-off.
 			p.record(now, l.cfg.AccountFailures, accountMin, accountMax, accountCalm)
+			p.checking = false
 		}
 	}
 }
@@ -249,7 +265,7 @@ func track(table map[string]*penalty, key string, now time.Time, calm time.Durat
 	}
 	if len(table) >= maxTracked {
 		for k, p := range table {
-			if now.After(p.until) && now.Sub(p.last) > calm {
+			if !p.checking && now.After(p.until) && now.Sub(p.last) > calm {
 				delete(table, k)
 			}
 		}

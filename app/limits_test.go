@@ -401,3 +401,41 @@ func TestAddressPenaltyCountsGuessesTheAccountBackOffRefused(t *testing.T) {
 		t.Error("six failed guesses in one connection left the address unpenalised")
 	}
 }
+
+func TestParallelGuessesDoNotSlipThroughTheBackOff(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.AccountFailures = 3
+	ts, clock := startServerWithClock(t, cfg)
+	ts.signup(t, "alice", "password1")
+	for i := 0; i < 3; i++ { // reach the back-off
+		if c, err := ts.dial("alice", gossh.Password("wrong")); err == nil {
+			c.Close()
+		}
+	}
+	clock.advance(accountMax + time.Second) // the back-off has expired
+	before := ts.srv.auth.checks.Load()
+	var wg sync.WaitGroup
+	for i := 0; i < 20; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if c, err := ts.dial("alice", gossh.Password(fmt.Sprint("parallel", i))); err == nil {
+				c.Close()
+			}
+		}()
+	}
+	wg.Wait()
+	if checks := ts.srv.auth.checks.Load() - before; checks > 1 {
+		t.Errorf("20 parallel guesses cost %d hash checks once the back-off expired, want 1", checks)
+	}
+	// Names that cannot be accounts are not remembered per account.
+	if c, err := ts.dial(strings.Repeat("x", 5000), gossh.Password("guess")); err == nil {
+		c.Close()
+	}
+	ts.srv.limits.mu.Lock()
+	tracked := len(ts.srv.limits.accountFails)
+	ts.srv.limits.mu.Unlock()
+	if tracked != 1 {
+		t.Errorf("%d accounts tracked, want only alice", tracked)
+	}
+}

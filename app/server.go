@@ -172,7 +172,11 @@ func (s *Server) logAuth(conn gossh.ConnMetadata, method string, err error) {
 	if err == nil || method == "none" {
 		return
 	}
-	s.log.Info("auth failed", "user", conn.User(), "method", method, "remote", conn.RemoteAddr().String())
+	user := conn.User()
+	if len(user) > 40 { // names come from anyone: keep log lines short
+		user = user[:40] + "…"
+	}
+	s.log.Info("auth failed", "user", user, "method", method, "remote", conn.RemoteAddr().String())
 }
 
 // programSet tracks the live programs so that shutdown can quit them.
