@@ -77,7 +77,7 @@ func setIdentity(ctx ssh.Context, name string) {
 	}
 	p.Extensions[identityKey] = name
 	if c := connOf(ctx); c != nil {
-		c.releaseUnauth()
+		c.loggedIn()
 	}
 }
 

@@ -109,7 +109,12 @@ func TestSessionsAreCappedPerAddressAndInAll(t *testing.T) {
 	cfg := testConfig(t)
 	cfg.MaxSessionsPerIP, cfg.MaxSessions = 2, 3
 	ts := startServer(t, cfg)
-	ts.signup(t, "alice", "password1")
+	// Sign up from elsewhere: a logged-in connection holds a session slot.
+	c, _, err := ts.dialKeyboardFrom("127.0.0.50", "signup", []string{"alice", "password1", "password1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
 
 	login := func(from string) *gossh.Client {
 		c, err := ts.dialFrom(from, "alice", gossh.Password("password1"))

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -24,6 +25,9 @@ const (
 	// stallLimit: a client whose session output has been blocked this long
 	// has stopped reading.
 	stallLimit = 5 * time.Second
+	// noChatLimit is how long a logged-in connection may go without
+	// starting its chat.
+	noChatLimit = 30 * time.Second
 	// watchEvery is how often a session's watch looks, at most.
 	watchEvery = time.Second
 	// evictedGrace is how long an evicted session's program gets to quit
@@ -87,23 +91,22 @@ func requirePTY(next ssh.Handler) ssh.Handler {
 	}
 }
 
-// limitSessions holds a session slot for the session's life, and allows
-// one chat per connection.
+// limitSessions allows one chat per connection, on connections that got a
+// session slot when they logged in (MAX_SESSIONS, MAX_SESSIONS_PER_IP).
 func (s *Server) limitSessions(next ssh.Handler) ssh.Handler {
 	return func(sess ssh.Session) {
-		if c := connOf(sess.Context()); c != nil && c.shells.Add(1) > 1 {
-			wish.Errorln(sess, "One chat per connection: open another connection for another chat.")
+		c := connOf(sess.Context())
+		if c == nil {
+			next(sess)
+			return
+		}
+		if ok, why := c.startChat(); !ok {
+			s.log.Info("chat refused", "user", identity(sess.Context()), "remote", sess.RemoteAddr().String(), "why", why)
+			wish.Errorln(sess, why)
 			_ = sess.Exit(1)
 			return
 		}
-		release, ok := s.limits.admitSession(hostOf(sess.RemoteAddr()))
-		if !ok {
-			s.log.Info("session refused: too many", "user", identity(sess.Context()), "remote", sess.RemoteAddr().String())
-			wish.Errorln(sess, "Too many chat sessions are open (from your address, or in all). Close one and try again.")
-			_ = sess.Exit(1)
-			return
-		}
-		defer release()
+		defer c.chatEnded()
 		next(sess)
 	}
 }
@@ -112,7 +115,11 @@ func (s *Server) limitSessions(next ssh.Handler) ssh.Handler {
 // quits, the connection ends, or the room ends the session.
 func (s *Server) runChat(ssh.Handler) ssh.Handler {
 	return func(sess ssh.Session) {
-		ctx, name := sess.Context(), identity(sess.Context())
+		name := identity(sess.Context())
+		// The chat's own context: its goroutines end with it, even if the
+		// connection stays open a moment longer.
+		ctx, cancel := context.WithCancel(sess.Context())
+		defer cancel()
 		if name == "" { // cannot happen: every auth method sets it
 			wish.Errorln(sess, "not signed in")
 			_ = sess.Exit(1)
@@ -158,7 +165,7 @@ func (s *Server) runChat(ssh.Handler) ssh.Handler {
 		}
 		defer s.programs.remove(program)
 
-		conn, _ := ctx.Value(ssh.ContextKeyConn).(gossh.Conn)
+		conn, _ := sess.Context().Value(ssh.ContextKeyConn).(gossh.Conn)
 		go forwardResizes(ctx, program, windowChanges)
 		go s.watch(ctx, conn, out, member, name)
 		final, err := program.Run()
@@ -306,10 +313,23 @@ func (sw *stallWriter) stalledFor(now time.Time) time.Duration {
 }
 
 // connState is what the server knows of one connection, kept in its
-// ssh.Context from the first byte.
+// ssh.Context from the first byte. A connection holds an unauthenticated
+// slot until it logs in, then a session slot until it closes: MAX_SESSIONS
+// counts logged-in connections, each of which may run one chat. A
+// logged-in connection that opens no chat within noChatLimit, or whose chat
+// has ended, is closed.
 type connState struct {
-	releaseUnauth func() // idempotent: at login or at close
-	shells        atomic.Int32
+	ip     string
+	limits *limits
+	conn   net.Conn
+	shells atomic.Int32
+
+	mu             sync.Mutex
+	closed         bool
+	releaseUnauth  func()
+	releaseSession func() // nil until logged in, or if no slot was free
+	loggedInOnce   bool
+	closer         *time.Timer // closes a connection that has no chat
 }
 
 type connStateKey struct{}
@@ -319,27 +339,85 @@ func connOf(ctx ssh.Context) *connState {
 	return c
 }
 
+// loggedIn moves the connection from the unauthenticated count to the
+// sessions, and gives it noChatLimit to start its chat.
+func (c *connState) loggedIn() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.releaseUnauth()
+	if c.closed || c.loggedInOnce {
+		return
+	}
+	c.loggedInOnce = true
+	if release, ok := c.limits.admitSession(c.ip); ok {
+		c.releaseSession = release
+	}
+	c.closer = time.AfterFunc(noChatLimit, func() { _ = c.conn.Close() })
+}
+
+// startChat reports whether the connection may run a chat now: its first,
+// with a session slot.
+func (c *connState) startChat() (ok bool, why string) {
+	if c.shells.Add(1) > 1 {
+		return false, "One chat per connection: open another connection for another chat."
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.releaseSession == nil {
+		return false, "Too many chat sessions are open (from your address, or in all). Close one and try again."
+	}
+	c.closer.Stop()
+	return true, ""
+}
+
+// chatEnded closes the connection shortly after its chat: nothing else can
+// happen on it, and the pause lets the last bytes reach the client.
+func (c *connState) chatEnded() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.closed {
+		c.closer = time.AfterFunc(hangUpGrace, func() { _ = c.conn.Close() })
+	}
+}
+
+// close gives back the connection's slots; idempotent.
+func (c *connState) close() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.closed = true
+	c.releaseUnauth()
+	if c.releaseSession != nil {
+		c.releaseSession()
+	}
+	if c.closer != nil {
+		c.closer.Stop()
+	}
+}
+
 // admitConnection is the server's connection callback: it refuses, before
 // any cryptography, connections from penalised addresses and connections
 // over the caps on unauthenticated ones.
 func (s *Server) admitConnection(ctx ssh.Context, conn net.Conn) net.Conn {
-	release, ok := s.limits.admitConnection(hostOf(conn.RemoteAddr()))
+	ip := hostOf(conn.RemoteAddr())
+	release, ok := s.limits.admitConnection(ip)
 	if !ok {
 		s.log.Debug("connection refused", "remote", conn.RemoteAddr().String())
 		return nil // the server closes it
 	}
-	ctx.SetValue(connStateKey{}, &connState{releaseUnauth: release})
-	return &releasingConn{Conn: conn, release: release}
+	c := &connState{ip: ip, limits: s.limits, releaseUnauth: release}
+	wrapped := &trackedConn{Conn: conn, state: c}
+	c.conn = wrapped
+	ctx.SetValue(connStateKey{}, c)
+	return wrapped
 }
 
-// releasingConn gives back a connection's unauthenticated slot when it
-// closes without logging in.
-type releasingConn struct {
+// trackedConn gives back the connection's slots when it closes.
+type trackedConn struct {
 	net.Conn
-	release func()
+	state *connState
 }
 
-func (c *releasingConn) Close() error {
-	c.release()
+func (c *trackedConn) Close() error {
+	c.state.close()
 	return c.Conn.Close()
 }
