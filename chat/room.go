@@ -132,35 +132,56 @@ type Room struct {
 
 	mu      sync.Mutex
 	closed  bool
-	online  map[string]*presence // by foldName(name)
-	notices []*request           // join and leave notices, oldest first
+	online  map[string]*presence    // by foldName(name)
+	floods  map[string]*tokenBucket // flood limits by foldName(name): they outlive sessions
+	notices []*request              // join and leave notices, oldest first
 
 	deliverHook func(*Member) // tests only: runs before each delivery to a member
 }
 
-// presence counts the live sessions of one name, and holds the name's
-// flood limit: opening more sessions does not buy more messages.
+// presence counts the live sessions of one name.
 type presence struct {
 	name     string // as its first live session spelled it
 	sessions int
-	flood    tokenBucket
 }
 
-// allow applies the flood limit to a post by name.
+// maxFloodBuckets bounds the flood limits remembered; full buckets (idle
+// people) are forgotten first.
+const maxFloodBuckets = 100_000
+
+// allow applies the flood limit to a post by name. The limit is per person
+// and outlives their sessions: neither more terminals nor reconnecting buys
+// more messages.
 func (r *Room) allow(name string) error {
 	if r.cfg.MsgBurst <= 0 || r.cfg.MsgPerSec <= 0 {
 		return nil
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	p := r.online[foldName(name)]
-	if p == nil {
-		return ErrLeft
+	now, key := r.cfg.Now(), foldName(name)
+	b := r.floods[key]
+	if b == nil {
+		if len(r.floods) >= maxFloodBuckets {
+			r.forgetIdleFloods(now)
+		}
+		b = &tokenBucket{}
+		r.floods[key] = b
 	}
-	if ok, wait := p.flood.take(r.cfg.Now(), r.cfg.MsgBurst, r.cfg.MsgPerSec); !ok {
+	if ok, wait := b.take(now, r.cfg.MsgBurst, r.cfg.MsgPerSec); !ok {
 		return &SlowDownError{Wait: wait}
 	}
 	return nil
+}
+
+// forgetIdleFloods drops the buckets that have refilled: forgetting them
+// changes nothing. r.mu held.
+func (r *Room) forgetIdleFloods(now time.Time) {
+	refill := time.Duration(float64(r.cfg.MsgBurst) / r.cfg.MsgPerSec * float64(time.Second))
+	for key, b := range r.floods {
+		if now.Sub(b.last) >= refill {
+			delete(r.floods, key)
+		}
+	}
 }
 
 // request is a message on its way to the sequencer.
@@ -204,6 +225,7 @@ func newRoom(history History, cfg RoomConfig, log *slog.Logger, deliverHook func
 		quit:        make(chan struct{}),
 		seqDone:     make(chan struct{}),
 		online:      make(map[string]*presence),
+		floods:      make(map[string]*tokenBucket),
 		deliverHook: deliverHook,
 	}
 	r.workers = make([]*worker, r.cfg.Workers)

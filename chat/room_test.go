@@ -900,6 +900,13 @@ func TestFloodLimitIsPerPersonAndRefusesWithoutPosting(t *testing.T) {
 	if err := bob.Post(ctx, KindText, "bob has his own limit"); err != nil {
 		t.Errorf("bob limited by alice's flood: %v", err)
 	}
+	// Reconnecting does not refill the bucket.
+	a1.Leave()
+	a2.Leave()
+	a3, _ := r.Join(ctx, "alice")
+	if err := a3.Post(ctx, KindText, "fresh session, same person"); !errors.As(err, &slow) {
+		t.Errorf("a new session after leaving: %v, want SlowDownError", err)
+	}
 }
 
 func TestSendKeepsTheOrderAndNeverBlocks(t *testing.T) {
