@@ -70,6 +70,7 @@ type Model struct {
 	atStart    bool   // the whole history is loaded
 	scroll     int    // lines scrolled up from the bottom; 0 follows new lines
 	toTop      bool   // the user asked for the top (Home)
+	head       int    // marker lines above the oldest entry (0 or 1)
 	unseen     int    // messages that arrived below while scrolled up
 	online     []string
 	input      textinput.Model
@@ -365,7 +366,7 @@ func (m Model) scrollBy(n int) (tea.Model, tea.Cmd) {
 		m.unseen = 0
 	}
 	m.toTop = n >= len(m.lines) // Home: stay at the top as pages arrive
-	if m.scroll == top && n > 0 && !m.atStart && !m.loading {
+	if m.scroll == top && n > 0 && !m.atStart && !m.loading && len(m.entries) < maxEntries {
 		m.loading = true
 		room, ctx, before := m.room, m.ctx, m.oldestID
 		return m, func() tea.Msg {
@@ -433,11 +434,8 @@ func (m *Model) add(e entry) {
 // re-wrapping the rest: a long-running session stays cheap per message.
 // Scrolling back past them fetches them from the store again.
 func (m *Model) forgetOldest(n int) {
-	drop := 0
-	if m.atStart {
-		drop++ // the start marker
-		m.atStart = false
-	}
+	drop := m.head // the marker above the oldest entry goes with it
+	m.head, m.atStart = 0, false
 	for _, e := range m.entries[:n] {
 		drop += e.rows
 	}
@@ -507,8 +505,15 @@ func (m *Model) resize(width, height int) {
 // Once the whole history is loaded, a marker heads the log.
 func (m *Model) reflow() {
 	m.lines = m.lines[:0]
-	if m.atStart {
+	m.head = 0
+	switch {
+	case m.atStart:
 		m.lines = append(m.lines, m.plain(m.st.hint, "— start of the conversation —"))
+		m.head = 1
+	case len(m.entries) >= maxEntries:
+		// Scroll-back is bounded: a session holds at most maxEntries.
+		m.lines = append(m.lines, m.plain(m.st.hint, fmt.Sprintf("— scroll-back ends here: a session keeps the last %d messages —", maxEntries)))
+		m.head = 1
 	}
 	width := m.wrapWidth()
 	for i := range m.entries {

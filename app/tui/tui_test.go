@@ -480,4 +480,16 @@ func TestALongSessionForgetsTheOldestLinesCheaply(t *testing.T) {
 	if s := f.screenText(); !strings.Contains(s, fmt.Sprintf("line %d with", maxEntries+50)) {
 		t.Errorf("newest message not shown:\n%s", s)
 	}
+	// Scroll-back is bounded: at the top of a full session nothing more
+	// is fetched.
+	if cmd := f.send(tea.KeyPressMsg{Code: tea.KeyHome, Mod: tea.ModCtrl}); cmd != nil {
+		t.Error("a full session still fetches older pages")
+	}
+	want = f.model.head
+	for _, e := range f.model.entries {
+		want += e.rows
+	}
+	if len(f.model.lines) != want {
+		t.Errorf("%d lines for entries and markers that take %d", len(f.model.lines), want)
+	}
 }
