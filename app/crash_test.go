@@ -307,7 +307,7 @@ func hangUpAtEnd(tm *terminal, c *gossh.Client) {
 // buildServer builds the messaging binary into a temporary directory. Under
 // the race detector the binary has it too: a race in the server then makes
 // it exit with status 66 instead of 0, which TestSigtermShutsDownCleanly sees.
-func buildServer(t *testing.T) string {
+func buildServer(t testing.TB) string {
 	t.Helper()
 	goTool, err := exec.LookPath("go")
 	if err != nil {
@@ -339,7 +339,7 @@ type serverProcess struct {
 // startServerProcess starts bin with its database and host key in dir and
 // every abuse limit off, and waits until it listens. The process is killed
 // when the test ends, if it is still running.
-func startServerProcess(t *testing.T, bin, dir string) *serverProcess {
+func startServerProcess(t testing.TB, bin, dir string) *serverProcess {
 	t.Helper()
 	cmd := exec.Command(bin)
 	cmd.Env = append(os.Environ(),
@@ -378,7 +378,7 @@ func startServerProcess(t *testing.T, bin, dir string) *serverProcess {
 var listeningLine = regexp.MustCompile(`msg=listening addr=(127\.0\.0\.1:\d+)`)
 
 // waitListening reads the server's log until it says where it listens.
-func (srv *serverProcess) waitListening(t *testing.T) string {
+func (srv *serverProcess) waitListening(t testing.TB) string {
 	t.Helper()
 	deadline := time.NewTimer(waitLimit)
 	defer deadline.Stop()
@@ -399,7 +399,7 @@ func (srv *serverProcess) waitListening(t *testing.T) string {
 
 // kill sends SIGKILL and waits for the process to be gone; a no-op once it
 // has exited.
-func (srv *serverProcess) kill(t *testing.T) {
+func (srv *serverProcess) kill(t testing.TB) {
 	t.Helper()
 	select {
 	case <-srv.exited:

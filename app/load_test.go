@@ -10,8 +10,6 @@ import (
 	"math"
 	"net"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"regexp"
 	"runtime"
 	"slices"
@@ -156,8 +154,8 @@ func BenchmarkLoad(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	bin := buildLoadServer(b)
-	srv := startLoadServer(b, bin, b.TempDir())
+	bin := buildServer(b)
+	srv := startServerProcess(b, bin, b.TempDir())
 	pid := srv.cmd.Process.Pid
 	var notes []string // what went unusually, for the table
 
@@ -254,77 +252,6 @@ func BenchmarkLoad(b *testing.B) {
 		fmt.Fprintf(&t, "\n  notes                         %s", strings.Join(notes, "; "))
 	}
 	b.Log(t.String())
-}
-
-// buildLoadServer builds the server binary, without the race detector
-// whatever the tests run with. It is buildServer for a benchmark: that
-// helper and startServerProcess take a *testing.T.
-func buildLoadServer(tb testing.TB) string {
-	tb.Helper()
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		tb.Skipf("no go tool to build the server: %v", err)
-	}
-	bin := filepath.Join(tb.TempDir(), "messaging")
-	out, err := exec.Command(goTool, "build", "-o", bin, "messaging").CombinedOutput()
-	if err != nil {
-		tb.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
-
-// startLoadServer is startServerProcess for a benchmark: bin with its
-// database and host key in dir and every abuse limit off, listening on
-// 127.0.0.1, killed when the benchmark ends.
-func startLoadServer(tb testing.TB, bin, dir string) *serverProcess {
-	tb.Helper()
-	cmd := exec.Command(bin)
-	cmd.Env = append(os.Environ(),
-		"ADDR=127.0.0.1", "PORT=0",
-		"DATABASE="+filepath.Join(dir, "messaging.db"),
-		"HOST_KEY="+filepath.Join(dir, "host_ed25519"),
-		"MAX_SESSIONS=0", "MAX_SESSIONS_PER_IP=0", "MAX_UNAUTH=0", "MAX_UNAUTH_PER_IP=0",
-		"SIGNUPS_PER_IP_HOUR=0", "PENALTY_FAILURES=0", "ACCOUNT_FAILURES=0", "MSG_BURST=0",
-	)
-	log := &childLog{changed: make(chan struct{})}
-	cmd.Stderr = log
-	if err := cmd.Start(); err != nil {
-		tb.Fatalf("start the server: %v", err)
-	}
-	srv := &serverProcess{cmd: cmd, log: log, exited: make(chan struct{})}
-	go func() {
-		srv.exitErr = cmd.Wait()
-		close(srv.exited)
-	}()
-	tb.Cleanup(func() {
-		select {
-		case <-srv.exited:
-			return
-		default:
-		}
-		_ = cmd.Process.Kill()
-		select {
-		case <-srv.exited:
-		case <-time.After(waitLimit):
-			tb.Error("the server outlived SIGKILL")
-		}
-	})
-	deadline := time.NewTimer(waitLimit)
-	defer deadline.Stop()
-	for {
-		text, changed := log.read()
-		if m := listeningLine.FindStringSubmatch(text); m != nil {
-			srv.addr = m[1]
-			return srv
-		}
-		select {
-		case <-changed:
-		case <-srv.exited:
-			tb.Fatalf("the server exited before listening (%v):\n%s", srv.exitErr, text)
-		case <-deadline.C:
-			tb.Fatalf("the server did not say where it listens:\n%s", text)
-		}
-	}
 }
 
 // signUpAll creates accounts load000, load001, ... through the signup
