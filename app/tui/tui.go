@@ -198,7 +198,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if n := utf8.RuneCountInString(msg.Content) + utf8.RuneCountInString(m.input.Value()); n > m.input.CharLimit {
 			// Refuse it whole rather than cut it: the text stays in the
 			// user's clipboard.
-			m.notice(fmt.Sprintf("Not pasted: that would make a message of %d characters; the limit is %d.", n, m.max))
+			m.notice(fmt.Sprintf("Not pasted: that would make a message of %d characters or more; the limit is %d.", n, m.max))
 			return m, nil
 		}
 		var cmd tea.Cmd
