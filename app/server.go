@@ -47,6 +47,7 @@ type Server struct {
 	cfg    Config
 	limits *limits
 	auth   *authenticator
+	conns  connCount // open connections, for shutdown
 	// wrapModel, when set (tests only), wraps each session's model: the
 	// seam through which a test makes a session panic.
 	wrapModel func(tea.Model) tea.Model
@@ -154,11 +155,11 @@ func (s *Server) Serve(ctx context.Context) error {
 	s.log.Info("shutting down", "sessions", s.programs.len())
 	s.programs.quitAll(shutdownGrace) // each tells its user why, and restores the terminal
 	s.room.Close()                    // after the last post a program could make
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), hangUpGrace)
-	defer cancel()
-	if err := s.ssh.Shutdown(shutdownCtx); errors.Is(err, context.DeadlineExceeded) {
-		_ = s.ssh.Close() // clients that did not hang up in time
-	}
+	// Not ssh.Server.Shutdown: its WaitGroup races with connections still
+	// finishing their handshake. The server's own count of open
+	// connections says when the clients have hung up.
+	s.conns.waitZero(hangUpGrace)
+	_ = s.ssh.Close() // clients that did not hang up in time
 	if err := s.store.Close(); err != nil {
 		return fmt.Errorf("close store: %w", err)
 	}
@@ -235,5 +236,40 @@ func (ps *programSet) quitAll(grace time.Duration) {
 	select {
 	case <-finished:
 	case <-time.After(grace):
+	}
+}
+
+// connCount counts the open connections, and tells when there are none.
+type connCount struct {
+	mu    sync.Mutex
+	n     int
+	empty chan struct{} // closed while n is 0; replaced when n grows
+}
+
+func (c *connCount) add(delta int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.empty == nil {
+		c.empty = make(chan struct{})
+		close(c.empty)
+	}
+	if c.n == 0 && delta > 0 {
+		c.empty = make(chan struct{})
+	}
+	c.n += delta
+	if c.n == 0 && delta < 0 {
+		close(c.empty)
+	}
+}
+
+// waitZero waits until no connection is open, at most limit.
+func (c *connCount) waitZero(limit time.Duration) {
+	c.add(0)
+	c.mu.Lock()
+	empty := c.empty
+	c.mu.Unlock()
+	select {
+	case <-empty:
+	case <-time.After(limit):
 	}
 }

@@ -324,6 +324,8 @@ type connState struct {
 	conn   net.Conn
 	shells atomic.Int32
 
+	onClose func() // once, when the connection closes
+
 	mu             sync.Mutex
 	closed         bool
 	releaseUnauth  func()
@@ -384,6 +386,9 @@ func (c *connState) chatEnded() {
 func (c *connState) close() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if !c.closed {
+		c.onClose()
+	}
 	c.closed = true
 	c.releaseUnauth()
 	if c.releaseSession != nil {
@@ -404,7 +409,8 @@ func (s *Server) admitConnection(ctx ssh.Context, conn net.Conn) net.Conn {
 		s.log.Debug("connection refused", "remote", conn.RemoteAddr().String())
 		return nil // the server closes it
 	}
-	c := &connState{ip: ip, limits: s.limits, releaseUnauth: release}
+	s.conns.add(1)
+	c := &connState{ip: ip, limits: s.limits, releaseUnauth: release, onClose: func() { s.conns.add(-1) }}
 	wrapped := &trackedConn{Conn: conn, state: c}
 	c.conn = wrapped
 	ctx.SetValue(connStateKey{}, c)
