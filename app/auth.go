@@ -175,8 +175,8 @@ func (a *authenticator) acquireHashSlot(ctx context.Context) (release func(), er
 // signupRounds rounds. On success the connection continues as the new user.
 func (a *authenticator) signup(ctx ssh.Context, challenge gossh.KeyboardInteractiveChallenge) bool {
 	ip := hostOf(ctx.RemoteAddr())
-	if !a.limits.maySignUp(ip) {
-		_, _ = challenge("", "Too many accounts were created from your address in the last hour. Please try again later.", nil, nil)
+	if !a.limits.maySignUp(ip) { // say so before asking anything
+		_, _ = challenge("", quotaMessage, nil, nil)
 		return false
 	}
 	rules := fmt.Sprintf("Username: letters and digits, 2 to 20, starting with a letter.\n"+
@@ -189,9 +189,8 @@ func (a *authenticator) signup(ctx ssh.Context, challenge gossh.KeyboardInteract
 			return false
 		}
 		name := strings.TrimSpace(answers[0])
-		problem := a.createAccount(ctx, name, answers[1], answers[2])
+		problem := a.createAccount(ctx, ip, name, answers[1], answers[2])
 		if problem == nil {
-			a.limits.signedUp(ip)
 			a.log.Info("signup", "user", name, "remote", ctx.RemoteAddr().String())
 			_, _ = challenge("", fmt.Sprintf("Welcome to Messaging, %s! Next time, log in with: ssh%s %s@<this host>",
 				name, portFlag(ctx.LocalAddr()), name), nil, nil)
@@ -202,6 +201,10 @@ func (a *authenticator) signup(ctx ssh.Context, challenge gossh.KeyboardInteract
 			_, _ = challenge("", "Sorry, the server could not create your account. Please try again later.", nil, nil)
 			return false
 		}
+		if errors.Is(problem, errQuota) {
+			_, _ = challenge("", quotaMessage, nil, nil)
+			return false
+		}
 		instruction = fmt.Sprintf("%s. Please try again (attempt %d of %d).\n%s",
 			capitalise(problem.Error()), round+1, signupRounds, rules)
 	}
@@ -209,12 +212,18 @@ func (a *authenticator) signup(ctx ssh.Context, challenge gossh.KeyboardInteract
 	return false
 }
 
-// errServer marks a signup failure that is not the user's fault.
-var errServer = errors.New("server error")
+// Signup failures that end the dialogue: not the user's fault, or over the
+// address's hourly quota.
+var (
+	errServer = errors.New("server error")
+	errQuota  = errors.New("signup quota reached")
+)
+
+const quotaMessage = "Too many accounts were created from your address in the last hour. Please try again later."
 
 // createAccount validates the answers and creates the account. It returns a
 // user-facing problem, or an error wrapping errServer.
-func (a *authenticator) createAccount(ctx context.Context, name, password, repeat string) error {
+func (a *authenticator) createAccount(ctx context.Context, ip, name, password, repeat string) error {
 	if err := store.ValidateUsername(name); err != nil {
 		return err
 	}
@@ -232,16 +241,23 @@ func (a *authenticator) createAccount(ctx context.Context, name, password, repea
 		a.log.Error("look up account", "user", name, "err", err)
 		return errServer
 	}
+	undo, ok := a.limits.reserveSignup(ip)
+	if !ok {
+		return errQuota
+	}
 	hash, err := a.hashPassword(ctx, password)
 	if err != nil {
+		undo()
 		a.log.Error("hash password", "user", name, "err", err)
 		return errServer
 	}
 	err = a.store.CreateAccount(ctx, store.Account{Name: name, PasswordHash: hash, CreatedAt: time.Now()})
 	switch {
 	case errors.Is(err, store.ErrNameTaken):
+		undo()
 		return taken
 	case err != nil:
+		undo()
 		a.log.Error("create account", "user", name, "err", err)
 		return errServer
 	}

@@ -2,6 +2,7 @@ package app
 
 import (
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -200,18 +201,32 @@ func (l *limits) maySignUp(ip string) bool {
 	return len(l.recentSignups(ip)) < l.cfg.SignupsPerIPHour
 }
 
-// signedUp records an account created from ip.
-func (l *limits) signedUp(ip string) {
+// reserveSignup counts an account about to be created from ip, if the
+// hour's quota allows: checking and counting together, so parallel signups
+// cannot all pass. undo gives the place back if the account was not made.
+func (l *limits) reserveSignup(ip string) (undo func(), ok bool) {
 	if l.cfg.SignupsPerIPHour <= 0 {
-		return
+		return func() {}, true
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	recent := l.recentSignups(ip)
+	if len(recent) >= l.cfg.SignupsPerIPHour {
+		return nil, false
+	}
 	if len(recent) == 0 && len(l.signupsByIP) >= maxTracked {
 		l.pruneSignups()
 	}
-	l.signupsByIP[ip] = append(recent, l.now())
+	at := l.now()
+	l.signupsByIP[ip] = append(recent, at)
+	return func() {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		times := l.signupsByIP[ip]
+		if i := slices.Index(times, at); i >= 0 {
+			l.signupsByIP[ip] = slices.Delete(times, i, i+1)
+		}
+	}, true
 }
 
 // recentSignups drops ip's signups older than the span. l.mu held.

@@ -444,3 +444,26 @@ func TestParallelGuessesDoNotSlipThroughTheBackOff(t *testing.T) {
 		t.Errorf("%d accounts tracked, want only alice", tracked)
 	}
 }
+
+func TestParallelSignupsKeepToTheQuota(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.SignupsPerIPHour = 3
+	ts := startServer(t, cfg)
+	var wg sync.WaitGroup
+	var created atomic.Int32
+	for i := 0; i < 8; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			name := fmt.Sprintf("para%d", i)
+			if c, _, err := ts.dialKeyboard("signup", []string{name, "password1", "password1"}); err == nil {
+				created.Add(1)
+				c.Close()
+			}
+		}()
+	}
+	wg.Wait()
+	if got := created.Load(); got != 3 {
+		t.Errorf("%d accounts created by 8 parallel signups, want the quota of 3", got)
+	}
+}
