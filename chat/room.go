@@ -141,8 +141,9 @@ type Room struct {
 
 // presence counts the live sessions of one name.
 type presence struct {
-	name     string // as its first live session spelled it
-	sessions int
+	name      string // as its first live session spelled it
+	sessions  int
+	announced bool // its join was announced, so its leave will be
 }
 
 // maxFloodBuckets bounds the flood limits remembered; full buckets (idle
@@ -153,11 +154,16 @@ const maxFloodBuckets = 100_000
 // and outlives their sessions: neither more terminals nor reconnecting buys
 // more messages.
 func (r *Room) allow(name string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.allowLocked(name)
+}
+
+// allowLocked is allow with r.mu held.
+func (r *Room) allowLocked(name string) error {
 	if r.cfg.MsgBurst <= 0 || r.cfg.MsgPerSec <= 0 {
 		return nil
 	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
 	now, key := r.cfg.Now(), foldName(name)
 	b := r.floods[key]
 	if b == nil {
@@ -317,7 +323,11 @@ func (r *Room) Join(ctx context.Context, name string) (*Member, error) {
 		r.online[key] = p
 	}
 	p.sessions++
-	if p.sessions == 1 {
+	// A join notice costs the person a message of their flood limit, so
+	// that reconnecting in a loop cannot flood the room with notices: past
+	// the limit, they come and go quietly.
+	if p.sessions == 1 && r.allowLocked(name) == nil {
+		p.announced = true
 		r.noticeLocked(Message{Author: name, Kind: KindJoin})
 	}
 	return m, nil
@@ -340,7 +350,9 @@ func (r *Room) depart(m *Member) {
 		return
 	}
 	delete(r.online, key)
-	r.noticeLocked(Message{Author: p.name, Kind: KindLeave}) // spelled as in the join notice
+	if p.announced {
+		r.noticeLocked(Message{Author: p.name, Kind: KindLeave}) // spelled as in the join notice
+	}
 }
 
 // noticeLocked queues a join or leave notice for the sequencer. r.mu held.

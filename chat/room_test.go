@@ -871,7 +871,7 @@ func TestFloodLimitIsPerPersonAndRefusesWithoutPosting(t *testing.T) {
 	ctx := context.Background()
 	a1, _ := r.Join(ctx, "alice")
 	a2, _ := r.Join(ctx, "Alice") // a second terminal buys no extra messages
-	for i := range 5 {
+	for i := range 4 { // the fifth of the burst went on alice's join notice
 		if err := []*Member{a1, a2}[i%2].Post(ctx, KindText, "burst"); err != nil {
 			t.Fatalf("post %d of the burst: %v", i+1, err)
 		}
@@ -953,5 +953,31 @@ func TestSendKeepsTheOrderAndNeverBlocks(t *testing.T) {
 		if err != nil || i > 5000 {
 			t.Fatalf("after %d sends into a stuck room: %v, want ErrBusy", i, err)
 		}
+	}
+}
+
+func TestReconnectingInALoopCannotFloodTheRoomWithNotices(t *testing.T) {
+	h := &memHistory{}
+	r := NewRoom(h, RoomConfig{MsgBurst: 3, MsgPerSec: 0.001}, nil)
+	ctx := context.Background()
+	for range 20 {
+		m, err := r.Join(ctx, "mallory")
+		if err != nil {
+			t.Fatal(err)
+		}
+		m.Leave()
+	}
+	r.Close()
+	joins, leaves := 0, 0
+	for _, m := range h.all() {
+		switch m.Kind {
+		case KindJoin:
+			joins++
+		case KindLeave:
+			leaves++
+		}
+	}
+	if joins != 3 || leaves != 3 {
+		t.Errorf("20 reconnects gave %d join and %d leave notices, want 3 of each (the flood burst)", joins, leaves)
 	}
 }
