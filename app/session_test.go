@@ -134,7 +134,7 @@ func TestFloodControlRefusesWithANoticeAndSendsNothing(t *testing.T) {
 		alice.say(fmt.Sprintf("spam %d", i))
 	}
 	alice.waitText("slow down")
-	alice.say("") // a refused message is back in the input: nothing lost
+	alice.say("")                 // a refused message is back in the input: nothing lost
 	bob.waitText("alice: spam 4") // the burst of 5, less the one her join notice took
 	allowed := 4 + int(time.Since(start).Seconds()) + 1
 	seen := strings.Count(bob.screen(), "alice: spam")

@@ -871,7 +871,7 @@ func TestFloodLimitIsPerPersonAndRefusesWithoutPosting(t *testing.T) {
 	ctx := context.Background()
 	a1, _ := r.Join(ctx, "alice")
 	a2, _ := r.Join(ctx, "Alice") // a second terminal buys no extra messages
-	for i := range 4 { // the fifth of the burst went on alice's join notice
+	for i := range 4 {            // the fifth of the burst went on alice's join notice
 		if err := []*Member{a1, a2}[i%2].Post(ctx, KindText, "burst"); err != nil {
 			t.Fatalf("post %d of the burst: %v", i+1, err)
 		}
