@@ -87,7 +87,10 @@ func TestDropStormReturnsToBaseline(t *testing.T) {
 	// cores under -race; it usually takes well under a second.
 	const settleLimit = 60 * time.Second
 	goroutinesOK := func() bool { return runtime.NumGoroutine() <= baseGoroutines+20 }
-	filesOK := func() bool { return openFiles(t) <= baseFiles+10 }
+	// The SQLite pool may have grown to its 8 connections under the storm's
+	// history reads (two files each: the database and its WAL); it keeps
+	// them. Bounded, not a leak.
+	filesOK := func() bool { return openFiles(t) <= baseFiles+10+2*8 }
 	if !pollUntil(settleLimit, func() bool {
 		return sessionsEnded(ts) == size+1 && goroutinesOK() && filesOK()
 	}) {
