@@ -329,8 +329,7 @@ type connState struct {
 	mu             sync.Mutex
 	closed         bool
 	releaseUnauth  func()
-	releaseSession func() // nil until logged in, or if no slot was free
-	loggedInOnce   bool
+	releaseSession func()      // nil until logged in, or if no slot was free
 	closer         *time.Timer // closes a connection that has no chat
 }
 
@@ -347,10 +346,9 @@ func (c *connState) loggedIn() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.releaseUnauth()
-	if c.closed || c.loggedInOnce {
+	if c.closed || c.closer != nil { // closer is set once logged in
 		return
 	}
-	c.loggedInOnce = true
 	if release, ok := c.limits.admitSession(c.ip); ok {
 		c.releaseSession = release
 	}
