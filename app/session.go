@@ -10,6 +10,7 @@ import (
 	"time"
 
 	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/colorprofile"
 	"charm.land/ssh"
 	"charm.land/wish/v2"
 	"charm.land/wish/v2/bubbletea"
@@ -141,14 +142,16 @@ func (s *Server) runChat(ssh.Handler) ssh.Handler {
 
 		pty, windowChanges, _ := sess.Pty()
 		width, height := clampSize(pty.Window.Width, pty.Window.Height)
-		var model tea.Model = tui.New(ctx, tui.Options{
+		out := &stallWriter{w: sess}
+		screen := tui.NewScreen(tui.New(ctx, tui.Options{
 			Room: s.room, Member: member, Recent: recent, HistoryLen: s.cfg.History,
 			MaxMessage: s.cfg.MaxMessage, IdleTimeout: s.cfg.IdleTimeout, Width: width, Height: height,
-		})
+			Profile: colorprofile.Env(append(sess.Environ(), "TERM="+pty.Term)),
+		}), out)
+		var model tea.Model = screen
 		if s.wrapModel != nil {
 			model = s.wrapModel(model)
 		}
-		out := &stallWriter{w: sess}
 		opts := append(bubbletea.MakeOptions(sess),
 			// After MakeOptions, these replace its input and output.
 			tea.WithInput(newPasteLimiter(sess, tui.PasteLimit(s.cfg.MaxMessage))),
@@ -156,6 +159,12 @@ func (s *Server) runChat(ssh.Handler) ssh.Handler {
 			tea.WithContext(ctx),
 			tea.WithoutSignalHandler(), // the process's signals belong to main
 			tea.WithWindowSize(width, height),
+			// The screen draws itself (tui.Screen): Bubble Tea's renderer
+			// would re-read the whole screen for every change. Without
+			// it, the program's only timer is a frame tick that finds
+			// nothing to do: once a second.
+			tea.WithoutRenderer(),
+			tea.WithFPS(1),
 		)
 		program := tea.NewProgram(model, opts...)
 		if !s.programs.add(program) {
@@ -177,8 +186,9 @@ func (s *Server) runChat(ssh.Handler) ssh.Handler {
 		case err != nil && !errors.Is(err, tea.ErrProgramKilled):
 			s.log.Error("program", "user", name, "err", err)
 		}
-		program.Kill() // restores the terminal if Run ended abnormally
-		if m, ok := final.(tui.Model); ok && m.ExitReason() != "" {
+		program.Kill()   // ends what Run left behind if it ended abnormally
+		screen.Restore() // after every way out: quit, eviction, shutdown, panic
+		if m, ok := final.(interface{ ExitReason() string }); ok && m.ExitReason() != "" {
 			// On stdout, so it follows the terminal's restoration in order.
 			wish.Println(sess, m.ExitReason())
 		}

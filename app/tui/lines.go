@@ -2,11 +2,13 @@ package tui
 
 import (
 	"hash/fnv"
+	"image/color"
 	"strings"
 	"unicode"
 	"unicode/utf8"
 
 	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/colorprofile"
 	"github.com/charmbracelet/x/ansi"
 
 	"messaging/chat"
@@ -16,41 +18,68 @@ import (
 // under the text, not under the time.
 const timeWidth = 9
 
-// line is one already-wrapped, already-styled row of the log.
+// line is one already-wrapped, already-styled row of the screen.
 type line struct {
 	text  string // styled
 	width int    // cells
+	// id names a log line for as long as it is shown (0: not a log line):
+	// the renderer finds how far the log scrolled by it.
+	id uint64
 }
 
-// styles are built per session: colours are downsampled per client by the
-// program, never from the server's own terminal.
+// styles are built per session, with colours converted to what the
+// client's terminal shows (no colour at all on a dumb terminal).
 type styles struct {
 	time, system, action, me, notice, mention lipgloss.Style
 	header, hint, marker, side, sideMe        lipgloss.Style
-	counter, counterOver, border              lipgloss.Style
+	counter, counterOver, border, prompt      lipgloss.Style
+	placeholder                               lipgloss.Style
 	names                                     []lipgloss.Style
 }
 
-func newStyles() styles {
-	palette := []string{"33", "39", "41", "45", "75", "112", "135", "166", "170", "178", "203", "214"}
-	s := styles{
-		time:        lipgloss.NewStyle().Foreground(lipgloss.Color("245")),
-		system:      lipgloss.NewStyle().Foreground(lipgloss.Color("244")).Italic(true),
-		action:      lipgloss.NewStyle().Italic(true),
-		me:          lipgloss.NewStyle().Bold(true).Foreground(lipgloss.Color("231")),
-		notice:      lipgloss.NewStyle().Foreground(lipgloss.Color("214")),
-		mention:     lipgloss.NewStyle().Bold(true).Foreground(lipgloss.Color("231")).Background(lipgloss.Color("88")),
-		header:      lipgloss.NewStyle().Bold(true).Reverse(true),
-		hint:        lipgloss.NewStyle().Faint(true),
-		marker:      lipgloss.NewStyle().Bold(true).Reverse(true),
-		side:        lipgloss.NewStyle(),
-		sideMe:      lipgloss.NewStyle().Bold(true),
-		counter:     lipgloss.NewStyle().Faint(true),
-		counterOver: lipgloss.NewStyle().Bold(true).Foreground(lipgloss.Color("196")),
-		border:      lipgloss.NewStyle().Faint(true),
+func newStyles(profile colorprofile.Profile) styles {
+	// fg and bg colour a style if the terminal has that colour, or a
+	// close one.
+	convert := func(c string) color.Color {
+		if profile == colorprofile.Unknown {
+			return lipgloss.Color(c)
+		}
+		return profile.Convert(lipgloss.Color(c))
 	}
+	fg := func(s lipgloss.Style, c string) lipgloss.Style {
+		if col := convert(c); col != nil {
+			return s.Foreground(col)
+		}
+		return s
+	}
+	bg := func(s lipgloss.Style, c string) lipgloss.Style {
+		if col := convert(c); col != nil {
+			return s.Background(col)
+		}
+		return s
+	}
+	plain := lipgloss.NewStyle()
+	s := styles{
+		time:        fg(plain, "245"),
+		system:      fg(plain, "244").Italic(true),
+		action:      plain.Italic(true),
+		me:          fg(plain.Bold(true), "231"),
+		notice:      fg(plain, "214"),
+		mention:     bg(fg(plain.Bold(true), "231"), "88"),
+		header:      plain.Bold(true).Reverse(true),
+		hint:        plain.Faint(true),
+		marker:      plain.Bold(true).Reverse(true),
+		side:        plain,
+		sideMe:      plain.Bold(true),
+		counter:     plain.Faint(true),
+		counterOver: fg(plain.Bold(true), "196"),
+		border:      plain.Faint(true),
+		prompt:      fg(plain, "7"),
+		placeholder: fg(plain, "240"),
+	}
+	palette := []string{"33", "39", "41", "45", "75", "112", "135", "166", "170", "178", "203", "214"}
 	for _, c := range palette {
-		s.names = append(s.names, lipgloss.NewStyle().Foreground(lipgloss.Color(c)))
+		s.names = append(s.names, fg(plain, c))
 	}
 	return s
 }

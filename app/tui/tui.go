@@ -16,6 +16,7 @@ import (
 
 	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/colorprofile"
 	"github.com/charmbracelet/x/ansi"
 
 	"messaging/chat"
@@ -49,6 +50,8 @@ type Options struct {
 	IdleTimeout time.Duration
 	Width       int
 	Height      int
+	// Profile is the colours the client's terminal shows (Unknown: 256).
+	Profile colorprofile.Profile
 }
 
 // Model is one session's screen.
@@ -61,6 +64,7 @@ type Model struct {
 	st     styles
 
 	width, height int
+	chrome        chrome // header and member column, built when they change
 
 	entries    []entry
 	lines      []line // entries wrapped to the log's width
@@ -78,6 +82,8 @@ type Model struct {
 	recallAt   int
 	draft      string // the unsent line, kept while recalling
 	exitReason string
+	bell       bool   // a mention arrived: ring once at the next draw
+	lastLineID uint64 // the newest log line's id
 
 	idleTimeout  time.Duration
 	lastActivity time.Time
@@ -90,16 +96,21 @@ func New(ctx context.Context, o Options) Model {
 	in.Placeholder = "Type a message, /help for commands"
 	in.CharLimit = inputLimit(o.MaxMessage) // overlong input is refused at Enter, with a notice
 	in.SetVirtualCursor(false)              // the real terminal cursor: no blink timer per session
+	st := newStyles(o.Profile)
+	inStyles := in.Styles()
+	inStyles.Focused.Prompt, inStyles.Focused.Placeholder = st.prompt, st.placeholder
+	in.SetStyles(inStyles)
 	in.Focus()
 	m := Model{
 		ctx: ctx, room: o.Room, member: o.Member, me: o.Member.Name(), max: o.MaxMessage,
-		st: newStyles(), input: in, atStart: len(o.Recent) < o.HistoryLen,
+		st: st, input: in, atStart: len(o.Recent) < o.HistoryLen,
 		idleTimeout: o.IdleTimeout, lastActivity: time.Now(),
 	}
 	m.online = m.room.Online()
 	m.resize(o.Width, o.Height)
 	m.appendMessages(o.Recent, false)
 	m.reflow()
+	m.refreshChrome()
 	return m
 }
 
@@ -159,12 +170,10 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case tea.WindowSizeMsg:
 		m.resize(msg.Width, msg.Height)
 	case receivedMsg:
-		bell := m.appendMessages(msg.msgs, true)
-		cmds := []tea.Cmd{m.receive()}
-		if bell {
-			cmds = append(cmds, tea.Raw("\a"))
+		if m.appendMessages(msg.msgs, true) {
+			m.bell = true
 		}
-		return m, tea.Batch(cmds...)
+		return m, m.receive()
 	case endedMsg:
 		m.exitReason = endReason(msg.err)
 		return m, tea.Quit
@@ -289,7 +298,7 @@ func (m Model) submit() (tea.Model, tea.Cmd) {
 	case "who":
 		m.remember(text)
 		m.input.SetValue("")
-		m.online = m.room.Online()
+		m.setOnline(m.room.Online())
 		m.notice(fmt.Sprintf("%d online: %s", len(m.online), strings.Join(m.online, ", ")))
 		return m, nil
 	case "quit":
@@ -401,9 +410,14 @@ func (m *Model) appendMessages(msgs []chat.Message, live bool) (mentioned bool) 
 		}
 	}
 	if changedOnline && live {
-		m.online = m.room.Online()
+		m.setOnline(m.room.Online())
 	}
 	return mentioned && live
+}
+
+func (m *Model) setOnline(names []string) {
+	m.online = names
+	m.refreshChrome()
 }
 
 // notice shows a line to this user only.
@@ -419,6 +433,7 @@ func (m *Model) add(e entry) {
 		lines = append(lines, m.dayLine(e.msg.Time))
 	}
 	lines = append(lines, m.st.render(e, m.me, m.wrapWidth())...)
+	m.number(lines)
 	e.rows = len(lines)
 	m.entries = append(m.entries, e)
 	m.lines = append(m.lines, lines...)
@@ -495,10 +510,16 @@ func (m *Model) resize(width, height int) {
 	oldWidth := m.logWidth()
 	m.width, m.height = width, height
 	m.input.SetWidth(max(width-3, 1))
+	// The input scrolls its text in a window it recomputes only when the
+	// cursor moves out of it: move the cursor so it fits the new width.
+	pos := m.input.Position()
+	m.input.CursorStart()
+	m.input.SetCursor(pos)
 	if m.logWidth() != oldWidth {
 		m.reflow()
 	}
 	m.scroll = min(m.scroll, m.top())
+	m.refreshChrome()
 }
 
 // reflow re-wraps every entry: on resize and when older history arrives.
@@ -508,11 +529,11 @@ func (m *Model) reflow() {
 	m.head = 0
 	switch {
 	case m.atStart:
-		m.lines = append(m.lines, m.plain(m.st.hint, "— start of the conversation —"))
+		m.lines = append(m.lines, m.plain(m.st.hint, ansi.Truncate("— start of the conversation —", m.wrapWidth(), "…")))
 		m.head = 1
 	case len(m.entries) >= maxEntries:
 		// Scroll-back is bounded: a session holds at most maxEntries.
-		m.lines = append(m.lines, m.plain(m.st.hint, fmt.Sprintf("— scroll-back ends here: a session keeps the last %d messages —", maxEntries)))
+		m.lines = append(m.lines, m.plain(m.st.hint, ansi.Truncate(fmt.Sprintf("— scroll-back ends here: a session keeps the last %d messages —", maxEntries), m.wrapWidth(), "…")))
 		m.head = 1
 	}
 	width := m.wrapWidth()
@@ -524,6 +545,15 @@ func (m *Model) reflow() {
 		}
 		m.lines = append(m.lines, m.st.render(*e, m.me, width)...)
 		e.rows = len(m.lines) - before
+	}
+	m.number(m.lines)
+}
+
+// number gives new log lines their ids.
+func (m *Model) number(lines []line) {
+	for i := range lines {
+		m.lastLineID++
+		lines[i].id = m.lastLineID
 	}
 }
 

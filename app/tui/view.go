@@ -9,36 +9,114 @@ import (
 	"github.com/charmbracelet/x/ansi"
 )
 
-// View composes the screen from the model's ready state: header, log (with
-// the member list beside it on wide terminals), input and hint bar.
+// frame is the screen as rows of styled text: View composes it into one
+// string, the line renderer draws only its difference from the last frame.
+type frame struct {
+	width, height int
+	header        string     // full width
+	log           []line     // logHeight rows, bottom-aligned
+	side          []sideCell // the member column beside the log; nil when narrow
+	sideAt        int        // first column of the member column
+	border        string     // starts each row of the member column
+	input         line
+	hint          line
+	cursorX       int  // on the input row; -1: hidden
+	tooSmall      bool // only the header, asking for a larger window
+}
+
+// The smallest terminal the chat is drawn in; a smaller one shows a line
+// asking for more room.
+const (
+	minWidth  = 16
+	minHeight = 4
+)
+
+// sideCell is one row of the member column after its border.
+type sideCell struct {
+	text  string // styled
+	width int
+}
+
+// frame builds the screen from the model's ready state: cached chrome,
+// pre-wrapped log lines and the input.
+func (m Model) frame() frame {
+	if m.width < minWidth || m.height < minHeight {
+		return frame{width: m.width, height: m.height, cursorX: -1, tooSmall: true,
+			header: m.st.header.Render(ansi.Truncate("Please enlarge the window", m.width, "…"))}
+	}
+	f := frame{
+		width: m.width, height: m.height,
+		header:  m.chrome.header,
+		log:     m.logRows(),
+		side:    m.chrome.side,
+		sideAt:  m.logWidth(),
+		border:  m.chrome.border,
+		cursorX: -1,
+	}
+	in := m.input.View()
+	f.input = line{text: in, width: ansi.StringWidth(in)}
+	if f.input.width > m.width { // the input's window can be a cell too wide
+		f.input.text = ansi.Truncate(in, m.width, "")
+		f.input.width = ansi.StringWidth(f.input.text)
+	}
+	f.hint = m.hintLine()
+	if c := m.input.Cursor(); c != nil {
+		f.cursorX = c.X
+	}
+	return f
+}
+
+// sideBorder starts every row of the member column: a line and a space.
+const (
+	sideBorder      = "│"
+	sideBorderWidth = 2
+)
+
+// View composes the screen: header, log (with the member list beside it on
+// wide terminals), input and hint bar. It is the reference picture the
+// line renderer's output is tested against.
 func (m Model) View() tea.View {
+	f := m.frame()
 	var b strings.Builder
 	b.Grow(m.width * m.height * 2)
-	b.WriteString(m.headerLine())
-	rows := m.logRows()
-	side := m.sideRows()
-	for i, row := range rows {
+	b.WriteString(f.header)
+	if f.tooSmall {
+		return tea.NewView(b.String())
+	}
+	for i, row := range f.log {
 		b.WriteByte('\n')
 		b.WriteString(row.text)
-		if side != nil {
-			b.WriteString(strings.Repeat(" ", max(m.logWidth()-row.width, 0)))
-			b.WriteString(side[i])
+		if f.side != nil {
+			b.WriteString(strings.Repeat(" ", max(f.sideAt-row.width, 0)))
+			b.WriteString(f.border)
+			b.WriteString(f.side[i].text)
 		}
 	}
 	b.WriteByte('\n')
-	b.WriteString(m.input.View())
+	b.WriteString(f.input.text)
 	b.WriteByte('\n')
-	b.WriteString(m.hintLine())
+	b.WriteString(f.hint.text)
 
 	v := tea.NewView(b.String())
 	v.AltScreen = true
 	v.MouseMode = tea.MouseModeCellMotion
-	if c := m.input.Cursor(); c != nil {
-		c.Y = m.height - 2
-		c.Blink = false
-		v.Cursor = c
+	if f.cursorX >= 0 {
+		v.Cursor = tea.NewCursor(f.cursorX, m.height-2)
+		v.Cursor.Blink = false
 	}
 	return v
+}
+
+// chrome is the part of the screen that changes only with the member list
+// or the size: built then, not for every frame.
+type chrome struct {
+	header string
+	side   []sideCell
+	border string
+}
+
+func (m *Model) refreshChrome() {
+	m.chrome = chrome{header: m.headerLine(), side: m.sideRows(), border: m.st.border.Render(sideBorder) + " "}
 }
 
 func (m Model) headerLine() string {
@@ -70,55 +148,60 @@ func (m Model) logRows() []line {
 	return rows
 }
 
+// plain is a styled line that is not part of the log (id 0).
 func (m Model) plain(style interface{ Render(...string) string }, text string) line {
 	return line{text: style.Render(text), width: ansi.StringWidth(text)}
 }
 
-// sideRows is the member list column, or nil when the terminal is narrow.
-func (m Model) sideRows() []string {
+// sideRows is the member column after its border, or nil when the
+// terminal is narrow.
+func (m Model) sideRows() []sideCell {
 	if !m.showSide() {
 		return nil
 	}
 	h := m.logHeight()
-	rows := make([]string, h)
-	inner := sideWidth - 2
-	names := []string{m.st.sideMe.Render(fmt.Sprintf("Online (%d)", len(m.online)))}
+	rows := make([]sideCell, h)
+	inner := sideWidth - sideBorderWidth
+	cell := func(style interface{ Render(...string) string }, text string) sideCell {
+		text = ansi.Truncate(text, inner, "…")
+		return sideCell{text: style.Render(text), width: ansi.StringWidth(text)}
+	}
+	rows[0] = cell(m.st.sideMe, fmt.Sprintf("Online (%d)", len(m.online)))
 	for i, name := range m.online {
-		if len(names) == h-1 && i < len(m.online)-1 {
-			names = append(names, m.st.hint.Render(fmt.Sprintf("+%d more", len(m.online)-i)))
+		row := i + 1
+		if row >= h {
+			break
+		}
+		if row == h-1 && i < len(m.online)-1 {
+			rows[row] = cell(m.st.hint, fmt.Sprintf("+%d more", len(m.online)-i))
 			break
 		}
 		style := m.st.nameStyle(name)
 		if strings.EqualFold(name, m.me) {
 			style = m.st.me
 		}
-		names = append(names, style.Render(ansi.Truncate(name, inner, "…")))
-	}
-	bar := m.st.border.Render("│")
-	for i := range rows {
-		rows[i] = bar + " "
-		if i < len(names) {
-			rows[i] += names[i]
-		}
+		rows[row] = cell(style, name)
 	}
 	return rows
 }
 
-func (m Model) hintLine() string {
+func (m Model) hintLine() line {
 	hint := " /help · PgUp/PgDn scroll · Ctrl+C quit"
-	counter := ""
+	counter, counterWidth := "", 0
 	if n := utf8.RuneCountInString(m.input.Value()); n > m.max-100 {
 		style := m.st.counter
 		if n > m.max {
 			style = m.st.counterOver
 		}
-		counter = style.Render(fmt.Sprintf("%d/%d ", n, m.max))
+		plain := fmt.Sprintf("%d/%d ", n, m.max)
+		counter, counterWidth = style.Render(plain), len(plain)
 	}
-	space := m.width - ansi.StringWidth(hint) - ansi.StringWidth(counter)
+	space := m.width - ansi.StringWidth(hint) - counterWidth
 	if space < 0 {
-		return ansi.Truncate(m.st.hint.Render(hint), max(m.width-ansi.StringWidth(counter), 0), "") + counter
+		room := max(m.width-counterWidth, 0)
+		return line{text: ansi.Truncate(m.st.hint.Render(hint), room, "") + counter, width: min(ansi.StringWidth(hint), room) + counterWidth}
 	}
-	return m.st.hint.Render(hint) + strings.Repeat(" ", space) + counter
+	return line{text: m.st.hint.Render(hint) + strings.Repeat(" ", space) + counter, width: m.width}
 }
 
 func plural(n int) string {

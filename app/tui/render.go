@@ -1,0 +1,244 @@
+package tui
+
+import (
+	"io"
+	"strconv"
+)
+
+// Terminal modes the chat screen uses, set on start and reset on exit.
+const (
+	enterScreen = "\x1b[?1049h" + // alternate screen
+		"\x1b[?2004h" + // bracketed paste: a paste arrives as one message
+		"\x1b[?1000h\x1b[?1006h" // mouse buttons (for the wheel), SGR encoding
+	leaveScreen = "\x1b[r\x1b[m" + // whole-screen scroll region, plain text
+		"\x1b[?1006l\x1b[?1000l\x1b[?2004l" +
+		"\x1b[?25h" + // cursor shown
+		"\x1b[?1049l" // main screen, as the user left it
+	hideCursor = "\x1b[?25l"
+	showCursor = "\x1b[?25h"
+)
+
+// lineRenderer draws frames on a terminal by writing only what changed
+// since the last one. The log between the header and the input is the
+// terminal's scroll region: a new line scrolls the region and prints one
+// row; the member column beside it, which the scroll moves too, is
+// repainted where it no longer matches.
+//
+// It is not safe for concurrent use: a session's program owns it.
+type lineRenderer struct {
+	w       io.Writer
+	buf     []byte
+	shown   frame  // what the terminal shows now
+	border  []bool // rows of the log whose member-column border is drawn
+	drawn   bool   // shown is on the terminal
+	started bool
+	err     error // the first write error: nothing is written after it
+}
+
+func newLineRenderer(w io.Writer) *lineRenderer { return &lineRenderer{w: w} }
+
+// start switches the terminal to the chat screen's modes.
+func (r *lineRenderer) start() {
+	r.started = true
+	r.write([]byte(enterScreen))
+}
+
+// restore gives the terminal back as it was: main screen, cursor shown, no
+// scroll region, no mouse or paste reporting. Safe to call more than once.
+func (r *lineRenderer) restore() {
+	if r.started {
+		r.started = false
+		r.write([]byte(leaveScreen))
+	}
+}
+
+func (r *lineRenderer) write(b []byte) {
+	if r.err == nil && len(b) > 0 {
+		_, r.err = r.w.Write(b)
+	}
+}
+
+// draw brings the terminal from the last frame to f in one write, ringing
+// the bell first if asked.
+func (r *lineRenderer) draw(f frame, bell bool) {
+	b := r.buf[:0]
+	if bell {
+		b = append(b, '\a')
+	}
+	mark := len(b)
+	b = append(b, hideCursor...)
+	b = append(b, "\x1b[m"...)
+	body := len(b)
+	s := &r.shown
+	if !r.drawn || s.width != f.width || s.height != f.height || (s.side == nil) != (f.side == nil) || f.tooSmall {
+		b = r.repaint(b, f)
+	} else {
+		b = r.update(b, f)
+	}
+	if len(b) == body && s.cursorX == f.cursorX {
+		b = b[:mark] // nothing changed: leave the cursor as it is
+	} else if f.cursorX >= 0 {
+		b = cup(b, f.height-2, f.cursorX)
+		b = append(b, showCursor...)
+	}
+	r.shown = f
+	r.drawn = true
+	r.write(b)
+	r.buf = b[:0]
+}
+
+// repaint draws f on a cleared screen and sets the log's scroll region.
+func (r *lineRenderer) repaint(b []byte, f frame) []byte {
+	b = append(b, "\x1b[H\x1b[J"...) // home, erase below: the whole screen
+	if h := len(f.log); h >= 2 {
+		b = append(b, "\x1b[2;"...)
+		b = strconv.AppendInt(b, int64(h+1), 10)
+		b = append(b, 'r')
+	} else {
+		b = append(b, "\x1b[r"...)
+	}
+	b = cup(b, 0, 0)
+	b = append(b, f.header...)
+	if f.tooSmall {
+		return b
+	}
+	r.border = r.border[:0]
+	for i, row := range f.log {
+		if row.width > 0 {
+			b = cup(b, i+1, 0)
+			b = append(b, row.text...)
+		}
+		if f.side != nil {
+			b = r.sideCell(b, f, i, false, sideCell{})
+		}
+	}
+	b = r.bottom(b, f, line{}, line{})
+	return b
+}
+
+// update draws the difference between the shown frame and f, which have
+// the same layout.
+func (r *lineRenderer) update(b []byte, f frame) []byte {
+	s := &r.shown
+	if s.header != f.header {
+		b = cup(b, 0, 0)
+		b = append(b, f.header...)
+	}
+	log, side := s.log, s.side
+	if k := scrolledBy(s.log, f.log); k > 0 {
+		// The terminal moves the rows up; what it shows is then the old
+		// rows from k on, and k blank ones.
+		b = append(b, "\x1b["...)
+		b = strconv.AppendInt(b, int64(k), 10)
+		b = append(b, 'S')
+		log = append(append([]line(nil), log[k:]...), make([]line, k)...)
+		if side != nil {
+			side = append(append([]sideCell(nil), side[k:]...), make([]sideCell, k)...)
+			copy(r.border, r.border[k:])
+			clear(r.border[len(r.border)-k:])
+		}
+	}
+	for i, row := range f.log {
+		if old := log[i]; old.text != row.text {
+			b = cup(b, i+1, 0)
+			b = append(b, row.text...)
+			if old.width > row.width {
+				b = erase(b, old.width-row.width, side != nil)
+			}
+		}
+		if side != nil {
+			b = r.sideCell(b, f, i, r.border[i], side[i])
+		}
+	}
+	return r.bottom(b, f, s.input, s.hint)
+}
+
+// sideCell draws row i of the member column where it differs from old,
+// the cell shown there; hasBorder says whether the row's border is drawn.
+func (r *lineRenderer) sideCell(b []byte, f frame, i int, hasBorder bool, old sideCell) []byte {
+	cell := f.side[i]
+	switch {
+	case !hasBorder:
+		b = cup(b, i+1, f.sideAt)
+		b = append(b, f.border...)
+		if i < len(r.border) {
+			r.border[i] = true
+		} else {
+			r.border = append(r.border, true)
+		}
+	case old.text != cell.text:
+		b = cup(b, i+1, f.sideAt+sideBorderWidth)
+	default:
+		return b
+	}
+	b = append(b, cell.text...)
+	if old.width > cell.width {
+		b = append(b, "\x1b[K"...)
+	}
+	return b
+}
+
+// bottom draws the input and hint rows where they differ from the shown
+// ones.
+func (r *lineRenderer) bottom(b []byte, f frame, input, hint line) []byte {
+	if input.text != f.input.text {
+		b = cup(b, f.height-2, 0)
+		b = append(b, f.input.text...)
+		if input.width > f.input.width {
+			b = append(b, "\x1b[K"...)
+		}
+	}
+	if f.height >= 2 && hint.text != f.hint.text {
+		b = cup(b, f.height-1, 0)
+		b = append(b, f.hint.text...)
+		if hint.width > f.hint.width {
+			b = append(b, "\x1b[K"...)
+		}
+	}
+	return b
+}
+
+// scrolledBy is how many rows the log moved up from old to cur: the rows
+// old[k:] are cur[:len-k]. 0 if it did not scroll that way.
+func scrolledBy(old, cur []line) int {
+	n := len(cur)
+	if len(old) != n || n < 2 || old[n-1].id == 0 {
+		return 0
+	}
+	bottom := old[n-1].id
+	for j := n - 2; j >= 0; j-- {
+		if cur[j].id != bottom {
+			continue
+		}
+		k := n - 1 - j
+		for i := 0; i <= j; i++ {
+			if old[i+k].text != cur[i].text {
+				return 0
+			}
+		}
+		return k
+	}
+	return 0
+}
+
+// cup moves the cursor to row y, column x (from 0).
+func cup(b []byte, y, x int) []byte {
+	b = append(b, "\x1b["...)
+	b = strconv.AppendInt(b, int64(y+1), 10)
+	if x > 0 {
+		b = append(b, ';')
+		b = strconv.AppendInt(b, int64(x+1), 10)
+	}
+	return append(b, 'H')
+}
+
+// erase blanks n cells from the cursor: only those when the member column
+// follows, or to the end of the row.
+func erase(b []byte, n int, beforeSide bool) []byte {
+	if !beforeSide {
+		return append(b, "\x1b[K"...)
+	}
+	b = append(b, "\x1b["...)
+	b = strconv.AppendInt(b, int64(n), 10)
+	return append(b, 'X')
+}

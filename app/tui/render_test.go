@@ -1,0 +1,174 @@
+package tui
+
+import (
+	"bytes"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"testing"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/vt"
+
+	"messaging/chat"
+)
+
+// terminal is what a user sees: the line renderer's bytes played on an
+// emulated terminal.
+type terminal struct {
+	emu *vt.Emulator
+	r   *lineRenderer
+	out bytes.Buffer
+}
+
+func newTerminal(width, height int) *terminal {
+	t := &terminal{emu: vt.NewEmulator(width, height)}
+	t.r = newLineRenderer(&t.out)
+	t.r.start()
+	return t
+}
+
+// draw renders m as the session would, resizing the terminal first as the
+// client's window would have been; it returns the bytes written.
+func (t *terminal) draw(m Model) int {
+	if t.emu.Width() != m.width || t.emu.Height() != m.height {
+		t.emu.Resize(m.width, m.height)
+	}
+	t.out.Reset()
+	t.r.draw(m.frame(), false)
+	n := t.out.Len()
+	_, _ = t.emu.Write(t.out.Bytes())
+	return n
+}
+
+// reference draws the screen View describes on emu, cleared first.
+func reference(emu *vt.Emulator, m Model) *vt.Emulator {
+	if emu.Width() != m.width || emu.Height() != m.height {
+		emu.Resize(m.width, m.height)
+	}
+	v := m.View()
+	_, _ = emu.WriteString("\x1b[m\x1b[H\x1b[J" + strings.ReplaceAll(v.Content, "\n", "\r\n"))
+	if v.Cursor != nil {
+		_, _ = fmt.Fprintf(emu, "\x1b[%d;%dH", v.Cursor.Y+1, v.Cursor.X+1)
+	}
+	return emu
+}
+
+// sameScreen reports the first difference between two screens: every
+// cell's text, width and style, and the cursor.
+func sameScreen(got, want *vt.Emulator) error {
+	for y := 0; y < want.Height(); y++ {
+		for x := 0; x < want.Width(); x++ {
+			g, w := got.CellAt(x, y), want.CellAt(x, y)
+			if cellText(g.Content) != cellText(w.Content) || g.Width != w.Width || !g.Style.Equal(&w.Style) {
+				return fmt.Errorf("cell %d,%d is %q %+v, want %q %+v\nrenderer:\n%s\nView:\n%s",
+					x, y, g.Content, g.Style, w.Content, w.Style, got.String(), want.String())
+			}
+		}
+	}
+	if g, w := got.CursorPosition(), want.CursorPosition(); g != w {
+		return fmt.Errorf("cursor at %v, want %v", g, w)
+	}
+	return nil
+}
+
+func cellText(s string) string {
+	if s == "" {
+		return " "
+	}
+	return s
+}
+
+// TestLineRendererDrawsWhatViewShows plays random sessions (messages,
+// members coming and going, resizes, scrolling, typing) and checks after
+// every step that the renderer's bytes give the screen View describes.
+func TestLineRendererDrawsWhatViewShows(t *testing.T) {
+	seeds := 24
+	if testing.Short() {
+		seeds = 8
+	}
+	for seed := range seeds {
+		t.Run(fmt.Sprint(seed), func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(uint64(seed), 7))
+			sizes := [][2]int{{80, 24}, {100, 30}, {60, 15}, {200, 60}, {79, 20}, {120, 8}, {30, 6}, {16, 4}, {10, 3}}
+			size := sizes[rng.IntN(len(sizes))]
+			f := newFixture(t, size[0], size[1], conversation(rng.IntN(40)))
+			term := newTerminal(size[0], size[1])
+			term.draw(f.model)
+			ref := vt.NewEmulator(size[0], size[1])
+			_, _ = ref.WriteString(enterScreen) // the alternate screen keeps no scroll-back to fill
+			nextID := int64(1000)
+			for step := range 120 {
+				what := f.randomEvent(rng, &nextID)
+				term.draw(f.model)
+				if err := sameScreen(term.emu, reference(ref, f.model)); err != nil {
+					t.Fatalf("step %d (%s, %dx%d): %v", step, what, f.model.width, f.model.height, err)
+				}
+			}
+		})
+	}
+}
+
+var (
+	someWords = []string{"hello", "alice", "世界", "👋", "a", "lunch?", "https://example.com/a/very/long/path/that/wraps/somewhere",
+		"ok", "the", "quick", "brown", "fox", "jumps", "over", "lazy", "dog", "ÉÀ", "@alice", "!!"}
+	someNames = []string{"bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan", "judy", "mallory", "niaj", "olivia",
+		"peggy", "rupert", "sybil", "trent", "victor", "walter", "averyveryverylongname1"}
+)
+
+// randomEvent changes the model as one thing a session meets would, and
+// says what it was.
+func (f *fixture) randomEvent(rng *rand.Rand, nextID *int64) string {
+	switch n := rng.IntN(100); {
+	case n < 35:
+		var msgs []chat.Message
+		for range 1 + rng.IntN(3) {
+			*nextID++
+			words := make([]string, 1+rng.IntN(30))
+			for i := range words {
+				words[i] = someWords[rng.IntN(len(someWords))]
+			}
+			kind := []chat.Kind{chat.KindText, chat.KindText, chat.KindText, chat.KindAction, chat.KindJoin, chat.KindLeave}[rng.IntN(6)]
+			day := time.Duration(*nextID/40) * 24 * time.Hour
+			msgs = append(msgs, chat.Message{ID: *nextID, Time: base.Add(day), Author: someNames[rng.IntN(len(someNames))], Kind: kind, Body: strings.Join(words, " ")})
+		}
+		f.send(receivedMsg{msgs})
+		return fmt.Sprintf("%d messages", len(msgs))
+	case n < 45:
+		names := append([]string{"alice"}, someNames[:rng.IntN(len(someNames))]...)
+		f.model.setOnline(names)
+		return fmt.Sprintf("%d online", len(names))
+	case n < 52:
+		w, h := 10+rng.IntN(200), 3+rng.IntN(60)
+		f.send(tea.WindowSizeMsg{Width: w, Height: h})
+		return "resize"
+	case n < 65:
+		key := []rune{tea.KeyPgUp, tea.KeyPgDown, tea.KeyEnd, tea.KeyHome, tea.KeyEscape}[rng.IntN(5)]
+		cmd := f.send(tea.KeyPressMsg{Code: key, Mod: tea.ModCtrl * tea.KeyMod(rng.IntN(2))})
+		if cmd != nil && rng.IntN(2) == 0 {
+			if msg := cmd(); msg != nil { // an older page
+				f.send(msg)
+			}
+		}
+		return "scroll key"
+	case n < 70:
+		f.send(tea.MouseWheelMsg{Button: []tea.MouseButton{tea.MouseWheelUp, tea.MouseWheelDown}[rng.IntN(2)]})
+		return "wheel"
+	case n < 88:
+		f.typeText(someWords[rng.IntN(len(someWords))] + " ")
+		return "typing"
+	case n < 92:
+		f.press(tea.KeyBackspace)
+		f.press(tea.KeyLeft)
+		return "editing"
+	case n < 95:
+		f.send(tea.PasteMsg{Content: strings.Repeat("pasted text ", rng.IntN(120))})
+		return "paste"
+	default:
+		f.model.input.SetValue("")
+		f.typeText([]string{"/who", "/help", "/nosuch"}[rng.IntN(3)])
+		f.press(tea.KeyEnter)
+		return "command"
+	}
+}

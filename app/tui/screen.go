@@ -1,0 +1,75 @@
+package tui
+
+import (
+	"io"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+)
+
+// frameEvery is the shortest time between two draws: what arrives within
+// it (a burst of messages, a fast typist) is drawn as one frame.
+const frameEvery = 10 * time.Millisecond
+
+// Screen runs a Model on a terminal through the line renderer: the program
+// runs without Bubble Tea's renderer (tea.WithoutRenderer), and Screen
+// draws after each update, on the program's goroutine, at most once per
+// frameEvery. Model.View stays the reference picture for tests.
+type Screen struct {
+	Model
+	out *screenOutput
+}
+
+// screenOutput is the drawing state the copies of a Screen share.
+type screenOutput struct {
+	*lineRenderer
+	lastDraw time.Time
+	pending  bool // a flushMsg is on its way
+}
+
+// flushMsg draws what changed since the last frame.
+type flushMsg struct{}
+
+// NewScreen returns a Screen drawing m on out.
+func NewScreen(m Model, out io.Writer) Screen {
+	return Screen{Model: m, out: &screenOutput{lineRenderer: newLineRenderer(out)}}
+}
+
+// Init switches the terminal to the chat screen and draws it whole.
+func (s Screen) Init() tea.Cmd {
+	s.out.start()
+	s.draw()
+	return s.Model.Init()
+}
+
+func (s Screen) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	if _, ok := msg.(flushMsg); ok {
+		s.out.pending = false
+		s.draw()
+		return s, nil
+	}
+	next, cmd := s.Model.Update(msg)
+	s.Model = next.(Model)
+	if s.out.pending {
+		return s, cmd
+	}
+	if wait := frameEvery - time.Since(s.out.lastDraw); wait > 0 {
+		s.out.pending = true
+		return s, tea.Batch(cmd, tea.Tick(wait, func(time.Time) tea.Msg { return flushMsg{} }))
+	}
+	s.draw()
+	return s, cmd
+}
+
+func (s *Screen) draw() {
+	s.out.draw(s.Model.frame(), s.Model.bell)
+	s.Model.bell = false
+	s.out.lastDraw = time.Now()
+}
+
+// View is empty: Screen draws by itself.
+func (s Screen) View() tea.View { return tea.View{} }
+
+// Restore gives the terminal back as the user had it. Call it once the
+// program has ended, however it ended (quit, error, panic).
+func (s Screen) Restore() { s.out.restore() }
