@@ -271,6 +271,20 @@ func (tm *terminal) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// resize changes the terminal's size, as a user resizing the window: the
+// emulator first, resetting its scroll region as xterm does, then the
+// window-change request, which the server may clamp.
+func (tm *terminal) resize(width, height, askWidth, askHeight int) {
+	tm.t.Helper()
+	tm.mu.Lock()
+	tm.emu.Resize(width, height)
+	_, _ = tm.emu.WriteString("\x1b[r")
+	tm.mu.Unlock()
+	if err := tm.session.WindowChange(askHeight, askWidth); err != nil {
+		tm.t.Fatal(err)
+	}
+}
+
 // screen is the emulator's current screen as plain text.
 func (tm *terminal) screen() string {
 	tm.mu.Lock()

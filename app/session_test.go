@@ -78,6 +78,8 @@ func TestResizeFloodIsCoalescedAndClamped(t *testing.T) {
 	alice := ts.chatter(t, "alice", 80, 24)
 	bob := ts.chatter(t, "bob", 80, 24)
 
+	// A window large enough for every size of the flood.
+	bob.resize(maxWidth, maxHeight, 80, 24)
 	start := time.Now()
 	const floods = 5000
 	for i := 0; i < floods; i++ {

@@ -28,14 +28,29 @@ type line struct {
 }
 
 // styles are built per session, with colours converted to what the
-// client's terminal shows (no colour at all on a dumb terminal).
+// client's terminal shows (no colour at all on a dumb terminal). Each is
+// a paint: lipgloss builds the style once, painting a text is then two
+// concatenations.
 type styles struct {
-	time, system, action, me, notice, mention lipgloss.Style
-	header, hint, marker, side, sideMe        lipgloss.Style
-	counter, counterOver, border, prompt      lipgloss.Style
-	placeholder                               lipgloss.Style
-	names                                     []lipgloss.Style
+	time, system, action, me, meAction, notice, mention paint
+	header, hint, marker, sideMe, counter, counterOver  paint
+	border                                              paint
+	names, namesAction                                  []paint
+	// The input line's, for the textinput.
+	prompt, placeholder lipgloss.Style
 }
+
+// paint is a style as the escape sequences around a text.
+type paint struct{ on, off string }
+
+func paintOf(style lipgloss.Style) paint {
+	x := style.Render("x")
+	i := strings.Index(x, "x")
+	return paint{on: x[:i], off: x[i+1:]}
+}
+
+// Render paints text, which must be one line without tabs.
+func (p paint) Render(text string) string { return p.on + text + p.off }
 
 func newStyles(profile colorprofile.Profile) styles {
 	// fg and bg colour a style if the terminal has that colour, or a
@@ -59,36 +74,54 @@ func newStyles(profile colorprofile.Profile) styles {
 		return s
 	}
 	plain := lipgloss.NewStyle()
+	me := fg(plain.Bold(true), "231")
 	s := styles{
-		time:        fg(plain, "245"),
-		system:      fg(plain, "244").Italic(true),
-		action:      plain.Italic(true),
-		me:          fg(plain.Bold(true), "231"),
-		notice:      fg(plain, "214"),
-		mention:     bg(fg(plain.Bold(true), "231"), "88"),
-		header:      plain.Bold(true).Reverse(true),
-		hint:        plain.Faint(true),
-		marker:      plain.Bold(true).Reverse(true),
-		side:        plain,
-		sideMe:      plain.Bold(true),
-		counter:     plain.Faint(true),
-		counterOver: fg(plain.Bold(true), "196"),
-		border:      plain.Faint(true),
+		time:        paintOf(fg(plain, "245")),
+		system:      paintOf(fg(plain, "244").Italic(true)),
+		action:      paintOf(plain.Italic(true)),
+		me:          paintOf(me),
+		meAction:    paintOf(me.Italic(true)),
+		notice:      paintOf(fg(plain, "214")),
+		mention:     paintOf(bg(fg(plain.Bold(true), "231"), "88")),
+		header:      paintOf(plain.Bold(true).Reverse(true)),
+		hint:        paintOf(plain.Faint(true)),
+		marker:      paintOf(plain.Bold(true).Reverse(true)),
+		sideMe:      paintOf(plain.Bold(true)),
+		counter:     paintOf(plain.Faint(true)),
+		counterOver: paintOf(fg(plain.Bold(true), "196")),
+		border:      paintOf(plain.Faint(true)),
 		prompt:      fg(plain, "7"),
 		placeholder: fg(plain, "240"),
 	}
 	palette := []string{"33", "39", "41", "45", "75", "112", "135", "166", "170", "178", "203", "214"}
 	for _, c := range palette {
-		s.names = append(s.names, fg(plain, c))
+		s.names = append(s.names, paintOf(fg(plain, c)))
+		s.namesAction = append(s.namesAction, paintOf(fg(plain, c).Italic(true)))
 	}
 	return s
 }
 
-// nameStyle colours a name by a stable hash, the same in every session.
-func (s styles) nameStyle(name string) lipgloss.Style {
+// nameStyle colours a name by a stable hash, the same in every session;
+// me is bold white.
+func (s styles) nameStyle(name, me string) paint {
+	if strings.EqualFold(name, me) {
+		return s.me
+	}
+	return s.names[nameHash(name)%uint32(len(s.names))]
+}
+
+// nameActionStyle is nameStyle in italics, for /me.
+func (s styles) nameActionStyle(name, me string) paint {
+	if strings.EqualFold(name, me) {
+		return s.meAction
+	}
+	return s.namesAction[nameHash(name)%uint32(len(s.namesAction))]
+}
+
+func nameHash(name string) uint32 {
 	h := fnv.New32a()
 	_, _ = h.Write([]byte(strings.ToLower(name)))
-	return s.names[h.Sum32()%uint32(len(s.names))]
+	return h.Sum32()
 }
 
 // entry is what the log shows: a room message, or a local notice (ID 0)
@@ -109,7 +142,7 @@ func (s styles) render(e entry, me string, width int) []line {
 	body := chat.Sanitize(m.Body, 0)
 	var head, text string // head is the styled part before the text
 	var plainHead string
-	textStyle := lipgloss.NewStyle()
+	var textStyle paint
 	switch {
 	case e.local:
 		// The prefix marks notices even without colour: no user name
@@ -117,18 +150,10 @@ func (s styles) render(e entry, me string, width int) []line {
 		plainHead, text, textStyle = "", "-!- "+body, s.notice
 	case m.Kind == chat.KindText:
 		plainHead, text = author+": ", body
-		style := s.nameStyle(author)
-		if strings.EqualFold(author, me) {
-			style = s.me
-		}
-		head = style.Render(author) + ": "
+		head = s.nameStyle(author, me).Render(author) + ": "
 	case m.Kind == chat.KindAction:
 		plainHead, text, textStyle = "* "+author+" ", body, s.action
-		style := s.nameStyle(author)
-		if strings.EqualFold(author, me) {
-			style = s.me
-		}
-		head = s.action.Render("* ") + style.Italic(true).Render(author) + " "
+		head = s.action.Render("* ") + s.nameActionStyle(author, me).Render(author) + " "
 	case m.Kind == chat.KindJoin:
 		plainHead, text, textStyle = "", "→ "+author+" joined", s.system
 	case m.Kind == chat.KindLeave:

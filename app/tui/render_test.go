@@ -3,6 +3,7 @@ package tui
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -167,8 +168,66 @@ func (f *fixture) randomEvent(rng *rand.Rand, nextID *int64) string {
 		return "paste"
 	default:
 		f.model.input.SetValue("")
+		f.model.refreshInput()
 		f.typeText([]string{"/who", "/help", "/nosuch"}[rng.IntN(3)])
 		f.press(tea.KeyEnter)
 		return "command"
 	}
+}
+
+// crowd is n members besides alice, as the member column lists them.
+func crowd(n int) []string {
+	names := []string{"alice"}
+	for i := range n {
+		names = append(names, fmt.Sprintf("member%03d", i))
+	}
+	return names
+}
+
+// TestANewMessageCostsOneScrolledLine checks the renderer's point: at
+// 100x30 with the member column full, one new message scrolls the log
+// region and writes the line and the member column, not the screen.
+func TestANewMessageCostsOneScrolledLine(t *testing.T) {
+	f := newFixture(t, 100, 30, conversation(50))
+	f.model.setOnline(crowd(300))
+	term := newTerminal(100, 30)
+	term.draw(f.model)
+	full := term.out.Len()
+	f.send(receivedMsg{[]chat.Message{{ID: 1000, Time: base, Author: "bob", Kind: chat.KindText, Body: "one more message for the log"}}})
+	n := term.draw(f.model)
+	if !strings.Contains(term.out.String(), "\x1b[1S") {
+		t.Errorf("the log was not scrolled: %q", term.out.String())
+	}
+	t.Logf("a new message: %d bytes (a full repaint: %d)", n, full)
+	if n > 1500 {
+		t.Errorf("a new message took %d bytes, want at most 1500", n)
+	}
+	if err := sameScreen(term.emu, reference(vt.NewEmulator(100, 30), f.model)); err != nil {
+		t.Error(err)
+	}
+}
+
+// BenchmarkDrawNewMessage is the server's cost of one message in one
+// session: Update, the frame and the renderer's bytes.
+func BenchmarkDrawNewMessage(b *testing.B) {
+	f := newFixture(b, 100, 30, conversation(50))
+	f.model.setOnline(crowd(300))
+	s := NewScreen(f.model, io.Discard)
+	s.out.draw(s.Model.frame(), false)
+	var bytes countingWriter
+	s.out.w = &bytes
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		msg := receivedMsg{[]chat.Message{{ID: int64(1000 + i), Time: base, Author: "bob", Kind: chat.KindText, Body: "one more message for the log"}}}
+		s.Model.apply(msg)
+		s.draw()
+	}
+	b.ReportMetric(float64(bytes)/float64(b.N), "bytes/msg")
+}
+
+type countingWriter int
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	*c += countingWriter(len(p))
+	return len(p), nil
 }

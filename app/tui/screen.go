@@ -16,8 +16,8 @@ const frameEvery = 10 * time.Millisecond
 // draws after each update, on the program's goroutine, at most once per
 // frameEvery. Model.View stays the reference picture for tests.
 type Screen struct {
-	Model
-	out *screenOutput
+	*Model // shared by the copies Bubble Tea makes: the model is large
+	out    *screenOutput
 }
 
 // screenOutput is the drawing state the copies of a Screen share.
@@ -32,7 +32,7 @@ type flushMsg struct{}
 
 // NewScreen returns a Screen drawing m on out.
 func NewScreen(m Model, out io.Writer) Screen {
-	return Screen{Model: m, out: &screenOutput{lineRenderer: newLineRenderer(out)}}
+	return Screen{Model: &m, out: &screenOutput{lineRenderer: newLineRenderer(out)}}
 }
 
 // Init switches the terminal to the chat screen and draws it whole.
@@ -48,8 +48,7 @@ func (s Screen) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		s.draw()
 		return s, nil
 	}
-	next, cmd := s.Model.Update(msg)
-	s.Model = next.(Model)
+	cmd := s.Model.apply(msg)
 	if s.out.pending {
 		return s, cmd
 	}
@@ -61,7 +60,7 @@ func (s Screen) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	return s, cmd
 }
 
-func (s *Screen) draw() {
+func (s Screen) draw() {
 	s.out.draw(s.Model.frame(), s.Model.bell)
 	s.Model.bell = false
 	s.out.lastDraw = time.Now()

@@ -64,7 +64,8 @@ type Model struct {
 	st     styles
 
 	width, height int
-	chrome        chrome // header and member column, built when they change
+	chrome        chrome    // header and member column, built when they change
+	inputRows     inputRows // input and hint, built when they may have changed
 
 	entries    []entry
 	lines      []line // entries wrapped to the log's width
@@ -111,6 +112,7 @@ func New(ctx context.Context, o Options) Model {
 	m.appendMessages(o.Recent, false)
 	m.reflow()
 	m.refreshChrome()
+	m.refreshInput()
 	return m
 }
 
@@ -166,6 +168,24 @@ func (m Model) receive() tea.Cmd {
 }
 
 func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	cmd := m.apply(msg)
+	return m, cmd
+}
+
+// apply is Update in place: a Screen keeps its model behind a pointer, as
+// the model is too large to copy for every message.
+func (m *Model) apply(msg tea.Msg) tea.Cmd {
+	cmd := m.update(msg)
+	switch msg.(type) {
+	case receivedMsg, olderMsg, idleMsg, endedMsg:
+		// The frequent messages that never touch the input line.
+	default:
+		m.refreshInput()
+	}
+	return cmd
+}
+
+func (m *Model) update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
 		m.resize(msg.Width, msg.Height)
@@ -173,19 +193,19 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if m.appendMessages(msg.msgs, true) {
 			m.bell = true
 		}
-		return m, m.receive()
+		return m.receive()
 	case endedMsg:
 		m.exitReason = endReason(msg.err)
-		return m, tea.Quit
+		return tea.Quit
 	case ShutdownMsg:
 		m.exitReason = restartReason
-		return m, tea.Quit
+		return tea.Quit
 	case idleMsg:
 		if idle := time.Since(m.lastActivity); idle >= m.idleTimeout {
 			m.exitReason = fmt.Sprintf("Disconnected after %s without activity. Reconnect any time.", m.idleTimeout)
-			return m, tea.Quit
+			return tea.Quit
 		}
-		return m, m.idleCheck()
+		return m.idleCheck()
 	case olderMsg:
 		m.loading = false
 		if msg.err != nil {
@@ -208,11 +228,11 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			// Refuse it whole rather than cut it: the text stays in the
 			// user's clipboard.
 			m.notice(fmt.Sprintf("Not pasted: that would make a message of %d characters or more; the limit is %d.", n, m.max))
-			return m, nil
+			return nil
 		}
 		var cmd tea.Cmd
 		m.input, cmd = m.input.Update(msg)
-		return m, cmd
+		return cmd
 	case tea.MouseWheelMsg:
 		m.lastActivity = time.Now()
 		switch msg.Button {
@@ -225,16 +245,16 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.lastActivity = time.Now()
 		return m.key(msg)
 	}
-	return m, nil
+	return nil
 }
 
-func (m Model) key(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
+func (m *Model) key(k tea.KeyPressMsg) tea.Cmd {
 	switch k.String() {
 	case "ctrl+c":
-		return m, tea.Quit
+		return tea.Quit
 	case "ctrl+d":
 		if m.input.Value() == "" {
-			return m, tea.Quit
+			return tea.Quit
 		}
 	case "esc":
 		switch {
@@ -243,17 +263,17 @@ func (m Model) key(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		case m.input.Value() != "":
 			m.input.SetValue("")
 		default:
-			return m, tea.Quit
+			return tea.Quit
 		}
-		return m, nil
+		return nil
 	case "enter":
 		return m.submit()
 	case "up":
 		m.recallLine(-1)
-		return m, nil
+		return nil
 	case "down":
 		m.recallLine(1)
-		return m, nil
+		return nil
 	case "pgup":
 		return m.scrollBy(m.logHeight() - 1)
 	case "pgdown":
@@ -267,18 +287,18 @@ func (m Model) key(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		return m.scrollBy(len(m.lines))
 	case "ctrl+end":
 		m.scroll, m.unseen, m.toTop = 0, 0, false
-		return m, nil
+		return nil
 	}
 	var cmd tea.Cmd
 	m.input, cmd = m.input.Update(k)
-	return m, cmd
+	return cmd
 }
 
 // submit handles Enter: a command runs here, text goes to the room.
-func (m Model) submit() (tea.Model, tea.Cmd) {
+func (m *Model) submit() tea.Cmd {
 	text := m.input.Value()
 	if strings.TrimSpace(text) == "" {
-		return m, nil
+		return nil
 	}
 	in := chat.ParseInput(text)
 	kind, body := chat.KindText, in.Text
@@ -287,45 +307,45 @@ func (m Model) submit() (tea.Model, tea.Cmd) {
 	case "me":
 		if strings.TrimSpace(in.Arg) == "" {
 			m.notice("Usage: /me ACTION, for example /me waves")
-			return m, nil
+			return nil
 		}
 		kind, body = chat.KindAction, in.Arg
 	case "help":
 		m.remember(text)
 		m.input.SetValue("")
 		m.help()
-		return m, nil
+		return nil
 	case "who":
 		m.remember(text)
 		m.input.SetValue("")
 		m.setOnline(m.room.Online())
 		m.notice(fmt.Sprintf("%d online: %s", len(m.online), strings.Join(m.online, ", ")))
-		return m, nil
+		return nil
 	case "quit":
-		return m, tea.Quit
+		return tea.Quit
 	default:
 		m.remember(text) // Up brings it back to correct
 		m.input.SetValue("")
 		m.notice(fmt.Sprintf("Unknown command /%s. Type /help for the list; start a line with // to send a slash.", chat.Sanitize(in.Command, 30)))
-		return m, nil
+		return nil
 	}
 	// Refuse overlong text here too, keeping it in the input to shorten.
 	if n := utf8.RuneCountInString(chat.Sanitize(body, 0)); n > m.max {
 		m.notice(fmt.Sprintf("Not sent: the message is %d characters long; the limit is %d. Shorten it and press Enter again.", n, m.max))
-		return m, nil
+		return nil
 	}
 	// Handing the line to the room here, in Update, keeps a person's lines
 	// in the order typed; only the wait for the commit runs in a command.
 	receipt, err := m.member.Send(kind, body)
 	if err != nil {
 		m.notice(postProblem(err)) // the text stays in the input
-		return m, nil
+		return nil
 	}
 	m.remember(text)
 	m.input.SetValue("")
 	m.scroll, m.unseen = 0, 0
 	ctx := m.ctx
-	return m, func() tea.Msg {
+	return func() tea.Msg {
 		return postedMsg{text: text, err: receipt.Wait(ctx)}
 	}
 }
@@ -368,7 +388,7 @@ func (m *Model) recallLine(step int) {
 
 // scrollBy moves the view up (positive) or down; reaching the top of what
 // is loaded fetches an older page.
-func (m Model) scrollBy(n int) (tea.Model, tea.Cmd) {
+func (m *Model) scrollBy(n int) tea.Cmd {
 	top := m.top()
 	m.scroll = min(max(m.scroll+n, 0), top)
 	if m.scroll == 0 {
@@ -378,12 +398,12 @@ func (m Model) scrollBy(n int) (tea.Model, tea.Cmd) {
 	if m.scroll == top && n > 0 && !m.atStart && !m.loading && len(m.entries) < maxEntries {
 		m.loading = true
 		room, ctx, before := m.room, m.ctx, m.oldestID
-		return m, func() tea.Msg {
+		return func() tea.Msg {
 			msgs, err := room.Older(ctx, before, pageSize)
 			return olderMsg{msgs, err}
 		}
 	}
-	return m, nil
+	return nil
 }
 
 // appendMessages adds room messages in order, skipping any already shown,

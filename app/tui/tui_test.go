@@ -23,13 +23,13 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
 // fixture is a model for "alice" in a real room over a real SQLite file.
 type fixture struct {
-	t     *testing.T
+	t     testing.TB
 	store *sqlite.Store
 	room  *chat.Room
 	model Model
 }
 
-func newFixture(t *testing.T, width, height int, recent []chat.Message) *fixture {
+func newFixture(t testing.TB, width, height int, recent []chat.Message) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "tui.db"))

@@ -53,17 +53,27 @@ func (m Model) frame() frame {
 		border:  m.chrome.border,
 		cursorX: -1,
 	}
-	in := m.input.View()
-	f.input = line{text: in, width: ansi.StringWidth(in)}
-	if f.input.width > m.width { // the input's window can be a cell too wide
-		f.input.text = ansi.Truncate(in, m.width, "")
-		f.input.width = ansi.StringWidth(f.input.text)
-	}
-	f.hint = m.hintLine()
-	if c := m.input.Cursor(); c != nil {
-		f.cursorX = c.X
-	}
+	f.input, f.hint, f.cursorX = m.inputRows.input, m.inputRows.hint, m.inputRows.cursorX
 	return f
+}
+
+// inputRows are the input line, the hint bar and the cursor.
+type inputRows struct {
+	input, hint line
+	cursorX     int
+}
+
+func (m *Model) refreshInput() {
+	in := m.input.View()
+	r := inputRows{input: line{text: in, width: ansi.StringWidth(in)}, hint: m.hintLine(), cursorX: -1}
+	if r.input.width > m.width { // the input's window can be a cell too wide
+		r.input.text = ansi.Truncate(in, m.width, "")
+		r.input.width = ansi.StringWidth(r.input.text)
+	}
+	if c := m.input.Cursor(); c != nil {
+		r.cursorX = c.X
+	}
+	m.inputRows = r
 }
 
 // sideBorder starts every row of the member column: a line and a space.
@@ -149,7 +159,7 @@ func (m Model) logRows() []line {
 }
 
 // plain is a styled line that is not part of the log (id 0).
-func (m Model) plain(style interface{ Render(...string) string }, text string) line {
+func (m Model) plain(style paint, text string) line {
 	return line{text: style.Render(text), width: ansi.StringWidth(text)}
 }
 
@@ -162,7 +172,7 @@ func (m Model) sideRows() []sideCell {
 	h := m.logHeight()
 	rows := make([]sideCell, h)
 	inner := sideWidth - sideBorderWidth
-	cell := func(style interface{ Render(...string) string }, text string) sideCell {
+	cell := func(style paint, text string) sideCell {
 		text = ansi.Truncate(text, inner, "…")
 		return sideCell{text: style.Render(text), width: ansi.StringWidth(text)}
 	}
@@ -176,11 +186,7 @@ func (m Model) sideRows() []sideCell {
 			rows[row] = cell(m.st.hint, fmt.Sprintf("+%d more", len(m.online)-i))
 			break
 		}
-		style := m.st.nameStyle(name)
-		if strings.EqualFold(name, m.me) {
-			style = m.st.me
-		}
-		rows[row] = cell(style, name)
+		rows[row] = cell(m.st.nameStyle(name, m.me), name)
 	}
 	return rows
 }
