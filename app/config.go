@@ -35,6 +35,10 @@ type Config struct {
 	MsgPerSec        float64       // MSG_PER_SEC: messages per second after the burst
 	IdleTimeout      time.Duration // IDLE_TIMEOUT: close a session idle this long
 	Keepalive        time.Duration // KEEPALIVE: probe the client this often; 3 missed = gone
+
+	// PPROF_ADDR: a loopback host:port serving Go's profiler; "" (the
+	// default) serves nothing.
+	PprofAddr string
 }
 
 // Bounds of the settings. Passwords are bounded above so that nobody can make
@@ -122,6 +126,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		MsgPerSec:        rate("MSG_PER_SEC", "1"),
 		IdleTimeout:      duration("IDLE_TIMEOUT", "0"),
 		Keepalive:        duration("KEEPALIVE", "30s"),
+		PprofAddr:        getenv("PPROF_ADDR"),
 	}
 	if !validHost(c.Addr) {
 		errs = append(errs, fmt.Errorf("ADDR=%q is not an IP address or host name", c.Addr))
@@ -129,10 +134,31 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	if c.PasswordMin > c.PasswordMax {
 		errs = append(errs, fmt.Errorf("PASSWORD_MIN=%d is greater than PASSWORD_MAX=%d", c.PasswordMin, c.PasswordMax))
 	}
+	if c.PprofAddr != "" {
+		if err := loopbackAddr(c.PprofAddr); err != nil {
+			errs = append(errs, fmt.Errorf("PPROF_ADDR=%q %v", c.PprofAddr, err))
+		}
+	}
 	if strings.ContainsRune(c.Database, 0) || strings.ContainsRune(c.HostKey, 0) {
 		errs = append(errs, errors.New("DATABASE and HOST_KEY must not contain NUL bytes"))
 	}
 	return c, errors.Join(errs...)
+}
+
+// loopbackAddr accepts host:port on the loopback interface only: the
+// profiler shows the server's memory and must never face the network.
+func loopbackAddr(addr string) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return errors.New("is not host:port, like 127.0.0.1:6060")
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return errors.New("has no port from 0 to 65535")
+	}
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return errors.New("is not on the loopback interface: use 127.0.0.1, [::1] or localhost")
+	}
+	return nil
 }
 
 // validHost accepts an IP literal or a DNS name made of letters, digits,

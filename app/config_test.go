@@ -35,6 +35,7 @@ func TestLoadConfigReadsEveryVariable(t *testing.T) {
 		"MAX_SESSIONS": "0", "MAX_SESSIONS_PER_IP": "3", "MAX_UNAUTH": "100", "MAX_UNAUTH_PER_IP": "0",
 		"SIGNUPS_PER_IP_HOUR": "10", "PENALTY_FAILURES": "0", "ACCOUNT_FAILURES": "10",
 		"MSG_BURST": "0", "MSG_PER_SEC": "0.5", "IDLE_TIMEOUT": "30m", "KEEPALIVE": "0",
+		"PPROF_ADDR": "[::1]:6060",
 	}))
 	if err != nil {
 		t.Fatal(err)
@@ -42,7 +43,8 @@ func TestLoadConfigReadsEveryVariable(t *testing.T) {
 	want := Config{Addr: "::1", Port: 2222, Workers: 8, Database: "/data/chat.db",
 		HostKey: "/keys/host", PasswordMin: 15, PasswordMax: 64, History: 20, MaxMessage: 280,
 		MaxSessions: 0, MaxSessionsPerIP: 3, MaxUnauth: 100, MaxUnauthPerIP: 0, SignupsPerIPHour: 10,
-		PenaltyFailures: 0, AccountFailures: 10, MsgBurst: 0, MsgPerSec: 0.5, IdleTimeout: 30 * time.Minute}
+		PenaltyFailures: 0, AccountFailures: 10, MsgBurst: 0, MsgPerSec: 0.5, IdleTimeout: 30 * time.Minute,
+		PprofAddr: "[::1]:6060"}
 	if got != want {
 		t.Errorf("got %+v, want %+v", got, want)
 	}
@@ -94,6 +96,13 @@ func TestLoadConfigRejectsBadValues(t *testing.T) {
 		{map[string]string{"IDLE_TIMEOUT": "10ms"}, "IDLE_TIMEOUT=10ms is too short"},
 		{map[string]string{"KEEPALIVE": "forever"}, "KEEPALIVE"},
 		{map[string]string{"KEEPALIVE": "9999h"}, "KEEPALIVE"},
+		{map[string]string{"PPROF_ADDR": "0.0.0.0:6060"}, `PPROF_ADDR="0.0.0.0:6060" is not on the loopback interface`},
+		{map[string]string{"PPROF_ADDR": ":6060"}, "PPROF_ADDR"},
+		{map[string]string{"PPROF_ADDR": "10.1.2.3:6060"}, "PPROF_ADDR"},
+		{map[string]string{"PPROF_ADDR": "example.com:6060"}, "PPROF_ADDR"},
+		{map[string]string{"PPROF_ADDR": "127.0.0.1"}, `PPROF_ADDR="127.0.0.1" is not host:port`},
+		{map[string]string{"PPROF_ADDR": "127.0.0.1:99999"}, "has no port"},
+		{map[string]string{"PPROF_ADDR": "127.0.0.1:http"}, "has no port"},
 	}
 	for _, tt := range tests {
 		_, err := LoadConfig(env(tt.env))

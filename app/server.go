@@ -66,6 +66,12 @@ func Run(ctx context.Context, getenv func(string) string, stderr io.Writer) int 
 		return 2
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
+	if cfg.PprofAddr != "" {
+		if _, err := serveProfiler(ctx, cfg.PprofAddr, log); err != nil {
+			log.Error("start", "err", err)
+			return 1
+		}
+	}
 	srv, err := New(ctx, cfg, log)
 	if err != nil {
 		log.Error("start", "err", err)
