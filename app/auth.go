@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"runtime"
+	"runtime/debug"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -33,14 +34,18 @@ const (
 // hashing is memory-hard (19 MiB each), so at most one hash per CPU runs at a
 // time: a login storm queues instead of exhausting memory.
 type authenticator struct {
-	store       store.Store
-	log         *slog.Logger
-	limits      *limits
-	checks      atomic.Int64 // password hashes checked: what guessing costs us
-	hashSlots   chan struct{}
-	dummyHash   string // checked for unknown users so they cost as much as known ones
-	passwordMin int
-	passwordMax int
+	store     store.Store
+	log       *slog.Logger
+	limits    *limits
+	checks    atomic.Int64 // password hashes checked: what guessing costs us
+	hashSlots chan struct{}
+	// freeHashMemory returns the hashes' scratch memory to the system
+	// once hashing pauses: a login storm would otherwise leave the
+	// process holding hundreds of MiB it no longer uses.
+	freeHashMemory *time.Timer
+	dummyHash      string // checked for unknown users so they cost as much as known ones
+	passwordMin    int
+	passwordMax    int
 }
 
 func newAuthenticator(st store.Store, log *slog.Logger, cfg Config, lim *limits) (*authenticator, error) {
@@ -49,13 +54,15 @@ func newAuthenticator(st store.Store, log *slog.Logger, cfg Config, lim *limits)
 		return nil, fmt.Errorf("hash dummy password: %w", err)
 	}
 	return &authenticator{
-		store:       st,
-		log:         log,
-		limits:      lim,
-		hashSlots:   make(chan struct{}, runtime.NumCPU()),
-		dummyHash:   dummy,
-		passwordMin: cfg.PasswordMin,
-		passwordMax: cfg.PasswordMax,
+		store:     st,
+		log:       log,
+		limits:    lim,
+		hashSlots: make(chan struct{}, runtime.NumCPU()),
+		// Stopped until the first hash; each hash postpones it.
+		freeHashMemory: stoppedTimer(time.AfterFunc(time.Hour, debug.FreeOSMemory)),
+		dummyHash:      dummy,
+		passwordMin:    cfg.PasswordMin,
+		passwordMax:    cfg.PasswordMax,
 	}, nil
 }
 
@@ -164,10 +171,22 @@ func (a *authenticator) hashPassword(ctx context.Context, password string) (stri
 func (a *authenticator) acquireHashSlot(ctx context.Context) (release func(), err error) {
 	select {
 	case a.hashSlots <- struct{}{}:
-		return func() { <-a.hashSlots }, nil
+		return func() {
+			<-a.hashSlots
+			a.freeHashMemory.Reset(hashQuiet)
+		}, nil
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
+}
+
+// hashQuiet is how long hashing must pause before its scratch memory is
+// given back: one full garbage collection after a burst of logins.
+const hashQuiet = time.Second
+
+func stoppedTimer(t *time.Timer) *time.Timer {
+	t.Stop()
+	return t
 }
 
 // signup runs the account-creation dialogue: username, password, repeat. A

@@ -339,7 +339,7 @@ type serverProcess struct {
 // startServerProcess starts bin with its database and host key in dir and
 // every abuse limit off, and waits until it listens. The process is killed
 // when the test ends, if it is still running.
-func startServerProcess(t testing.TB, bin, dir string) *serverProcess {
+func startServerProcess(t testing.TB, bin, dir string, env ...string) *serverProcess {
 	t.Helper()
 	cmd := exec.Command(bin)
 	cmd.Env = append(os.Environ(),
@@ -349,6 +349,7 @@ func startServerProcess(t testing.TB, bin, dir string) *serverProcess {
 		"MAX_SESSIONS=0", "MAX_SESSIONS_PER_IP=0", "MAX_UNAUTH=0", "MAX_UNAUTH_PER_IP=0",
 		"SIGNUPS_PER_IP_HOUR=0", "PENALTY_FAILURES=0", "ACCOUNT_FAILURES=0", "MSG_BURST=0",
 	)
+	cmd.Env = append(cmd.Env, env...)
 	if raceEnabled {
 		// The race runtime sleeps a second at exit by default; the exit
 		// time is measured.

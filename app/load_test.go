@@ -9,7 +9,9 @@ import (
 	"io"
 	"math"
 	"net"
+	"net/http"
 	"os"
+	"path/filepath"
 	"regexp"
 	"runtime"
 	"slices"
@@ -39,6 +41,9 @@ var (
 	// server allows several sessions per account. Join and leave notices
 	// then appear once per account, not once per session.
 	loadAccounts = flag.Int("load.accounts", 60, "load benchmark: accounts the sessions share (at most -load.sessions)")
+	// With a directory, the server profiles itself (PPROF_ADDR) and the
+	// benchmark saves idle.pprof and send.pprof there.
+	loadProfile = flag.String("load.profile", "", "load benchmark: directory for the server's CPU profiles of the idle and sending windows")
 )
 
 const (
@@ -127,9 +132,9 @@ func loadAccountName(i int) string {
 //   - idle-cpu-%: the server's CPU (user and system, all threads, from
 //     /proc/<pid>/stat) over the idle window, in % of one core;
 //   - rss-KB/session: the server's VmRSS at the end of the idle window
-//     minus before the first session, per session. The argon2id buffers
-//     (19 MiB a hash) leave garbage in the heap of both, so small runs
-//     are noisy;
+//     minus before the first session, per session. The baseline is taken
+//     once the server has given back the signups' argon2id memory (19 MiB
+//     a hash; see hashQuiet);
 //   - p50-ms ... max-ms: over every probe and message, from the sender's
 //     write to the token on the probe's screen;
 //   - lost: messages some probe never received within loadGrace of the
@@ -155,8 +160,18 @@ func BenchmarkLoad(b *testing.B) {
 		b.Fatal(err)
 	}
 	bin := buildServer(b)
-	srv := startServerProcess(b, bin, b.TempDir())
+	var env []string
+	if *loadProfile != "" {
+		env = append(env, "PPROF_ADDR=127.0.0.1:0")
+	}
+	srv := startServerProcess(b, bin, b.TempDir(), env...)
 	pid := srv.cmd.Process.Pid
+	profile := func(name string, d time.Duration) func() {
+		if *loadProfile == "" {
+			return func() {}
+		}
+		return profileServer(b, srv, filepath.Join(*loadProfile, name), d)
+	}
 	var notes []string // what went unusually, for the table
 
 	// 1. Accounts.
@@ -165,7 +180,7 @@ func BenchmarkLoad(b *testing.B) {
 		b.Fatalf("sign up: %v; server log:\n%s", err, tail(srv.log.String()))
 	}
 	signupTime := time.Since(began)
-	rssBefore := mustRSS(b, pid)
+	rssBefore := settledRSS(b, pid)
 
 	// 2. Sessions, the probes last.
 	began = time.Now()
@@ -181,13 +196,22 @@ func BenchmarkLoad(b *testing.B) {
 	if !waitQuiet(sessions, loadQuiet, loadWait) {
 		notes = append(notes, fmt.Sprintf("output never paused %v before idle", loadQuiet))
 	}
+	idleProfiled := profile("idle.pprof", p.idle)
 	idleCPU, idleWall := cpuDuring(b, pid, func() { time.Sleep(p.idle) }) // a measurement window, not a settle
+	idleProfiled()
+	if *loadProfile != "" {
+		saveServerProfile(b, srv, "heap", filepath.Join(*loadProfile, "heap.pprof"))
+		saveServerProfile(b, srv, "heap?debug=1", filepath.Join(*loadProfile, "heap.txt"))
+		saveServerProfile(b, srv, "goroutine?debug=1", filepath.Join(*loadProfile, "goroutines.txt"))
+	}
 	rssIdle := mustRSS(b, pid)
 
 	// 4. Traffic.
 	bytesBefore := totalBytes(sessions)
 	clientBefore := mustCPU(b, "self")
 	var sent *sendLog
+	sendProfiled := profile("send.pprof", p.duration)
+	defer sendProfiled()
 	sendCPU, sendWall := cpuDuring(b, pid, func() {
 		sent = sendAll(senders, p.rate, p.duration)
 		if !pollUntil(loadGrace, func() bool { return allSeen(probes, sent) }) {
@@ -252,6 +276,54 @@ func BenchmarkLoad(b *testing.B) {
 		fmt.Fprintf(&t, "\n  notes                         %s", strings.Join(notes, "; "))
 	}
 	b.Log(t.String())
+}
+
+// settledRSS is the server's RSS once it stops falling: the server gives
+// the password hashes' scratch memory back hashQuiet after the last hash.
+func settledRSS(tb testing.TB, pid int) int64 {
+	low, since := mustRSS(tb, pid), time.Now()
+	pollUntil(10*time.Second, func() bool {
+		if rss := mustRSS(tb, pid); rss < low*99/100 {
+			low, since = rss, time.Now()
+		}
+		return time.Since(since) > 2*hashQuiet
+	})
+	return low
+}
+
+// profilerLine is the server's log line once its profiler listens.
+var profilerLine = regexp.MustCompile(`msg="profiler listening" addr=(127\.0\.0\.1:\d+)`)
+
+// profileServer starts fetching a CPU profile of the server for d into
+// file; the function it returns waits for it.
+func profileServer(tb testing.TB, srv *serverProcess, file string, d time.Duration) func() {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		saveServerProfile(tb, srv, fmt.Sprintf("profile?seconds=%d", max(int(d.Seconds()), 1)), file)
+	}()
+	return func() { <-done }
+}
+
+// saveServerProfile saves one of the server's /debug/pprof/ pages.
+func saveServerProfile(tb testing.TB, srv *serverProcess, page, file string) {
+	m := profilerLine.FindStringSubmatch(srv.log.String())
+	if m == nil {
+		tb.Errorf("the server's profiler is not listening; log:\n%s", tail(srv.log.String()))
+		return
+	}
+	resp, err := http.Get("http://" + m[1] + "/debug/pprof/" + page)
+	if err == nil {
+		var data []byte
+		data, err = io.ReadAll(resp.Body)
+		_ = resp.Body.Close()
+		if err == nil {
+			err = os.WriteFile(file, data, 0o644)
+		}
+	}
+	if err != nil {
+		tb.Errorf("profile %s: %v", page, err)
+	}
 }
 
 // signUpAll creates accounts load000, load001, ... through the signup
@@ -371,11 +443,12 @@ func openLoadSession(addr, user string, probe bool) (*loadSession, error) {
 	if err != nil {
 		return fail("stdout", err)
 	}
-	ls.emu = vt.NewEmulator(loadWidth, loadHeight)
-	ls.answers = ls.emu.InputPipe().(io.Closer)
+	emu := vt.NewEmulator(loadWidth, loadHeight)
+	ls.emu, ls.answers = emu, emu.InputPipe().(io.Closer)
 	// The emulator answers the program's queries, as a real terminal
-	// would; the copy ends when answers is closed.
-	go func() { _, _ = io.Copy(ls.stdin, ls.emu) }()
+	// would; the copy ends when answers is closed. (Not ls.emu: a session
+	// that is not a probe drops it once ready.)
+	go func() { _, _ = io.Copy(ls.stdin, emu) }()
 	go func() {
 		_, _ = io.Copy(ls, stdout)
 		close(ls.ended)

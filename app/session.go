@@ -29,8 +29,6 @@ const (
 	// noChatLimit is how long a logged-in connection may go without
 	// starting its chat.
 	noChatLimit = 30 * time.Second
-	// watchEvery is how often a session's watch looks, at most.
-	watchEvery = time.Second
 	// evictedGrace is how long an evicted session's program gets to quit
 	// by itself before its connection is closed under it.
 	evictedGrace = 2 * time.Second
@@ -142,7 +140,12 @@ func (s *Server) runChat(ssh.Handler) ssh.Handler {
 
 		pty, windowChanges, _ := sess.Pty()
 		width, height := clampSize(pty.Window.Width, pty.Window.Height)
-		out := &stallWriter{w: sess}
+		conn, _ := sess.Context().Value(ssh.ContextKeyConn).(gossh.Conn)
+		out := newStallWriter(sess, stallLimit, func() {
+			if conn != nil {
+				s.closeConn(conn, name, "client stopped reading")
+			}
+		})
 		screen := tui.NewScreen(tui.New(ctx, tui.Options{
 			Room: s.room, Member: member, Recent: recent, HistoryLen: s.cfg.History,
 			MaxMessage: s.cfg.MaxMessage, IdleTimeout: s.cfg.IdleTimeout, Width: width, Height: height,
@@ -174,9 +177,8 @@ func (s *Server) runChat(ssh.Handler) ssh.Handler {
 		}
 		defer s.programs.remove(program)
 
-		conn, _ := sess.Context().Value(ssh.ContextKeyConn).(gossh.Conn)
 		go forwardResizes(ctx, program, windowChanges)
-		go s.watch(ctx, conn, out, member, name)
+		go s.watch(ctx, conn, member, name)
 		final, err := program.Run()
 		switch {
 		case errors.Is(err, tea.ErrProgramPanic):
@@ -233,35 +235,30 @@ func clampSize(width, height int) (int, int) {
 	return min(width, maxWidth), min(height, maxHeight)
 }
 
-// watch looks after a session's connection from one goroutine, once a
-// second: it closes the connection when the client stops reading (a write
-// blocked for stallLimit), when keepaliveMisses keepalives in a row go
-// unanswered, or when the room evicted the member and the program did not
-// quit by itself within evictedGrace. Closing the connection ends the
-// session and unblocks its program.
-func (s *Server) watch(ctx context.Context, conn gossh.Conn, out *stallWriter, member *chat.Member, name string) {
+// watch looks after a session's connection from one goroutine that wakes
+// only for events: it closes the connection when keepaliveMisses
+// keepalives in a row go unanswered, or when the room evicted the member
+// and the program did not quit by itself within evictedGrace. Closing the
+// connection ends the session and unblocks its program. (A client that
+// stops reading is caught by the session's stallWriter.)
+func (s *Server) watch(ctx context.Context, conn gossh.Conn, member *chat.Member, name string) {
 	if conn == nil {
 		return
 	}
 	defer func() { _ = recover() }()
-	every := watchEvery
+	var keepalive <-chan time.Time
 	if s.cfg.Keepalive > 0 {
-		every = min(every, s.cfg.Keepalive/2)
+		tick := time.NewTicker(s.cfg.Keepalive)
+		defer tick.Stop()
+		keepalive = tick.C
 	}
-	tick := time.NewTicker(every)
-	defer tick.Stop()
-	evicted := member.Evicted()
 	var (
-		answered  = make(chan struct{}, 1)
-		probing   bool
-		misses    int
-		lastProbe = time.Now()
-		evictedAt time.Time
+		evicted  = member.Evicted()
+		grace    <-chan time.Time
+		answered = make(chan struct{}, 1)
+		probing  bool
+		misses   int
 	)
-	gone := func(why string) {
-		s.log.Info("closing connection: "+why, "user", name, "remote", conn.RemoteAddr().String())
-		_ = conn.Close()
-	}
 	for {
 		select {
 		case <-ctx.Done():
@@ -269,57 +266,59 @@ func (s *Server) watch(ctx context.Context, conn gossh.Conn, out *stallWriter, m
 		case <-answered:
 			probing, misses = false, 0
 		case <-evicted:
-			evictedAt, evicted = time.Now(), nil // a closed channel stays ready
-		case now := <-tick.C:
-			switch {
-			case out.stalledFor(now) > stallLimit:
-				gone("client stopped reading")
-				return
-			case !evictedAt.IsZero() && now.Sub(evictedAt) > evictedGrace:
-				gone("evicted")
-				return
-			case s.cfg.Keepalive > 0 && now.Sub(lastProbe) >= s.cfg.Keepalive:
-				lastProbe = now
-				if probing {
-					if misses++; misses >= keepaliveMisses {
-						gone("keepalives unanswered")
-						return
-					}
-					continue
+			evicted = nil // a closed channel stays ready
+			timer := time.NewTimer(evictedGrace)
+			defer timer.Stop()
+			grace = timer.C
+		case <-grace:
+			s.closeConn(conn, name, "evicted")
+			return
+		case <-keepalive:
+			if probing {
+				if misses++; misses >= keepaliveMisses {
+					s.closeConn(conn, name, "keepalives unanswered")
+					return
 				}
-				// One probe in flight at a time: SendRequest blocks until
-				// the client answers or the connection closes.
-				probing = true
-				go func() {
-					if _, _, err := conn.SendRequest("keepalive@openssh.com", true, nil); err == nil {
-						answered <- struct{}{}
-					}
-				}()
+				continue
 			}
+			// One probe in flight at a time: SendRequest blocks until
+			// the client answers or the connection closes.
+			probing = true
+			go func() {
+				if _, _, err := conn.SendRequest("keepalive@openssh.com", true, nil); err == nil {
+					answered <- struct{}{}
+				}
+			}()
 		}
 	}
 }
 
-// stallWriter is the session's output as the program sees it; it knows
-// since when a write has been blocked, which means the client stopped
-// reading.
+func (s *Server) closeConn(conn gossh.Conn, name, why string) {
+	s.log.Info("closing connection: "+why, "user", name, "remote", conn.RemoteAddr().String())
+	_ = conn.Close()
+}
+
+// stallWriter is the session's output as the program sees it. A write
+// blocked for stallLimit means the client stopped reading: the connection
+// is closed, which ends the write. One timer, armed only while writing,
+// so an idle session costs nothing.
 type stallWriter struct {
 	w       io.Writer
-	writing atomic.Int64 // start of the write in progress, unix ns; 0 if none
+	stalled *time.Timer
 }
 
+func newStallWriter(w io.Writer, limit time.Duration, onStall func()) *stallWriter {
+	sw := &stallWriter{w: w, stalled: time.AfterFunc(limit, onStall)}
+	sw.stalled.Stop()
+	return sw
+}
+
+// Write is called from one goroutine at a time: the session's program,
+// then its restoring of the terminal.
 func (sw *stallWriter) Write(p []byte) (int, error) {
-	sw.writing.Store(time.Now().UnixNano())
-	defer sw.writing.Store(0)
+	sw.stalled.Reset(stallLimit)
+	defer sw.stalled.Stop()
 	return sw.w.Write(p)
-}
-
-func (sw *stallWriter) stalledFor(now time.Time) time.Duration {
-	start := sw.writing.Load()
-	if start == 0 {
-		return 0
-	}
-	return now.Sub(time.Unix(0, start))
 }
 
 // connState is what the server knows of one connection, kept in its

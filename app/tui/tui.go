@@ -118,7 +118,7 @@ func New(ctx context.Context, o Options) Model {
 
 // ExitReason is what the user should read after the screen closes, if the
 // server ended the session (eviction, shutdown).
-func (m Model) ExitReason() string { return m.exitReason }
+func (m *Model) ExitReason() string { return m.exitReason }
 
 // Messages the model's commands deliver.
 type (
@@ -147,7 +147,7 @@ type idleMsg struct{}
 
 // idleCheck schedules the next idle check: a few per timeout, so the
 // session closes at most a quarter of the timeout late.
-func (m Model) idleCheck() tea.Cmd {
+func (m *Model) idleCheck() tea.Cmd {
 	if m.idleTimeout <= 0 {
 		return nil
 	}
@@ -156,7 +156,7 @@ func (m Model) idleCheck() tea.Cmd {
 
 // receive waits for the next batch from the member's outbox; Update re-arms
 // it after every batch.
-func (m Model) receive() tea.Cmd {
+func (m *Model) receive() tea.Cmd {
 	member, ctx := m.member, m.ctx
 	return func() tea.Msg {
 		msgs, err := member.Receive(ctx)
@@ -503,7 +503,7 @@ func (m *Model) prependMessages(msgs []chat.Message) {
 }
 
 // top is the scroll offset that shows the first line.
-func (m Model) top() int { return max(len(m.lines)-m.logHeight(), 0) }
+func (m *Model) top() int { return max(len(m.lines)-m.logHeight(), 0) }
 
 // inputLimit bounds what the input line holds: well above the message
 // limit, so that an overlong message is refused with its true length.
@@ -578,7 +578,7 @@ func (m *Model) number(lines []line) {
 }
 
 // dayLine heads each day's messages: times alone do not say which day.
-func (m Model) dayLine(t time.Time) line {
+func (m *Model) dayLine(t time.Time) line {
 	return m.plain(m.st.hint, ansi.Truncate(t.Format("— Monday, 2 January 2006 —"), m.wrapWidth(), "…"))
 }
 
@@ -590,16 +590,16 @@ func sameDay(a, b time.Time) bool {
 
 // wrapWidth is the log's width less a column of space before the member
 // list.
-func (m Model) wrapWidth() int {
+func (m *Model) wrapWidth() int {
 	if m.showSide() {
 		return m.logWidth() - 1
 	}
 	return m.logWidth()
 }
 
-func (m Model) showSide() bool { return m.width >= sideMinWidth }
+func (m *Model) showSide() bool { return m.width >= sideMinWidth }
 
-func (m Model) logWidth() int {
+func (m *Model) logWidth() int {
 	if m.showSide() {
 		return m.width - sideWidth
 	}
@@ -607,7 +607,7 @@ func (m Model) logWidth() int {
 }
 
 // logHeight: the screen less the header, the input and the hint bar.
-func (m Model) logHeight() int { return max(m.height-3, 1) }
+func (m *Model) logHeight() int { return max(m.height-3, 1) }
 
 func endReason(err error) string {
 	var evicted *chat.EvictedError

@@ -39,7 +39,7 @@ type sideCell struct {
 
 // frame builds the screen from the model's ready state: cached chrome,
 // pre-wrapped log lines and the input.
-func (m Model) frame() frame {
+func (m *Model) frame() frame {
 	if m.width < minWidth || m.height < minHeight {
 		return frame{width: m.width, height: m.height, cursorX: -1, tooSmall: true,
 			header: m.st.header.Render(ansi.Truncate("Please enlarge the window", m.width, "…"))}
@@ -129,7 +129,7 @@ func (m *Model) refreshChrome() {
 	m.chrome = chrome{header: m.headerLine(), side: m.sideRows(), border: m.st.border.Render(sideBorder) + " "}
 }
 
-func (m Model) headerLine() string {
+func (m *Model) headerLine() string {
 	left := " Messaging · #lobby"
 	right := fmt.Sprintf("%d online · signed in as %s ", len(m.online), m.me)
 	gap := m.width - ansi.StringWidth(left) - ansi.StringWidth(right)
@@ -141,7 +141,7 @@ func (m Model) headerLine() string {
 
 // logRows are the log lines in view, bottom-aligned, with a marker on the
 // last row while scrolled up.
-func (m Model) logRows() []line {
+func (m *Model) logRows() []line {
 	h := m.logHeight()
 	rows := make([]line, h)
 	end := len(m.lines) - m.scroll
@@ -159,13 +159,13 @@ func (m Model) logRows() []line {
 }
 
 // plain is a styled line that is not part of the log (id 0).
-func (m Model) plain(style paint, text string) line {
+func (m *Model) plain(style paint, text string) line {
 	return line{text: style.Render(text), width: ansi.StringWidth(text)}
 }
 
 // sideRows is the member column after its border, or nil when the
 // terminal is narrow.
-func (m Model) sideRows() []sideCell {
+func (m *Model) sideRows() []sideCell {
 	if !m.showSide() {
 		return nil
 	}
@@ -191,7 +191,7 @@ func (m Model) sideRows() []sideCell {
 	return rows
 }
 
-func (m Model) hintLine() line {
+func (m *Model) hintLine() line {
 	hint := " /help · PgUp/PgDn scroll · Ctrl+C quit"
 	counter, counterWidth := "", 0
 	if n := utf8.RuneCountInString(m.input.Value()); n > m.max-100 {
