@@ -164,7 +164,7 @@ func (s styles) render(e entry, me string, width int) []line {
 	if e.mention {
 		textStyle = s.mention
 	}
-	wrapped := strings.Split(ansi.Wrap(plainHead+text, width-timeWidth, ""), "\n")
+	wrapped := strings.Split(ansi.WcWidth.Wrap(plainHead+text, width-timeWidth, ""), "\n")
 	stamp := s.time.Render(m.Time.Format("15:04:05")) + " "
 	out := make([]line, 0, len(wrapped))
 	for i, w := range wrapped {
@@ -176,7 +176,7 @@ func (s styles) render(e entry, me string, width int) []line {
 		if i == 0 && head != "" && strings.HasPrefix(w, plainHead) {
 			styled = head + textStyle.Render(w[len(plainHead):])
 		}
-		out = append(out, line{text: prefix + styled, width: timeWidth + ansi.StringWidth(w)})
+		out = append(out, line{text: prefix + styled, width: timeWidth + ansi.WcWidth.StringWidth(w)})
 	}
 	return out
 }

@@ -9,9 +9,13 @@ import (
 const (
 	enterScreen = "\x1b[?1049h" + // alternate screen
 		"\x1b[?2004h" + // bracketed paste: a paste arrives as one message
-		"\x1b[?1000h\x1b[?1006h" // mouse buttons (for the wheel), SGR encoding
+		"\x1b[?1000h\x1b[?1006h" + // mouse buttons (for the wheel), SGR encoding
+		// No autowrap: a row the terminal draws wider than counted (an
+		// emoji its width table disagrees on) is cut at the edge instead
+		// of spilling onto the next row.
+		"\x1b[?7l"
 	leaveScreen = "\x1b[r\x1b[m" + // whole-screen scroll region, plain text
-		"\x1b[?1006l\x1b[?1000l\x1b[?2004l" +
+		"\x1b[?7h\x1b[?1006l\x1b[?1000l\x1b[?2004l" +
 		"\x1b[?25h" + // cursor shown
 		"\x1b[?1049l" // main screen, as the user left it
 	hideCursor = "\x1b[?25l"
@@ -23,6 +27,10 @@ const (
 // terminal's scroll region: a new line scrolls the region and prints one
 // row; the member column beside it, which the scroll moves too, is
 // repainted where it no longer matches.
+//
+// A row is rewritten whole, up to the end of the line, and the member
+// column after it: where the terminal's width of a character differs from
+// ours, no stale cells survive.
 //
 // It is not safe for concurrent use: a session's program owns it.
 type lineRenderer struct {
@@ -139,15 +147,18 @@ func (r *lineRenderer) update(b []byte, f frame) []byte {
 		}
 	}
 	for i, row := range f.log {
-		if old := log[i]; old.text != row.text {
+		rewritten := log[i].text != row.text
+		if rewritten {
 			b = cup(b, i+1, 0)
 			b = append(b, row.text...)
-			if old.width > row.width {
-				b = erase(b, old.width-row.width, side != nil)
-			}
+			b = eraseRest(b, row.width, f.width)
 		}
 		if side != nil {
-			b = r.sideCell(b, f, i, r.border[i], side[i])
+			shown := side[i] // never written to: it may be the model's
+			if rewritten {   // erased with the row
+				r.border[i], shown = false, sideCell{}
+			}
+			b = r.sideCell(b, f, i, r.border[i], shown)
 		}
 	}
 	return r.bottom(b, f, s.input, s.hint)
@@ -184,16 +195,12 @@ func (r *lineRenderer) bottom(b []byte, f frame, input, hint line) []byte {
 	if input.text != f.input.text {
 		b = cup(b, f.height-2, 0)
 		b = append(b, f.input.text...)
-		if input.width > f.input.width {
-			b = append(b, "\x1b[K"...)
-		}
+		b = eraseRest(b, f.input.width, f.width)
 	}
 	if f.height >= 2 && hint.text != f.hint.text {
 		b = cup(b, f.height-1, 0)
 		b = append(b, f.hint.text...)
-		if hint.width > f.hint.width {
-			b = append(b, "\x1b[K"...)
-		}
+		b = eraseRest(b, f.hint.width, f.width)
 	}
 	return b
 }
@@ -232,13 +239,11 @@ func cup(b []byte, y, x int) []byte {
 	return append(b, 'H')
 }
 
-// erase blanks n cells from the cursor: only those when the member column
-// follows, or to the end of the row.
-func erase(b []byte, n int, beforeSide bool) []byte {
-	if !beforeSide {
-		return append(b, "\x1b[K"...)
+// eraseRest blanks the row after a text of the given width. A text that
+// fills the row leaves the cursor on its last cell, which must stay.
+func eraseRest(b []byte, width, rowWidth int) []byte {
+	if width >= rowWidth {
+		return b
 	}
-	b = append(b, "\x1b["...)
-	b = strconv.AppendInt(b, int64(n), 10)
-	return append(b, 'X')
+	return append(b, "\x1b[K"...)
 }

@@ -85,6 +85,9 @@ type Model struct {
 	exitReason string
 	bell       bool   // a mention arrived: ring once at the next draw
 	lastLineID uint64 // the newest log line's id
+	// inputOffset is the first character of the input shown: the row
+	// scrolls sideways to keep the cursor in view.
+	inputOffset int
 
 	idleTimeout  time.Duration
 	lastActivity time.Time
@@ -530,11 +533,6 @@ func (m *Model) resize(width, height int) {
 	oldWidth := m.logWidth()
 	m.width, m.height = width, height
 	m.input.SetWidth(max(width-3, 1))
-	// The input scrolls its text in a window it recomputes only when the
-	// cursor moves out of it: move the cursor so it fits the new width.
-	pos := m.input.Position()
-	m.input.CursorStart()
-	m.input.SetCursor(pos)
 	if m.logWidth() != oldWidth {
 		m.reflow()
 	}
@@ -549,11 +547,11 @@ func (m *Model) reflow() {
 	m.head = 0
 	switch {
 	case m.atStart:
-		m.lines = append(m.lines, m.plain(m.st.hint, ansi.Truncate("— start of the conversation —", m.wrapWidth(), "…")))
+		m.lines = append(m.lines, m.plain(m.st.hint, ansi.WcWidth.Truncate("— start of the conversation —", m.wrapWidth(), "…")))
 		m.head = 1
 	case len(m.entries) >= maxEntries:
 		// Scroll-back is bounded: a session holds at most maxEntries.
-		m.lines = append(m.lines, m.plain(m.st.hint, ansi.Truncate(fmt.Sprintf("— scroll-back ends here: a session keeps the last %d messages —", maxEntries), m.wrapWidth(), "…")))
+		m.lines = append(m.lines, m.plain(m.st.hint, ansi.WcWidth.Truncate(fmt.Sprintf("— scroll-back ends here: a session keeps the last %d messages —", maxEntries), m.wrapWidth(), "…")))
 		m.head = 1
 	}
 	width := m.wrapWidth()
@@ -579,7 +577,7 @@ func (m *Model) number(lines []line) {
 
 // dayLine heads each day's messages: times alone do not say which day.
 func (m *Model) dayLine(t time.Time) line {
-	return m.plain(m.st.hint, ansi.Truncate(t.Format("— Monday, 2 January 2006 —"), m.wrapWidth(), "…"))
+	return m.plain(m.st.hint, ansi.WcWidth.Truncate(t.Format("— Monday, 2 January 2006 —"), m.wrapWidth(), "…"))
 }
 
 func sameDay(a, b time.Time) bool {

@@ -3,6 +3,7 @@ package tui
 import (
 	"fmt"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	tea "charm.land/bubbletea/v2"
@@ -42,7 +43,7 @@ type sideCell struct {
 func (m *Model) frame() frame {
 	if m.width < minWidth || m.height < minHeight {
 		return frame{width: m.width, height: m.height, cursorX: -1, tooSmall: true,
-			header: m.st.header.Render(ansi.Truncate("Please enlarge the window", m.width, "…"))}
+			header: m.st.header.Render(ansi.WcWidth.Truncate("Please enlarge the window", m.width, "…"))}
 	}
 	f := frame{
 		width: m.width, height: m.height,
@@ -63,17 +64,55 @@ type inputRows struct {
 	cursorX     int
 }
 
+// refreshInput draws the input row: the prompt, then the part of the text
+// around the cursor that fits, and says where the cursor is. The textinput
+// edits the text; its own view counts characters where the terminal
+// counts cells, so the cursor would stray after wide characters.
 func (m *Model) refreshInput() {
-	in := m.input.View()
-	r := inputRows{input: line{text: in, width: ansi.StringWidth(in)}, hint: m.hintLine(), cursorX: -1}
-	if r.input.width > m.width { // the input's window can be a cell too wide
-		r.input.text = ansi.Truncate(in, m.width, "")
-		r.input.width = ansi.StringWidth(r.input.text)
-	}
-	if c := m.input.Cursor(); c != nil {
-		r.cursorX = c.X
+	r := inputRows{hint: m.hintLine()}
+	prompt := m.st.prompt.Render(m.input.Prompt)
+	promptWidth := ansi.WcWidth.StringWidth(m.input.Prompt)
+	if value := m.input.Value(); value == "" {
+		placeholder := ansi.WcWidth.Truncate(m.input.Placeholder, max(m.width-promptWidth, 0), "")
+		r.input = line{text: prompt + m.st.placeholder.Render(placeholder), width: promptWidth + ansi.WcWidth.StringWidth(placeholder)}
+		r.cursorX = promptWidth
+	} else {
+		runes, pos := []rune(value), m.input.Position()
+		room := max(m.width-promptWidth-1, 1) // and a cell for the cursor after the text
+		// The window starts at the cursor at the latest, and early enough
+		// to show the cells before it that fit.
+		first, used := pos, 0
+		for first > 0 && used+runeCells(runes[first-1]) <= room {
+			used += runeCells(runes[first-1])
+			first--
+		}
+		m.inputOffset = min(max(m.inputOffset, first), pos)
+		end, shown := m.inputOffset, 0
+		var b strings.Builder
+		for ; end < len(runes) && shown+runeCells(runes[end]) <= room; end++ {
+			if end == pos {
+				r.cursorX = promptWidth + shown
+			}
+			shown += runeCells(runes[end])
+			if runeCells(runes[end]) > 0 || unicode.IsMark(runes[end]) {
+				b.WriteRune(runes[end])
+			}
+		}
+		if pos == end {
+			r.cursorX = promptWidth + shown
+		}
+		r.input = line{text: prompt + b.String(), width: promptWidth + shown}
 	}
 	m.inputRows = r
+}
+
+// runeCells is how many cells a terminal gives r: wcwidth, as xterm and
+// tmux count. Controls and format characters are not shown at all.
+func runeCells(r rune) int {
+	if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) {
+		return 0
+	}
+	return ansi.WcWidth.StringWidth(string(r))
 }
 
 // sideBorder starts every row of the member column: a line and a space.
@@ -132,9 +171,9 @@ func (m *Model) refreshChrome() {
 func (m *Model) headerLine() string {
 	left := " Messaging · #lobby"
 	right := fmt.Sprintf("%d online · signed in as %s ", len(m.online), m.me)
-	gap := m.width - ansi.StringWidth(left) - ansi.StringWidth(right)
+	gap := m.width - ansi.WcWidth.StringWidth(left) - ansi.WcWidth.StringWidth(right)
 	if gap < 1 {
-		return m.st.header.Render(ansi.Truncate(left+" "+right, m.width, "…") + strings.Repeat(" ", max(m.width-ansi.StringWidth(left+" "+right), 0)))
+		return m.st.header.Render(ansi.WcWidth.Truncate(left+" "+right, m.width, "…") + strings.Repeat(" ", max(m.width-ansi.WcWidth.StringWidth(left+" "+right), 0)))
 	}
 	return m.st.header.Render(left + strings.Repeat(" ", gap) + right)
 }
@@ -153,14 +192,14 @@ func (m *Model) logRows() []line {
 		if m.unseen > 0 {
 			text = fmt.Sprintf(" ↓ %d new message%s below · End to jump ", m.unseen, plural(m.unseen))
 		}
-		rows[h-1] = m.plain(m.st.marker, ansi.Truncate(text, m.logWidth(), "…"))
+		rows[h-1] = m.plain(m.st.marker, ansi.WcWidth.Truncate(text, m.logWidth(), "…"))
 	}
 	return rows
 }
 
 // plain is a styled line that is not part of the log (id 0).
 func (m *Model) plain(style paint, text string) line {
-	return line{text: style.Render(text), width: ansi.StringWidth(text)}
+	return line{text: style.Render(text), width: ansi.WcWidth.StringWidth(text)}
 }
 
 // sideRows is the member column after its border, or nil when the
@@ -173,8 +212,8 @@ func (m *Model) sideRows() []sideCell {
 	rows := make([]sideCell, h)
 	inner := sideWidth - sideBorderWidth
 	cell := func(style paint, text string) sideCell {
-		text = ansi.Truncate(text, inner, "…")
-		return sideCell{text: style.Render(text), width: ansi.StringWidth(text)}
+		text = ansi.WcWidth.Truncate(text, inner, "…")
+		return sideCell{text: style.Render(text), width: ansi.WcWidth.StringWidth(text)}
 	}
 	rows[0] = cell(m.st.sideMe, fmt.Sprintf("Online (%d)", len(m.online)))
 	for i, name := range m.online {
@@ -202,10 +241,10 @@ func (m *Model) hintLine() line {
 		plain := fmt.Sprintf("%d/%d ", n, m.max)
 		counter, counterWidth = style.Render(plain), len(plain)
 	}
-	space := m.width - ansi.StringWidth(hint) - counterWidth
+	space := m.width - ansi.WcWidth.StringWidth(hint) - counterWidth
 	if space < 0 {
 		room := max(m.width-counterWidth, 0)
-		return line{text: ansi.Truncate(m.st.hint.Render(hint), room, "") + counter, width: min(ansi.StringWidth(hint), room) + counterWidth}
+		return line{text: ansi.WcWidth.Truncate(m.st.hint.Render(hint), room, "") + counter, width: min(ansi.WcWidth.StringWidth(hint), room) + counterWidth}
 	}
 	return line{text: m.st.hint.Render(hint) + strings.Repeat(" ", space) + counter, width: m.width}
 }
