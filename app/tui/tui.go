@@ -66,6 +66,7 @@ type Model struct {
 	width, height int
 	chrome        chrome    // header and member column, built when they change
 	inputRows     inputRows // input and hint, built when they may have changed
+	inputStale    bool      // inputRows must be built again
 
 	entries    []entry
 	lines      []line // entries wrapped to the log's width
@@ -183,7 +184,7 @@ func (m *Model) apply(msg tea.Msg) tea.Cmd {
 	case receivedMsg, olderMsg, idleMsg, endedMsg:
 		// The frequent messages that never touch the input line.
 	default:
-		m.refreshInput()
+		m.inputStale = true // drawn once per frame, however many keys came
 	}
 	return cmd
 }

@@ -54,6 +54,9 @@ func (m *Model) frame() frame {
 		border:  m.chrome.border,
 		cursorX: -1,
 	}
+	if m.inputStale {
+		m.refreshInput()
+	}
 	f.input, f.hint, f.cursorX = m.inputRows.input, m.inputRows.hint, m.inputRows.cursorX
 	return f
 }
@@ -103,7 +106,7 @@ func (m *Model) refreshInput() {
 		}
 		r.input = line{text: prompt + b.String(), width: promptWidth + shown}
 	}
-	m.inputRows = r
+	m.inputRows, m.inputStale = r, false
 }
 
 // runeCells is how many cells a terminal gives r: wcwidth, as xterm and
