@@ -1,7 +1,6 @@
 package tui
 
 import (
-	"hash/fnv"
 	"image/color"
 	"strings"
 	"unicode"
@@ -17,6 +16,10 @@ import (
 // timeWidth is the width of the "15:04:05 " column; wrapped lines hang
 // under the text, not under the time.
 const timeWidth = 9
+
+// indent, timeWidth spaces, hangs a message's wrapped lines under its
+// text.
+const indent = "         "
 
 // line is one already-wrapped, already-styled row of the screen.
 type line struct {
@@ -118,10 +121,19 @@ func (s styles) nameActionStyle(name, me string) paint {
 	return s.namesAction[nameHash(name)%uint32(len(s.namesAction))]
 }
 
+// nameHash is FNV-1a of the name in lower case (names are ASCII), without
+// allocating: it runs for every message in every session.
 func nameHash(name string) uint32 {
-	h := fnv.New32a()
-	_, _ = h.Write([]byte(strings.ToLower(name)))
-	return h.Sum32()
+	const offset, prime = 2166136261, 16777619
+	h := uint32(offset)
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		h = (h ^ uint32(c)) * prime
+	}
+	return h
 }
 
 // entry is what the log shows: a room message, or a local notice (ID 0)
@@ -165,18 +177,26 @@ func (s styles) render(e entry, me string, width int) []line {
 		textStyle = s.mention
 	}
 	wrapped := strings.Split(ansi.WcWidth.Wrap(plainHead+text, width-timeWidth, ""), "\n")
-	stamp := s.time.Render(m.Time.Format("15:04:05")) + " "
 	out := make([]line, 0, len(wrapped))
+	var b strings.Builder
 	for i, w := range wrapped {
-		prefix := strings.Repeat(" ", timeWidth)
+		b.Reset()
 		if i == 0 {
-			prefix = stamp
+			b.WriteString(s.time.on)
+			b.WriteString(m.Time.Format("15:04:05"))
+			b.WriteString(s.time.off)
+			b.WriteByte(' ')
+		} else {
+			b.WriteString(indent)
 		}
-		styled := textStyle.Render(w)
 		if i == 0 && head != "" && strings.HasPrefix(w, plainHead) {
-			styled = head + textStyle.Render(w[len(plainHead):])
+			b.WriteString(head)
+			w = w[len(plainHead):]
 		}
-		out = append(out, line{text: prefix + styled, width: timeWidth + ansi.WcWidth.StringWidth(w)})
+		b.WriteString(textStyle.on)
+		b.WriteString(w)
+		b.WriteString(textStyle.off)
+		out = append(out, line{text: b.String(), width: timeWidth + ansi.WcWidth.StringWidth(wrapped[i])})
 	}
 	return out
 }

@@ -41,6 +41,9 @@ type lineRenderer struct {
 	drawn   bool   // shown is on the terminal
 	started bool
 	err     error // the first write error: nothing is written after it
+	// Reused by update for what the terminal shows after a scroll.
+	scrolledLog  []line
+	scrolledSide []sideCell
 }
 
 func newLineRenderer(w io.Writer) *lineRenderer { return &lineRenderer{w: w} }
@@ -139,9 +142,11 @@ func (r *lineRenderer) update(b []byte, f frame) []byte {
 		b = append(b, "\x1b["...)
 		b = strconv.AppendInt(b, int64(k), 10)
 		b = append(b, 'S')
-		log = append(append([]line(nil), log[k:]...), make([]line, k)...)
+		r.scrolledLog = append(append(r.scrolledLog[:0], log[k:]...), make([]line, k)...)
+		log = r.scrolledLog
 		if side != nil {
-			side = append(append([]sideCell(nil), side[k:]...), make([]sideCell, k)...)
+			r.scrolledSide = append(append(r.scrolledSide[:0], side[k:]...), make([]sideCell, k)...)
+			side = r.scrolledSide
 			copy(r.border, r.border[k:])
 			clear(r.border[len(r.border)-k:])
 		}

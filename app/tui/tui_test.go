@@ -493,3 +493,9 @@ func TestALongSessionForgetsTheOldestLinesCheaply(t *testing.T) {
 		t.Errorf("%d lines for entries and markers that take %d", len(f.model.lines), want)
 	}
 }
+
+func TestIndentIsTheTimeColumn(t *testing.T) {
+	if len(indent) != timeWidth || strings.Trim(indent, " ") != "" {
+		t.Errorf("indent %q is not %d spaces", indent, timeWidth)
+	}
+}
