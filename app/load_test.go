@@ -144,6 +144,9 @@ func loadAccountName(i int) string {
 //   - cpu-us/msg/session: the server's CPU from the first message until
 //     the probes have seen the last one, divided by messages × sessions:
 //     everything the server did meanwhile, storing and echoing included;
+//   - marginal-cpu-us/msg/session: the same less the idle CPU rate over
+//     the sending time: what the messages cost beyond the sessions'
+//     upkeep (Bubble Tea wakes every program once a second);
 //   - bytes/session/msg: bytes all sessions read over the same time,
 //     divided by messages × sessions.
 //
@@ -235,9 +238,13 @@ func BenchmarkLoad(b *testing.B) {
 	n := float64(p.sessions)
 	connect := loadStats(connectTimes)
 	delivery := loadStats(latencies)
-	perMsg, bytesPerMsg := math.NaN(), math.NaN()
+	perMsg, marginalPerMsg, bytesPerMsg := math.NaN(), math.NaN(), math.NaN()
 	if messages > 0 {
 		perMsg = sendCPU.Seconds() * 1e6 / (float64(messages) * n)
+		// What the messages cost beyond the idle sessions' own upkeep
+		// over the same time.
+		idleShare := idleCPU.Seconds() / idleWall.Seconds() * sendWall.Seconds()
+		marginalPerMsg = (sendCPU.Seconds() - idleShare) * 1e6 / (float64(messages) * n)
 		bytesPerMsg = float64(bytesDuring) / (float64(messages) * n)
 	}
 	idlePercent := 100 * idleCPU.Seconds() / idleWall.Seconds()
@@ -252,6 +259,7 @@ func BenchmarkLoad(b *testing.B) {
 	b.ReportMetric(delivery.max, "max-ms")
 	b.ReportMetric(float64(lost), "lost")
 	b.ReportMetric(perMsg, "cpu-us/msg/session")
+	b.ReportMetric(marginalPerMsg, "marginal-cpu-us/msg/session")
 	b.ReportMetric(bytesPerMsg, "bytes/session/msg")
 	b.ReportMetric(idlePercent, "idle-cpu-%")
 	b.ReportMetric(rssPerSession, "rss-KB/session")
@@ -269,7 +277,7 @@ func BenchmarkLoad(b *testing.B) {
 	fmt.Fprintf(&t, "\n  delivery p50 / p95 / p99 / max %.1f / %.1f / %.1f / %.1f ms (%d messages, %d samples)",
 		delivery.p50, delivery.p95, delivery.p99, delivery.max, messages, len(latencies))
 	fmt.Fprintf(&t, "\n  lost                          %d (samples timed from the bytes, the token scrolled past between frames: %d)", lost, scrolled)
-	fmt.Fprintf(&t, "\n  server CPU sending            %.1f µs/msg/session (%.0f%% of a core over %s)", perMsg, sendPercent, ms(sendWall))
+	fmt.Fprintf(&t, "\n  server CPU sending            %.1f µs/msg/session, %.1f beyond the idle upkeep (%.0f%% of a core over %s)", perMsg, marginalPerMsg, sendPercent, ms(sendWall))
 	fmt.Fprintf(&t, "\n  bytes                         %.0f per session per message", bytesPerMsg)
 	fmt.Fprintf(&t, "\n  client CPU sending            %.0f%% of a core (this process: %d SSH clients)", 100*clientCPU.Seconds()/sendWall.Seconds(), p.sessions)
 	if len(notes) > 0 {
