@@ -499,3 +499,59 @@ func TestIndentIsTheTimeColumn(t *testing.T) {
 		t.Errorf("indent %q is not %d spaces", indent, timeWidth)
 	}
 }
+
+// inputRow is the input row as the user sees it, and the cursor's column.
+func (f *fixture) inputRow() (string, int) {
+	rows := f.screen()
+	return strings.TrimRight(rows[len(rows)-2], " "), f.model.View().Cursor.X
+}
+
+func TestInputRowShowsTheTextAroundTheCursor(t *testing.T) {
+	f := newFixture(t, 80, 24, nil)
+	alphabet := strings.Repeat("abcdefghijklmnopqrstuvwxyz", 6)[:100]
+
+	// A long line scrolls sideways; the cursor stays after the text.
+	f.typeText(alphabet)
+	row, x := f.inputRow()
+	if !strings.HasSuffix(row, alphabet[len(alphabet)-20:]) || x != 79 {
+		t.Errorf("long line: row %q, cursor %d", row, x)
+	}
+	// Moving left keeps the window; the character under the cursor shows.
+	for range 5 {
+		f.press(tea.KeyLeft)
+	}
+	f.typeText("#")
+	if row, x = f.inputRow(); x != strings.Index(row, "#")+1 {
+		t.Errorf("inserted mid-line: row %q, cursor %d, want just after the #", row, x)
+	}
+	// After clearing it, a short line shows whole.
+	f.press(tea.KeyEscape)
+	f.typeText("hello")
+	if row, x = f.inputRow(); row != "> hello" || x != 7 {
+		t.Errorf("after a long line: row %q, cursor %d", row, x)
+	}
+	// Recalling a short line after a long one shows it whole.
+	f.press(tea.KeyEnter) // posts "hello": it goes into the recall list
+	f.typeText(alphabet)
+	f.press(tea.KeyEnter)
+	f.press(tea.KeyUp)
+	f.press(tea.KeyUp)
+	if row, _ = f.inputRow(); row != "> hello" {
+		t.Errorf("recalled a short line after a long one: row %q", row)
+	}
+	// Wide characters count two cells each.
+	f.press(tea.KeyEscape)
+	f.typeText("你好世界")
+	if row, x = f.inputRow(); row != "> 你好世界" || x != 10 {
+		t.Errorf("wide characters: row %q, cursor %d", row, x)
+	}
+	// Narrowing and widening again fills the row instead of leaving it
+	// half empty with text hidden on the left.
+	f.press(tea.KeyEscape)
+	f.typeText(strings.Repeat("z", 150))
+	f.send(tea.WindowSizeMsg{Width: 30, Height: 10})
+	f.send(tea.WindowSizeMsg{Width: 80, Height: 24})
+	if row, x = f.inputRow(); len(row) != 79 || x != 79 {
+		t.Errorf("after narrowing and widening: row %q (%d cells), cursor %d", row, len(row), x)
+	}
+}

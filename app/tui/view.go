@@ -78,35 +78,62 @@ func (m *Model) refreshInput() {
 	if value := m.input.Value(); value == "" {
 		placeholder := ansi.WcWidth.Truncate(m.input.Placeholder, max(m.width-promptWidth, 0), "")
 		r.input = line{text: prompt + m.st.placeholder.Render(placeholder), width: promptWidth + ansi.WcWidth.StringWidth(placeholder)}
-		r.cursorX = promptWidth
+		r.cursorX, m.inputOffset = promptWidth, 0
 	} else {
 		runes, pos := []rune(value), m.input.Position()
-		room := max(m.width-promptWidth-1, 1) // and a cell for the cursor after the text
-		// The window starts at the cursor at the latest, and early enough
-		// to show the cells before it that fit.
-		first, used := pos, 0
-		for first > 0 && used+runeCells(runes[first-1]) <= room {
-			used += runeCells(runes[first-1])
-			first--
-		}
-		m.inputOffset = min(max(m.inputOffset, first), pos)
-		end, shown := m.inputOffset, 0
+		row := max(m.width-promptWidth, 1)
+		m.inputOffset = inputWindow(runes, pos, m.inputOffset, row)
+		shown := 0
 		var b strings.Builder
-		for ; end < len(runes) && shown+runeCells(runes[end]) <= room; end++ {
-			if end == pos {
+		for i := m.inputOffset; i < len(runes) && shown+runeCells(runes[i]) <= row; i++ {
+			if i == pos {
 				r.cursorX = promptWidth + shown
 			}
-			shown += runeCells(runes[end])
-			if runeCells(runes[end]) > 0 || unicode.IsMark(runes[end]) {
-				b.WriteRune(runes[end])
+			shown += runeCells(runes[i])
+			if runeCells(runes[i]) > 0 || unicode.IsMark(runes[i]) {
+				b.WriteRune(runes[i])
 			}
 		}
-		if pos == end {
+		if pos == len(runes) {
 			r.cursorX = promptWidth + shown
 		}
 		r.input = line{text: prompt + b.String(), width: promptWidth + shown}
 	}
 	m.inputRows, m.inputStale = r, false
+}
+
+// inputWindow is the first character of the input shown in a row of the
+// given cells: it moves only as far as keeping the cursor in view needs
+// (a cell is kept for the cursor after the text), never leaves the row's
+// end empty while text is hidden on the left, and never starts on a
+// character that only modifies the one before it.
+func inputWindow(runes []rune, pos, offset, row int) int {
+	// first: the earliest start that still shows the cursor's cell.
+	first, used := pos, runeCellsAt(runes, pos)
+	for first > 0 && used+runeCells(runes[first-1]) <= row {
+		used += runeCells(runes[first-1])
+		first--
+	}
+	// fill: the earliest start whose text still fits the row.
+	fill, used := len(runes), 1 // the cursor may sit after the text
+	for fill > 0 && used+runeCells(runes[fill-1]) <= row {
+		used += runeCells(runes[fill-1])
+		fill--
+	}
+	offset = min(max(min(offset, fill), first), pos)
+	for offset < pos && runeCells(runes[offset]) == 0 {
+		offset++
+	}
+	return offset
+}
+
+// runeCellsAt is the cells of the character at i, or the one cell the
+// cursor takes after the text.
+func runeCellsAt(runes []rune, i int) int {
+	if i < len(runes) {
+		return max(runeCells(runes[i]), 1)
+	}
+	return 1
 }
 
 // runeCells is how many cells a terminal gives r: wcwidth, as xterm and
