@@ -33,7 +33,7 @@ func newTerminal(width, height int) *terminal {
 
 // draw renders m as the session would, resizing the terminal first as the
 // client's window would have been; it returns the bytes written.
-func (t *terminal) draw(m Model) int {
+func (t *terminal) draw(m *Model) int {
 	if t.emu.Width() != m.width || t.emu.Height() != m.height {
 		t.emu.Resize(m.width, m.height)
 	}
@@ -104,14 +104,14 @@ func TestLineRendererDrawsWhatViewShows(t *testing.T) {
 			size := sizes[rng.IntN(len(sizes))]
 			f := newFixture(t, size[0], size[1], conversation(rng.IntN(40)))
 			term := newTerminal(size[0], size[1])
-			term.draw(f.model)
+			term.draw(&f.model)
 			ref := vt.NewEmulator(size[0], size[1])
 			_, _ = ref.WriteString(enterScreen) // the alternate screen keeps no scroll-back to fill
 			nextID := int64(1000)
 			for step := range 120 {
 				what := f.randomEvent(rng, &nextID)
 				want := reference(ref, f.model)
-				term.draw(f.model)
+				term.draw(&f.model)
 				if after := f.model.View().Content; after != f.model.View().Content || !sameContent(ref, f.model) {
 					t.Fatalf("step %d (%s): drawing changed the model", step, what)
 				}
@@ -213,10 +213,10 @@ func TestANewMessageCostsOneScrolledLine(t *testing.T) {
 	f := newFixture(t, 100, 30, conversation(50))
 	f.model.setOnline(crowd(300))
 	term := newTerminal(100, 30)
-	term.draw(f.model)
+	term.draw(&f.model)
 	full := term.out.Len()
 	f.send(receivedMsg{[]chat.Message{{ID: 1000, Time: base, Author: "bob", Kind: chat.KindText, Body: "one more message for the log"}}})
-	n := term.draw(f.model)
+	n := term.draw(&f.model)
 	if !strings.Contains(term.out.String(), "\x1b[1S") {
 		t.Errorf("the log was not scrolled: %q", term.out.String())
 	}
@@ -266,7 +266,7 @@ func TestRowsSurviveWidthDisagreements(t *testing.T) {
 	_, _ = ref.WriteString(enterScreen)
 	check := func(what string) {
 		t.Helper()
-		term.draw(f.model)
+		term.draw(&f.model)
 		reference(ref, f.model)
 		frame := f.model.frame()
 		for y := range f.model.height {
@@ -312,7 +312,7 @@ func TestRowsSurviveWidthDisagreements(t *testing.T) {
 		if y != f.model.height-1 && y != 0 {
 			continue
 		}
-		term.draw(f.model)
+		term.draw(&f.model)
 		reference(ref, f.model)
 		for x := range f.model.width {
 			if g, w := term.emu.CellAt(x, y), ref.CellAt(x, y); cellText(g.Content) != cellText(w.Content) {

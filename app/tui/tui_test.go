@@ -500,10 +500,12 @@ func TestIndentIsTheTimeColumn(t *testing.T) {
 	}
 }
 
-// inputRow is the input row as the user sees it, and the cursor's column.
+// inputRow is the input row as a Screen draws it, and the cursor's
+// column. (A Screen keeps its model; View works on a copy, which would
+// forget where the row was scrolled to.)
 func (f *fixture) inputRow() (string, int) {
-	rows := f.screen()
-	return strings.TrimRight(rows[len(rows)-2], " "), f.model.View().Cursor.X
+	frame := f.model.frame()
+	return ansi.Strip(frame.input.text), frame.cursorX
 }
 
 func TestInputRowShowsTheTextAroundTheCursor(t *testing.T) {
