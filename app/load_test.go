@@ -199,6 +199,8 @@ func BenchmarkLoad(b *testing.B) {
 	if !waitQuiet(sessions, loadQuiet, loadWait) {
 		notes = append(notes, fmt.Sprintf("output never paused %v before idle", loadQuiet))
 	}
+	// Idle means settled: the logins' hash memory given back (hashQuiet).
+	settledRSS(b, pid)
 	idleProfiled := profile("idle.pprof", p.idle)
 	idleCPU, idleWall := cpuDuring(b, pid, func() { time.Sleep(p.idle) }) // a measurement window, not a settle
 	idleProfiled()
