@@ -94,7 +94,7 @@ func cellText(s string) string {
 // every step that the renderer's bytes give the screen View describes.
 func TestLineRendererDrawsWhatViewShows(t *testing.T) {
 	seeds := 24
-	if testing.Short() {
+	if testing.Short() || raceEnabled { // the race detector makes each step 5-10 times slower
 		seeds = 8
 	}
 	for seed := range seeds {
