@@ -279,9 +279,9 @@ func (m *Model) key(k tea.KeyPressMsg) tea.Cmd {
 		m.recallLine(1)
 		return nil
 	case "pgup":
-		return m.scrollBy(m.logHeight() - 1)
+		return m.scrollBy(m.page())
 	case "pgdown":
-		return m.scrollBy(-(m.logHeight() - 1))
+		return m.scrollBy(-m.page())
 	case "home", "end":
 		if m.input.Value() != "" {
 			break // move the cursor in the input, as in any line editor
@@ -505,6 +505,10 @@ func (m *Model) prependMessages(msgs []chat.Message) {
 		m.scroll = m.top()
 	}
 }
+
+// page is how far PgUp and PgDn move: a screen less one line to keep in
+// view, and one more that the scrolled-back marker covers.
+func (m *Model) page() int { return max(m.logHeight()-2, 1) }
 
 // top is the scroll offset that shows the first line.
 func (m *Model) top() int { return max(len(m.lines)-m.logHeight(), 0) }

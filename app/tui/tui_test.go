@@ -557,3 +557,19 @@ func TestInputRowShowsTheTextAroundTheCursor(t *testing.T) {
 		t.Errorf("after narrowing and widening: row %q (%d cells), cursor %d", row, len(row), x)
 	}
 }
+
+func TestPageUpKeepsALineInView(t *testing.T) {
+	f := newFixture(t, 80, 24, conversation(100))
+	top := ansi.Strip(f.model.frame().log[0].text)
+	f.press(tea.KeyPgUp)
+	log := f.model.frame().log
+	// The last row is the scrolled-back marker; the one above it is the
+	// line that was at the top before.
+	if got := ansi.Strip(log[len(log)-2].text); got != top {
+		t.Errorf("after PgUp the row above the marker is %q, want the old top line %q", got, top)
+	}
+	f.press(tea.KeyPgDown)
+	if got := ansi.Strip(f.model.frame().log[0].text); got != top {
+		t.Errorf("PgDn did not come back: top row %q, want %q", got, top)
+	}
+}
