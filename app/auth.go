@@ -43,7 +43,8 @@ type authenticator struct {
 	// once hashing pauses: a login storm would otherwise leave the
 	// process holding hundreds of MiB it no longer uses.
 	freeHashMemory *time.Timer
-	dummyHash      string // checked for unknown users so they cost as much as known ones
+	memoryFreedAt  atomic.Int64 // unix ns of the last time it did
+	dummyHash      string       // checked for unknown users so they cost as much as known ones
 	passwordMin    int
 	passwordMax    int
 }
@@ -53,17 +54,32 @@ func newAuthenticator(st store.Store, log *slog.Logger, cfg Config, lim *limits)
 	if err != nil {
 		return nil, fmt.Errorf("hash dummy password: %w", err)
 	}
-	return &authenticator{
-		store:     st,
-		log:       log,
-		limits:    lim,
-		hashSlots: make(chan struct{}, runtime.NumCPU()),
-		// Stopped until the first hash; each hash postpones it.
-		freeHashMemory: stoppedTimer(time.AfterFunc(time.Hour, debug.FreeOSMemory)),
-		dummyHash:      dummy,
-		passwordMin:    cfg.PasswordMin,
-		passwordMax:    cfg.PasswordMax,
-	}, nil
+	a := &authenticator{
+		store:       st,
+		log:         log,
+		limits:      lim,
+		hashSlots:   make(chan struct{}, runtime.NumCPU()),
+		dummyHash:   dummy,
+		passwordMin: cfg.PasswordMin,
+		passwordMax: cfg.PasswordMax,
+	}
+	// Stopped until the first hash; each hash postpones it.
+	a.freeHashMemory = time.AfterFunc(time.Hour, a.freeMemory)
+	a.freeHashMemory.Stop()
+	return a, nil
+}
+
+// freeMemory gives the hashes' scratch memory back to the system, at most
+// once per hashFreeEvery: it forces a full collection, whose cost grows
+// with the heap, and a steady trickle of logins must not force one each.
+func (a *authenticator) freeMemory() {
+	last := time.Unix(0, a.memoryFreedAt.Load())
+	if wait := time.Until(last.Add(hashFreeEvery)); wait > 0 {
+		a.freeHashMemory.Reset(wait)
+		return
+	}
+	a.memoryFreedAt.Store(time.Now().UnixNano())
+	debug.FreeOSMemory()
 }
 
 // identity is the account a session authenticated as, or "" if none.
@@ -181,13 +197,12 @@ func (a *authenticator) acquireHashSlot(ctx context.Context) (release func(), er
 }
 
 // hashQuiet is how long hashing must pause before its scratch memory is
-// given back: one full garbage collection after a burst of logins.
-const hashQuiet = time.Second
-
-func stoppedTimer(t *time.Timer) *time.Timer {
-	t.Stop()
-	return t
-}
+// given back: one full garbage collection after a burst of logins, and at
+// most one per hashFreeEvery.
+const (
+	hashQuiet     = time.Second
+	hashFreeEvery = 10 * time.Second
+)
 
 // signup runs the account-creation dialogue: username, password, repeat. A
 // bad answer is explained in the next round's instruction, for at most

@@ -289,14 +289,15 @@ func BenchmarkLoad(b *testing.B) {
 }
 
 // settledRSS is the server's RSS once it stops falling: the server gives
-// the password hashes' scratch memory back hashQuiet after the last hash.
+// the password hashes' scratch memory back hashQuiet after the last hash,
+// at most once per hashFreeEvery.
 func settledRSS(tb testing.TB, pid int) int64 {
 	low, since := mustRSS(tb, pid), time.Now()
-	pollUntil(10*time.Second, func() bool {
+	pollUntil(3*hashFreeEvery, func() bool {
 		if rss := mustRSS(tb, pid); rss < low*99/100 {
 			low, since = rss, time.Now()
 		}
-		return time.Since(since) > 2*hashQuiet
+		return time.Since(since) > hashFreeEvery+hashQuiet
 	})
 	return low
 }

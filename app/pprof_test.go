@@ -29,6 +29,14 @@ func TestProfilerServesOnLoopbackOnly(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "goroutine") {
 		t.Errorf("profiler index: %s\n%s", resp.Status, body)
 	}
+	// A page that rebound its own name to 127.0.0.1 sends its own Host.
+	req, _ := http.NewRequest("GET", "http://"+addr.String()+"/debug/pprof/", nil)
+	req.Host = "attacker.example:80"
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusForbidden {
+		t.Errorf("a request for another host: %v %v, want 403", resp, err)
+	} else {
+		_ = resp.Body.Close()
+	}
 	cancel()
 	waitUntil(t, "the profiler to stop", func() bool {
 		resp, err := http.Get("http://" + addr.String() + "/debug/pprof/")

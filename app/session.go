@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"sync"
@@ -182,8 +183,8 @@ func (s *Server) runChat(ssh.Handler) ssh.Handler {
 		final, err := program.Run()
 		switch {
 		case errors.Is(err, tea.ErrProgramPanic):
-			// Bubble Tea recovered it and restored the terminal; only
-			// this session ends.
+			// Bubble Tea recovered it; the screen is restored below and
+			// only this session ends.
 			s.log.Error("session panic", "user", name, "err", err)
 		case err != nil && !errors.Is(err, tea.ErrProgramKilled):
 			s.log.Error("program", "user", name, "err", err)
@@ -191,8 +192,10 @@ func (s *Server) runChat(ssh.Handler) ssh.Handler {
 		program.Kill()   // ends what Run left behind if it ended abnormally
 		screen.Restore() // after every way out: quit, eviction, shutdown, panic
 		if m, ok := final.(interface{ ExitReason() string }); ok && m.ExitReason() != "" {
-			// On stdout, so it follows the terminal's restoration in order.
-			wish.Println(sess, m.ExitReason())
+			// On stdout, so it follows the terminal's restoration in
+			// order; through out, so a client that stopped reading
+			// cannot hold the session open.
+			_, _ = fmt.Fprintln(out, m.ExitReason())
 		}
 		_ = sess.Exit(0)
 	}
@@ -304,11 +307,12 @@ func (s *Server) closeConn(conn gossh.Conn, name, why string) {
 // so an idle session costs nothing.
 type stallWriter struct {
 	w       io.Writer
+	limit   time.Duration
 	stalled *time.Timer
 }
 
 func newStallWriter(w io.Writer, limit time.Duration, onStall func()) *stallWriter {
-	sw := &stallWriter{w: w, stalled: time.AfterFunc(limit, onStall)}
+	sw := &stallWriter{w: w, limit: limit, stalled: time.AfterFunc(limit, onStall)}
 	sw.stalled.Stop()
 	return sw
 }
@@ -316,7 +320,7 @@ func newStallWriter(w io.Writer, limit time.Duration, onStall func()) *stallWrit
 // Write is called from one goroutine at a time: the session's program,
 // then its restoring of the terminal.
 func (sw *stallWriter) Write(p []byte) (int, error) {
-	sw.stalled.Reset(stallLimit)
+	sw.stalled.Reset(sw.limit)
 	defer sw.stalled.Stop()
 	return sw.w.Write(p)
 }

@@ -24,23 +24,25 @@ const (
 
 // lineRenderer draws frames on a terminal by writing only what changed
 // since the last one. The log between the header and the input is the
-// terminal's scroll region: a new line scrolls the region and prints one
-// row; the member column beside it, which the scroll moves too, is
-// repainted where it no longer matches.
+// terminal's scroll region: a new line scrolls the region (delete lines at
+// its top, which every VT102 has) and prints one row; the member column
+// beside it, which the scroll moves too, is repainted where it no longer
+// matches.
 //
-// A row is rewritten whole, up to the end of the line, and the member
-// column after it: where the terminal's width of a character differs from
-// ours, no stale cells survive.
+// A row is rewritten whole: erased to the end of the line (a row that
+// fills the width is erased first), then the member column after it is
+// drawn again, border and cell, erased to the end. Where the terminal's
+// width of a character differs from ours, no stale cells survive.
 //
 // It is not safe for concurrent use: a session's program owns it.
 type lineRenderer struct {
-	w       io.Writer
-	buf     []byte
-	shown   frame  // what the terminal shows now
-	border  []bool // rows of the log whose member-column border is drawn
-	drawn   bool   // shown is on the terminal
-	started bool
-	err     error // the first write error: nothing is written after it
+	w           io.Writer
+	buf         []byte
+	shown       frame  // what the terminal shows now
+	borderDrawn []bool // rows of the log whose member-column border is on screen
+	drawn       bool   // shown is on the terminal
+	started     bool
+	err         error // the first write error: nothing is written after it
 	// Reused by update for what the terminal shows after a scroll.
 	scrolledLog  []line
 	scrolledSide []sideCell
@@ -81,7 +83,7 @@ func (r *lineRenderer) draw(f frame, bell bool) {
 	b = append(b, "\x1b[m"...)
 	body := len(b)
 	s := &r.shown
-	if !r.drawn || s.width != f.width || s.height != f.height || (s.side == nil) != (f.side == nil) || f.tooSmall {
+	if !r.drawn || s.width != f.width || s.height != f.height || (s.side == nil) != (f.side == nil) || s.tooSmall != f.tooSmall {
 		b = r.repaint(b, f)
 	} else {
 		b = r.update(b, f)
@@ -113,14 +115,14 @@ func (r *lineRenderer) repaint(b []byte, f frame) []byte {
 	if f.tooSmall {
 		return b
 	}
-	r.border = r.border[:0]
+	r.borderDrawn = r.borderDrawn[:0]
 	for i, row := range f.log {
 		if row.width > 0 {
 			b = cup(b, i+1, 0)
 			b = append(b, row.text...)
 		}
 		if f.side != nil {
-			b = r.sideCell(b, f, i, false, sideCell{})
+			b = r.drawSideCell(b, f, i, false, sideCell{})
 		}
 	}
 	b = r.bottom(b, f, line{}, line{})
@@ -139,48 +141,50 @@ func (r *lineRenderer) update(b []byte, f frame) []byte {
 	if k := scrolledBy(s.log, f.log); k > 0 {
 		// The terminal moves the rows up; what it shows is then the old
 		// rows from k on, and k blank ones.
+		b = cup(b, 1, 0)
 		b = append(b, "\x1b["...)
 		b = strconv.AppendInt(b, int64(k), 10)
-		b = append(b, 'S')
+		b = append(b, 'M')
 		r.scrolledLog = append(append(r.scrolledLog[:0], log[k:]...), make([]line, k)...)
 		log = r.scrolledLog
 		if side != nil {
 			r.scrolledSide = append(append(r.scrolledSide[:0], side[k:]...), make([]sideCell, k)...)
 			side = r.scrolledSide
-			copy(r.border, r.border[k:])
-			clear(r.border[len(r.border)-k:])
+			copy(r.borderDrawn, r.borderDrawn[k:])
+			clear(r.borderDrawn[len(r.borderDrawn)-k:])
 		}
 	}
 	for i, row := range f.log {
 		rewritten := log[i].text != row.text
 		if rewritten {
-			b = cup(b, i+1, 0)
-			b = append(b, row.text...)
-			b = eraseRest(b, row.width, f.width)
+			b = writeRow(b, i+1, row, f.width)
 		}
 		if side != nil {
 			shown := side[i] // never written to: it may be the model's
 			if rewritten {   // erased with the row
-				r.border[i], shown = false, sideCell{}
+				r.borderDrawn[i], shown = false, sideCell{}
 			}
-			b = r.sideCell(b, f, i, r.border[i], shown)
+			b = r.drawSideCell(b, f, i, r.borderDrawn[i], shown)
 		}
 	}
 	return r.bottom(b, f, s.input, s.hint)
 }
 
-// sideCell draws row i of the member column where it differs from old,
-// the cell shown there; hasBorder says whether the row's border is drawn.
-func (r *lineRenderer) sideCell(b []byte, f frame, i int, hasBorder bool, old sideCell) []byte {
+// drawSideCell draws row i of the member column where it differs from
+// old, the cell shown there; hasBorder says whether the row's border is
+// on screen. A row drawn from its border on is erased to its end: a log
+// row the terminal drew wider than counted may have spilled there.
+func (r *lineRenderer) drawSideCell(b []byte, f frame, i int, hasBorder bool, old sideCell) []byte {
 	cell := f.side[i]
 	switch {
 	case !hasBorder:
+		old = sideCell{width: sideWidth} // whatever is there goes
 		b = cup(b, i+1, f.sideAt)
 		b = append(b, f.border...)
-		if i < len(r.border) {
-			r.border[i] = true
+		if i < len(r.borderDrawn) {
+			r.borderDrawn[i] = true
 		} else {
-			r.border = append(r.border, true)
+			r.borderDrawn = append(r.borderDrawn, true)
 		}
 	case old.text != cell.text:
 		b = cup(b, i+1, f.sideAt+sideBorderWidth)
@@ -197,15 +201,14 @@ func (r *lineRenderer) sideCell(b []byte, f frame, i int, hasBorder bool, old si
 // bottom draws the input and hint rows where they differ from the shown
 // ones.
 func (r *lineRenderer) bottom(b []byte, f frame, input, hint line) []byte {
+	if f.tooSmall {
+		return b
+	}
 	if input.text != f.input.text {
-		b = cup(b, f.height-2, 0)
-		b = append(b, f.input.text...)
-		b = eraseRest(b, f.input.width, f.width)
+		b = writeRow(b, f.height-2, f.input, f.width)
 	}
 	if f.height >= 2 && hint.text != f.hint.text {
-		b = cup(b, f.height-1, 0)
-		b = append(b, f.hint.text...)
-		b = eraseRest(b, f.hint.width, f.width)
+		b = writeRow(b, f.height-1, f.hint, f.width)
 	}
 	return b
 }
@@ -244,11 +247,15 @@ func cup(b []byte, y, x int) []byte {
 	return append(b, 'H')
 }
 
-// eraseRest blanks the row after a text of the given width. A text that
-// fills the row leaves the cursor on its last cell, which must stay.
-func eraseRest(b []byte, width, rowWidth int) []byte {
-	if width >= rowWidth {
-		return b
+// writeRow writes text on row y from its first column, leaving nothing of
+// what was there: erased after the text, or, when the text fills the row
+// (the cursor then rests on its last cell, which must stay), before it.
+func writeRow(b []byte, y int, text line, rowWidth int) []byte {
+	b = cup(b, y, 0)
+	if text.width >= rowWidth {
+		b = append(b, "\x1b[K"...)
+		return append(b, text.text...)
 	}
+	b = append(b, text.text...)
 	return append(b, "\x1b[K"...)
 }

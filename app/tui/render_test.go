@@ -10,6 +10,7 @@ import (
 	"time"
 
 	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
 	"github.com/charmbracelet/x/vt"
 
 	"messaging/chat"
@@ -217,7 +218,7 @@ func TestANewMessageCostsOneScrolledLine(t *testing.T) {
 	full := term.out.Len()
 	f.send(receivedMsg{[]chat.Message{{ID: 1000, Time: base, Author: "bob", Kind: chat.KindText, Body: "one more message for the log"}}})
 	n := term.draw(&f.model)
-	if !strings.Contains(term.out.String(), "\x1b[1S") {
+	if !strings.Contains(term.out.String(), "\x1b[1M") {
 		t.Errorf("the log was not scrolled: %q", term.out.String())
 	}
 	t.Logf("a new message: %d bytes (a full repaint: %d)", n, full)
@@ -259,7 +260,8 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 // holding them may differ, every other row, the member column's border and
 // the hint bar must not.
 func TestRowsSurviveWidthDisagreements(t *testing.T) {
-	const wave = "👋🏽"
+	const wave, heart = "👋🏽", "❤️"
+	disputed := func(s string) bool { return strings.Contains(s, wave) || strings.Contains(s, heart) }
 	f := newFixture(t, 80, 24, conversation(30))
 	term := newTerminal(80, 24)
 	ref := vt.NewEmulator(80, 24)
@@ -270,14 +272,25 @@ func TestRowsSurviveWidthDisagreements(t *testing.T) {
 		reference(ref, f.model)
 		frame := f.model.frame()
 		for y := range f.model.height {
-			contested := y == f.model.height-2 && strings.Contains(f.model.input.Value(), wave)
+			contested := y == f.model.height-2 && disputed(f.model.input.Value())
 			if y >= 1 && y <= len(frame.log) {
-				contested = strings.Contains(frame.log[y-1].text, wave)
+				contested = disputed(frame.log[y-1].text)
 				if got := term.emu.CellAt(frame.sideAt, y).Content; got != sideBorder {
 					t.Errorf("%s: row %d has %q where the member column's border goes", what, y, got)
 				}
 			}
 			if contested {
+				// Only the member column must be right: its border where
+				// it goes, the cell after it, nothing else.
+				if frame.side != nil && y >= 1 && y <= len(frame.log) {
+					want := []rune(sideBorder + " " + ansi.Strip(frame.side[y-1].text))
+					want = append(want, []rune(strings.Repeat(" ", sideWidth-len(want)))...)
+					for x := frame.sideAt; x < f.model.width; x++ {
+						if got := cellText(term.emu.CellAt(x, y).Content); got != string(want[x-frame.sideAt]) {
+							t.Fatalf("%s: member column cell %d,%d is %q, want %q\n%s", what, x, y, got, string(want[x-frame.sideAt]), term.emu.String())
+						}
+					}
+				}
 				continue
 			}
 			for x := range f.model.width {
@@ -305,8 +318,8 @@ func TestRowsSurviveWidthDisagreements(t *testing.T) {
 
 	// Characters x/vt counts wider than we do: rows it draws too wide
 	// are cut at the edge, never wrapped onto the next row.
-	const heart = "❤️"
 	f.send(receivedMsg{[]chat.Message{{ID: 1001, Time: base, Author: "bob", Kind: chat.KindText, Body: strings.Repeat(heart, 100)}}})
+	check("a row of hearts") // x/vt draws them wider: they reach the member column
 	f.typeText(strings.Repeat(heart, 90))
 	for y := range f.model.height {
 		if y != f.model.height-1 && y != 0 {
@@ -319,5 +332,60 @@ func TestRowsSurviveWidthDisagreements(t *testing.T) {
 				t.Fatalf("hearts: cell %d,%d is %q, want %q\nrenderer:\n%s", x, y, g.Content, w.Content, term.emu.String())
 			}
 		}
+	}
+}
+
+// TestAWindowChangeRepaintsEvenAtTheSameSize: a terminal resets its scroll
+// region when its window changes; a size over the clamp reaches the model
+// unchanged, and the next scroll must not move the whole screen.
+func TestAWindowChangeRepaintsEvenAtTheSameSize(t *testing.T) {
+	f := newFixture(t, 80, 24, conversation(30))
+	term := newTerminal(80, 24)
+	s := Screen{Model: &f.model, out: &screenOutput{lineRenderer: term.r}}
+	play := func() {
+		_, _ = term.emu.Write(term.out.Bytes())
+		term.out.Reset()
+	}
+	s.Init()
+	play()
+	_, _ = term.emu.WriteString("\x1b[r") // the window changed: the region is gone
+	s.Update(tea.WindowSizeMsg{Width: 80, Height: 24})
+	s.Update(flushMsg{})
+	play()
+	s.Update(receivedMsg{[]chat.Message{{ID: 1000, Time: base, Author: "bob", Kind: chat.KindText, Body: "after the window changed"}}})
+	s.Update(flushMsg{})
+	play()
+	if err := sameScreen(term.emu, reference(vt.NewEmulator(80, 24), f.model)); err != nil {
+		t.Error(err)
+	}
+}
+
+// TestTooSmallDrawsOnlyChanges: a window too small for the chat shows one
+// line, drawn once, not repainted for every message.
+func TestTooSmallDrawsOnlyChanges(t *testing.T) {
+	f := newFixture(t, 10, 3, nil)
+	term := newTerminal(10, 3)
+	term.draw(&f.model)
+	f.send(receivedMsg{[]chat.Message{{ID: 1000, Time: base, Author: "bob", Kind: chat.KindText, Body: "hello"}}})
+	if n := term.draw(&f.model); n != 0 {
+		t.Errorf("a message in a too-small window wrote %d bytes: %q", n, term.out.String())
+	}
+}
+
+// TestAFullWidthRowLeavesNothingBehind: a row that fills the width is
+// erased before it is written, so a terminal that draws it narrower than
+// counted shows no cells of the row before.
+func TestAFullWidthRowLeavesNothingBehind(t *testing.T) {
+	frameWith := func(text string) frame {
+		return frame{width: 20, height: 6, header: "header", cursorX: -1,
+			log:   []line{{}, {}, {text: text, width: 20, id: 1}},
+			input: line{text: "> ", width: 2}, hint: line{text: "hint", width: 4}}
+	}
+	term := newTerminal(20, 6)
+	term.r.draw(frameWith(strings.Repeat("A", 20)), false)
+	term.r.draw(frameWith("👋🏽"+strings.Repeat("B", 16)), false) // wcwidth 20; x/vt draws 18
+	_, _ = term.emu.Write(term.out.Bytes())
+	if row := term.emu.String(); strings.Contains(row, "A") {
+		t.Errorf("the old row shows through:\n%s", row)
 	}
 }

@@ -48,6 +48,12 @@ func (s Screen) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		s.draw()
 		return s, nil
 	}
+	if _, ok := msg.(tea.WindowSizeMsg); ok {
+		// Repaint even at the same size: terminals reset the scroll
+		// region when their window changes, and a size over the clamp
+		// reaches the model unchanged.
+		s.out.drawn = false
+	}
 	cmd := s.Model.apply(msg)
 	if s.out.pending {
 		return s, cmd

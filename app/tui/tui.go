@@ -105,6 +105,9 @@ func New(ctx context.Context, o Options) Model {
 	inStyles := in.Styles()
 	inStyles.Focused.Prompt, inStyles.Focused.Placeholder = st.prompt, st.placeholder
 	in.SetStyles(inStyles)
+	// Bubbles binds Ctrl+V to reading the clipboard, which would be the
+	// server's: pastes arrive from the client's terminal instead.
+	in.KeyMap.Paste.SetEnabled(false)
 	in.Focus()
 	m := Model{
 		ctx: ctx, room: o.Room, member: o.Member, me: o.Member.Name(), max: o.MaxMessage,
@@ -537,7 +540,6 @@ func (m *Model) resize(width, height int) {
 	}
 	oldWidth := m.logWidth()
 	m.width, m.height = width, height
-	m.input.SetWidth(max(width-3, 1))
 	if m.logWidth() != oldWidth {
 		m.reflow()
 	}

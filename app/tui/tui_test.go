@@ -573,3 +573,11 @@ func TestPageUpKeepsALineInView(t *testing.T) {
 		t.Errorf("PgDn did not come back: top row %q, want %q", got, top)
 	}
 }
+
+// Ctrl+V must not read the clipboard: it would be the server's.
+func TestCtrlVDoesNotReadTheServersClipboard(t *testing.T) {
+	f := newFixture(t, 80, 24, nil)
+	if cmd := f.send(tea.KeyPressMsg{Code: 'v', Mod: tea.ModCtrl}); cmd != nil {
+		t.Errorf("Ctrl+V gave a command (%T): a clipboard read on the server", cmd())
+	}
+}

@@ -90,7 +90,7 @@ func (m *Model) refreshInput() {
 				r.cursorX = promptWidth + shown
 			}
 			shown += runeCells(runes[i])
-			if runeCells(runes[i]) > 0 || unicode.IsMark(runes[i]) {
+			if !hidden(runes[i]) {
 				b.WriteRune(runes[i])
 			}
 		}
@@ -121,7 +121,7 @@ func inputWindow(runes []rune, pos, offset, row int) int {
 		fill--
 	}
 	offset = min(max(min(offset, fill), first), pos)
-	for offset < pos && runeCells(runes[offset]) == 0 {
+	for offset < pos && modifies(runes[offset]) {
 		offset++
 	}
 	return offset
@@ -139,10 +139,19 @@ func runeCellsAt(runes []rune, i int) int {
 // runeCells is how many cells a terminal gives r: wcwidth, as xterm and
 // tmux count. Controls and format characters are not shown at all.
 func runeCells(r rune) int {
-	if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) {
+	if hidden(r) {
 		return 0
 	}
 	return ansi.WcWidth.StringWidth(string(r))
+}
+
+// hidden: controls and format characters are never drawn.
+func hidden(r rune) bool { return unicode.IsControl(r) || unicode.Is(unicode.Cf, r) }
+
+// modifies reports whether r only changes the character before it: a
+// combining mark (variation selectors are marks too), an emoji skin tone.
+func modifies(r rune) bool {
+	return unicode.IsMark(r) || (r >= 0x1F3FB && r <= 0x1F3FF) || hidden(r)
 }
 
 // sideBorder starts every row of the member column: a line and a space.
