@@ -185,9 +185,9 @@ func (m Model) View() tea.View {
 	b.WriteByte('\n')
 	b.WriteString(f.hint.text)
 
+	// The picture only: the terminal's modes are the renderer's
+	// (enterScreen).
 	v := tea.NewView(b.String())
-	v.AltScreen = true
-	v.MouseMode = tea.MouseModeCellMotion
 	if f.cursorX >= 0 {
 		v.Cursor = tea.NewCursor(f.cursorX, m.height-2)
 		v.Cursor.Blink = false
