@@ -118,8 +118,7 @@ func New(ctx context.Context, o Options) Model {
 	m.resize(o.Width, o.Height)
 	m.appendMessages(o.Recent, false)
 	m.reflow()
-	m.refreshChrome()
-	m.refreshInput()
+	m.refreshInput() // resize built the chrome
 	return m
 }
 
