@@ -118,6 +118,11 @@ func TestShutdownTellsEveryoneTheServerIsRestarting(t *testing.T) {
 	if s := alice.screen(); !strings.Contains(s, "The server is restarting") {
 		t.Errorf("no restart notice on the screen:\n%s", s)
 	}
+	// The screen writes to the SSH channel untranslated (terminalOutput):
+	// a bare line feed would leave the cursor in its column.
+	if raw := alice.rawOutput(); strings.Count(raw, "\n") != strings.Count(raw, "\r\n") {
+		t.Errorf("a line feed without a carriage return in the output: %q", raw)
+	}
 }
 
 func TestMentionRingsTheBellOnce(t *testing.T) {

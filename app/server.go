@@ -54,6 +54,7 @@ type Server struct {
 	ssh       *ssh.Server
 	listener  net.Listener
 	programs  *programSet
+	lines     *tui.LineCache // log lines rendered once for the sessions showing them alike
 }
 
 // Run is the whole program behind main: it loads the configuration, serves
@@ -107,7 +108,7 @@ func newServer(cfg Config, log *slog.Logger, st store.Store) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{log: log, store: st, cfg: cfg, limits: lim, auth: auth, programs: newProgramSet()}
+	s := &Server{log: log, store: st, cfg: cfg, limits: lim, auth: auth, programs: newProgramSet(), lines: tui.NewLineCache()}
 	s.ssh, err = wish.NewServer(
 		wish.WithHostKeyPath(cfg.HostKey),
 		wish.WithPasswordAuth(auth.passwordHandler),

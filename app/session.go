@@ -3,9 +3,9 @@ package app
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"net"
+	"reflect"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -142,7 +142,7 @@ func (s *Server) runChat(ssh.Handler) ssh.Handler {
 		pty, windowChanges, _ := sess.Pty()
 		width, height := clampSize(pty.Window.Width, pty.Window.Height)
 		conn, _ := sess.Context().Value(ssh.ContextKeyConn).(gossh.Conn)
-		out := newStallWriter(sess, stallLimit, func() {
+		out := newStallWriter(terminalOutput(sess), stallLimit, func() {
 			if conn != nil {
 				s.closeConn(conn, name, "client stopped reading")
 			}
@@ -151,6 +151,7 @@ func (s *Server) runChat(ssh.Handler) ssh.Handler {
 			Room: s.room, Member: member, Recent: recent, HistoryLen: s.cfg.History,
 			MaxMessage: s.cfg.MaxMessage, IdleTimeout: s.cfg.IdleTimeout, Width: width, Height: height,
 			Profile: colorprofile.Env(append(sess.Environ(), "TERM="+pty.Term)),
+			Lines:   s.lines,
 		}), out)
 		var model tea.Model = screen
 		if s.wrapModel != nil {
@@ -178,6 +179,7 @@ func (s *Server) runChat(ssh.Handler) ssh.Handler {
 		}
 		defer s.programs.remove(program)
 
+		go tui.Deliver(ctx, member, program.Send)
 		go forwardResizes(ctx, program, windowChanges)
 		go s.watch(ctx, conn, member, name)
 		final, err := program.Run()
@@ -194,8 +196,9 @@ func (s *Server) runChat(ssh.Handler) ssh.Handler {
 		if m, ok := final.(interface{ ExitReason() string }); ok && m.ExitReason() != "" {
 			// On stdout, so it follows the terminal's restoration in
 			// order; through out, so a client that stopped reading
-			// cannot hold the session open.
-			_, _ = fmt.Fprintln(out, m.ExitReason())
+			// cannot hold the session open. \r\n: out does not
+			// translate newlines (see terminalOutput).
+			_, _ = io.WriteString(out, m.ExitReason()+"\r\n")
 		}
 		_ = sess.Exit(0)
 	}
@@ -299,6 +302,28 @@ func (s *Server) watch(ctx context.Context, conn gossh.Conn, member *chat.Member
 func (s *Server) closeConn(conn gossh.Conn, name, why string) {
 	s.log.Info("closing connection: "+why, "user", name, "remote", conn.RemoteAddr().String())
 	_ = conn.Close()
+}
+
+// terminalOutput is where a chat screen writes: the session's SSH channel
+// itself. charm's session.Write emulates a terminal's output processing
+// (\n becomes \r\n) by copying every write twice, after a context
+// lookup: a tenth of a delivery's cost with hundreds of sessions. The
+// screen never writes a bare \n (it places the cursor), so nothing needs
+// translating. If charm's session no longer embeds its channel, the
+// session itself is returned (TestTerminalOutputIsTheChannel notices).
+func terminalOutput(sess ssh.Session) io.Writer {
+	v := reflect.ValueOf(sess)
+	if v.Kind() != reflect.Pointer || v.Elem().Kind() != reflect.Struct {
+		return sess
+	}
+	f := v.Elem().FieldByName("Channel")
+	if !f.IsValid() || !f.CanInterface() {
+		return sess
+	}
+	if ch, ok := f.Interface().(gossh.Channel); ok && ch != nil {
+		return ch
+	}
+	return sess
 }
 
 // stallWriter is the session's output as the program sees it. A write

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"strings"
 	"sync"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	tea "charm.land/bubbletea/v2"
+	"charm.land/ssh"
 	gossh "golang.org/x/crypto/ssh"
 
 	"messaging/chat"
@@ -304,5 +306,46 @@ func TestAStalledClientIsEvictedAndDoesNotSlowTheOthers(t *testing.T) {
 	}
 	if worst > time.Second {
 		t.Errorf("carol's delivery latency reached %s while bob was stalled", worst)
+	}
+}
+
+// TestTerminalOutputIsTheChannel checks that chat screens write to the SSH
+// channel under charm's session, skipping its newline translation: if a
+// charm upgrade changes how a session holds its channel, terminalOutput
+// falls back to the session, and this fails so that someone looks.
+func TestTerminalOutputIsTheChannel(t *testing.T) {
+	got := make(chan io.Writer, 1)
+	srv := &ssh.Server{Handler: func(sess ssh.Session) {
+		got <- terminalOutput(sess)
+		_, _ = io.WriteString(terminalOutput(sess), "raw\r\n")
+	}}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = srv.Serve(l) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	client, err := gossh.Dial("tcp", l.Addr().String(), &gossh.ClientConfig{User: "x", HostKeyCallback: gossh.InsecureIgnoreHostKey()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	session, err := client.NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := session.RequestPty("xterm", 24, 80, gossh.TerminalModes{}); err != nil {
+		t.Fatal(err)
+	}
+	out, err := session.Output("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := <-got
+	if _, isSession := w.(ssh.Session); isSession {
+		t.Errorf("terminalOutput gave the session (%T), not its channel", w)
+	}
+	if string(out) != "raw\r\n" {
+		t.Errorf("the client read %q, want %q", out, "raw\r\n")
 	}
 }

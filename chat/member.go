@@ -158,7 +158,7 @@ func clean(body string, limit int) string {
 // Receive blocks until the member's outbox holds at least one message, then
 // returns it with whatever else is queued right now (at most OutboxSize):
 // one batch per wake-up, in ID order. It MUST NOT be called from a Bubble
-// Tea Update; run it in a tea.Cmd and re-arm it after each batch.
+// Tea Update; run it in the session's own goroutine (see tui.Deliver).
 //
 // After eviction it returns the messages still queued and then an
 // *EvictedError; after Room.Close, the queued messages and then

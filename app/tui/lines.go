@@ -39,6 +39,7 @@ type styles struct {
 	header, hint, marker, sideMe, counter, counterOver  paint
 	border                                              paint
 	names, namesAction                                  []paint
+	profile                                             colorprofile.Profile
 	// The input line's, for the textinput.
 	prompt, placeholder lipgloss.Style
 }
@@ -79,6 +80,7 @@ func newStyles(profile colorprofile.Profile) styles {
 	plain := lipgloss.NewStyle()
 	me := fg(plain.Bold(true), "231")
 	s := styles{
+		profile:     profile,
 		time:        paintOf(fg(plain, "245")),
 		system:      paintOf(fg(plain, "244").Italic(true)),
 		action:      paintOf(plain.Italic(true)),
@@ -106,7 +108,7 @@ func newStyles(profile colorprofile.Profile) styles {
 
 // nameStyle colours a name by a stable hash, the same in every session;
 // me is bold white.
-func (s styles) nameStyle(name, me string) paint {
+func (s *styles) nameStyle(name, me string) paint {
 	if strings.EqualFold(name, me) {
 		return s.me
 	}
@@ -114,7 +116,7 @@ func (s styles) nameStyle(name, me string) paint {
 }
 
 // nameActionStyle is nameStyle in italics, for /me.
-func (s styles) nameActionStyle(name, me string) paint {
+func (s *styles) nameActionStyle(name, me string) paint {
 	if strings.EqualFold(name, me) {
 		return s.meAction
 	}
@@ -147,7 +149,7 @@ type entry struct {
 
 // render wraps e to width cells and styles it. Text is sanitised again here:
 // history and other nodes are inputs too.
-func (s styles) render(e entry, me string, width int) []line {
+func (s *styles) render(e entry, me string, width int) []line {
 	width = max(width, timeWidth+2)
 	m := e.msg
 	author := chat.Sanitize(m.Author, 64)

@@ -105,7 +105,7 @@ func (r *lineRenderer) repaint(b []byte, f frame) []byte {
 	b = append(b, "\x1b[H\x1b[J"...) // home, erase below: the whole screen
 	if h := len(f.log); h >= 2 {
 		b = append(b, "\x1b[2;"...)
-		b = strconv.AppendInt(b, int64(h+1), 10)
+		b = appendNumber(b, h+1)
 		b = append(b, 'r')
 	} else {
 		b = append(b, "\x1b[r"...)
@@ -143,7 +143,7 @@ func (r *lineRenderer) update(b []byte, f frame) []byte {
 		// rows from k on, and k blank ones.
 		b = cup(b, 1, 0)
 		b = append(b, "\x1b["...)
-		b = strconv.AppendInt(b, int64(k), 10)
+		b = appendNumber(b, k)
 		b = append(b, 'M')
 		r.scrolledLog = append(append(r.scrolledLog[:0], log[k:]...), make([]line, k)...)
 		log = r.scrolledLog
@@ -239,12 +239,27 @@ func scrolledBy(old, cur []line) int {
 // cup moves the cursor to row y, column x (from 0).
 func cup(b []byte, y, x int) []byte {
 	b = append(b, "\x1b["...)
-	b = strconv.AppendInt(b, int64(y+1), 10)
+	b = appendNumber(b, y+1)
 	if x > 0 {
 		b = append(b, ';')
-		b = strconv.AppendInt(b, int64(x+1), 10)
+		b = appendNumber(b, x+1)
 	}
 	return append(b, 'H')
+}
+
+// appendNumber is strconv.AppendInt with the usual screen coordinates
+// (under 1000) written directly: a frame holds dozens of them.
+func appendNumber(b []byte, n int) []byte {
+	switch {
+	case n < 0 || n >= 1000:
+		return strconv.AppendInt(b, int64(n), 10)
+	case n < 10:
+		return append(b, byte('0'+n))
+	case n < 100:
+		return append(b, byte('0'+n/10), byte('0'+n%10))
+	default:
+		return append(b, byte('0'+n/100), byte('0'+n/10%10), byte('0'+n%10))
+	}
 }
 
 // writeRow writes text on row y from its first column, leaving nothing of

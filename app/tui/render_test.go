@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -232,20 +233,37 @@ func TestANewMessageCostsOneScrolledLine(t *testing.T) {
 
 // BenchmarkDrawNewMessage is the server's cost of one message in one
 // session: Update, the frame and the renderer's bytes.
+// BenchmarkDrawNewMessage is one session taking a new message and drawing
+// it: alone, it wraps and styles the message itself; shared, another
+// session showing it alike did that already (see LineCache), as for all but
+// the first of a room's sessions.
 func BenchmarkDrawNewMessage(b *testing.B) {
-	f := newFixture(b, 100, 30, conversation(50))
-	f.model.setOnline(crowd(300))
-	s := NewScreen(f.model, io.Discard)
-	s.out.draw(s.Model.frame(), false)
-	var bytes countingWriter
-	s.out.w = &bytes
-	b.ReportAllocs()
-	for i := 0; b.Loop(); i++ {
-		msg := receivedMsg{[]chat.Message{{ID: int64(1000 + i), Time: base, Author: "bob", Kind: chat.KindText, Body: "one more message for the log"}}}
-		s.Model.apply(msg)
-		s.draw()
+	for _, shared := range []bool{false, true} {
+		b.Run(map[bool]string{false: "alone", true: "shared"}[shared], func(b *testing.B) {
+			f := newFixture(b, 100, 30, conversation(50))
+			f.model.setOnline(crowd(300))
+			if shared {
+				f.model.shared = NewLineCache()
+			}
+			s := NewScreen(f.model, io.Discard)
+			s.out.draw(s.Model.frame(), false)
+			var bytes countingWriter
+			s.out.w = &bytes
+			b.ReportAllocs()
+			for i := 0; b.Loop(); i++ {
+				msg := chat.Message{ID: int64(1000 + i), Time: base, Author: "bob", Kind: chat.KindText, Body: "one more message for the log"}
+				if shared {
+					b.StopTimer()
+					other := *s.Model
+					other.shared.put(lineKey{msg.ID, other.wrapWidth(), other.st.profile}, other.st.render(entry{msg: msg}, "carol", other.wrapWidth()))
+					b.StartTimer()
+				}
+				s.Model.apply(receivedMsg{[]chat.Message{msg}})
+				s.draw()
+			}
+			b.ReportMetric(float64(bytes)/float64(b.N), "bytes/msg")
+		})
 	}
-	b.ReportMetric(float64(bytes)/float64(b.N), "bytes/msg")
 }
 
 type countingWriter int
@@ -387,5 +405,13 @@ func TestAFullWidthRowLeavesNothingBehind(t *testing.T) {
 	_, _ = term.emu.Write(term.out.Bytes())
 	if row := term.emu.String(); strings.Contains(row, "A") {
 		t.Errorf("the old row shows through:\n%s", row)
+	}
+}
+
+func TestAppendNumberWritesDecimal(t *testing.T) {
+	for _, n := range []int{-12, 0, 1, 9, 10, 42, 99, 100, 101, 500, 999, 1000, 12345} {
+		if got, want := string(appendNumber([]byte("x"), n)), "x"+strconv.Itoa(n); got != want {
+			t.Errorf("appendNumber(%d) = %q, want %q", n, got, want)
+		}
 	}
 }

@@ -52,6 +52,9 @@ type Options struct {
 	Height      int
 	// Profile is the colours the client's terminal shows (Unknown: 256).
 	Profile colorprofile.Profile
+	// Lines, when set, shares rendered lines with the server's other
+	// sessions.
+	Lines *LineCache
 }
 
 // Model is one session's screen.
@@ -62,6 +65,7 @@ type Model struct {
 	me     string
 	max    int
 	st     styles
+	shared *LineCache // may be nil
 
 	width, height int
 	chrome        chrome    // header and member column, built when they change
@@ -111,7 +115,7 @@ func New(ctx context.Context, o Options) Model {
 	in.Focus()
 	m := Model{
 		ctx: ctx, room: o.Room, member: o.Member, me: o.Member.Name(), max: o.MaxMessage,
-		st: st, input: in, atStart: len(o.Recent) < o.HistoryLen,
+		st: st, shared: o.Lines, input: in, atStart: len(o.Recent) < o.HistoryLen,
 		idleTimeout: o.IdleTimeout, lastActivity: time.Now(),
 	}
 	m.online = m.room.Online()
@@ -146,7 +150,7 @@ type ShutdownMsg struct{}
 
 const restartReason = "The server is restarting. Please reconnect in a moment."
 
-func (m Model) Init() tea.Cmd { return tea.Batch(m.receive(), m.idleCheck()) }
+func (m Model) Init() tea.Cmd { return m.idleCheck() }
 
 // idleMsg asks the model whether it has been idle too long.
 type idleMsg struct{}
@@ -160,16 +164,20 @@ func (m *Model) idleCheck() tea.Cmd {
 	return tea.Tick(m.idleTimeout/4, func(time.Time) tea.Msg { return idleMsg{} })
 }
 
-// receive waits for the next batch from the member's outbox; Update re-arms
-// it after every batch.
-func (m *Model) receive() tea.Cmd {
-	member, ctx := m.member, m.ctx
-	return func() tea.Msg {
+// Deliver hands the member's messages to the screen through send (the
+// program's Send), a batch per wake-up, until the member leaves or is
+// evicted or ctx ends; then it tells the screen why. Run it in one
+// goroutine for the session's life: a tea.Cmd re-armed after each batch
+// would start a goroutine per batch, a measurable share of a delivery's
+// cost with hundreds of sessions.
+func Deliver(ctx context.Context, member *chat.Member, send func(tea.Msg)) {
+	for {
 		msgs, err := member.Receive(ctx)
 		if err != nil {
-			return endedMsg{err}
+			send(endedMsg{err})
+			return
 		}
-		return receivedMsg{msgs}
+		send(receivedMsg{msgs})
 	}
 }
 
@@ -199,7 +207,6 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 		if m.appendMessages(msg.msgs, true) {
 			m.bell = true
 		}
-		return m.receive()
 	case endedMsg:
 		m.exitReason = endReason(msg.err)
 		return tea.Quit
@@ -458,7 +465,7 @@ func (m *Model) add(e entry) {
 	if len(m.entries) == 0 || !sameDay(m.entries[len(m.entries)-1].msg.Time, e.msg.Time) {
 		lines = append(lines, m.dayLine(e.msg.Time))
 	}
-	lines = append(lines, m.st.render(e, m.me, m.wrapWidth())...)
+	lines = append(lines, m.render(e, m.wrapWidth())...)
 	m.number(lines)
 	e.rows = len(lines)
 	m.entries = append(m.entries, e)
@@ -567,10 +574,25 @@ func (m *Model) reflow() {
 		if i == 0 || !sameDay(m.entries[i-1].msg.Time, e.msg.Time) {
 			m.lines = append(m.lines, m.dayLine(e.msg.Time))
 		}
-		m.lines = append(m.lines, m.st.render(*e, m.me, width)...)
+		m.lines = append(m.lines, m.render(*e, width)...)
 		e.rows = len(m.lines) - before
 	}
 	m.number(m.lines)
+}
+
+// render wraps and styles e, or copies how another session did: see
+// LineCache. The lines returned must not be changed.
+func (m *Model) render(e entry, width int) []line {
+	if m.shared == nil || e.local || e.msg.ID == 0 || e.mention || strings.EqualFold(e.msg.Author, m.me) {
+		return m.st.render(e, m.me, width)
+	}
+	key := lineKey{id: e.msg.ID, width: width, profile: m.st.profile}
+	if lines, ok := m.shared.get(key); ok {
+		return lines
+	}
+	lines := m.st.render(e, m.me, width)
+	m.shared.put(key, lines)
+	return lines
 }
 
 // number gives new log lines their ids.
