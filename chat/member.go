@@ -51,8 +51,13 @@ type Member struct {
 	leaveOnce sync.Once
 	evicted   chan struct{} // closed by w when it evicts the member
 	evictOnce sync.Once
+	ended     chan struct{} // closed by the first of Leave and eviction
+	endOnce   sync.Once
 	departed  atomic.Bool // presence already ended (Leave or eviction)
 }
+
+// end closes ended, once.
+func (m *Member) end() { m.endOnce.Do(func() { close(m.ended) }) }
 
 // Name returns the name the member joined with.
 func (m *Member) Name() string { return m.name }
@@ -165,32 +170,27 @@ func clean(body string, limit int) string {
 // ErrRoomClosed; after Leave, whatever was queued and then ErrLeft; when
 // ctx ends, ctx.Err().
 func (m *Member) Receive(ctx context.Context) ([]Message, error) {
-	for {
-		select {
-		case msg, ok := <-m.outbox:
-			return m.batch(msg, ok)
-		default:
-		}
-		// The outbox is empty. Once evicted, nothing more comes: the
-		// worker sends nothing after evicting.
-		select {
-		case <-m.evicted:
-			return nil, &EvictedError{}
-		default:
-		}
-		select {
-		case <-m.left:
-			return nil, ErrLeft
-		default:
-		}
-		select {
-		case msg, ok := <-m.outbox:
-			return m.batch(msg, ok)
-		case <-m.evicted: // look at the outbox once more, then report
-		case <-m.left:
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
+	// Three channels to wait on, not four: every delivery wakes this wait,
+	// in every session.
+	select {
+	case msg, ok := <-m.outbox:
+		return m.batch(msg, ok)
+	case <-m.ended:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	// Ended: what was queued still comes first. Once evicted, nothing more
+	// comes: the worker sends nothing after evicting.
+	select {
+	case msg, ok := <-m.outbox:
+		return m.batch(msg, ok)
+	default:
+	}
+	select {
+	case <-m.evicted:
+		return nil, &EvictedError{}
+	default:
+		return nil, ErrLeft
 	}
 }
 
@@ -245,6 +245,7 @@ func (m *Member) offer(msgs []Message) int {
 func (m *Member) Leave() {
 	m.leaveOnce.Do(func() {
 		close(m.left)
+		m.end()
 		w := m.w
 		w.mu.Lock()
 		if !w.closed {

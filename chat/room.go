@@ -299,6 +299,7 @@ func (r *Room) Join(ctx context.Context, name string) (*Member, error) {
 		outbox:  make(chan Message, r.cfg.OutboxSize),
 		left:    make(chan struct{}),
 		evicted: make(chan struct{}),
+		ended:   make(chan struct{}),
 	}
 
 	r.mu.Lock()

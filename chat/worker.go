@@ -157,7 +157,7 @@ func (w *worker) evict(s *slot, reason string) {
 	delete(w.members, s.m.id)
 	delete(w.stalled, s.m.id)
 	s.pending = nil
-	s.m.evictOnce.Do(func() { close(s.m.evicted) })
+	s.m.evictOnce.Do(func() { close(s.m.evicted); s.m.end() })
 	if !s.m.hasLeft() {
 		w.room.log.Info("chat: member evicted", "name", s.m.name, "id", s.m.id, "reason", reason)
 	}
