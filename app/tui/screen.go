@@ -35,10 +35,18 @@ func NewScreen(m Model, out io.Writer) Screen {
 	return Screen{Model: &m, out: &screenOutput{lineRenderer: newLineRenderer(out)}}
 }
 
-// Init switches the terminal to the chat screen and draws it whole.
+// Open switches the terminal to the chat screen and draws it whole, once:
+// before the program starts, so the screen shows at once; otherwise Init
+// does it.
+func (s Screen) Open() {
+	if !s.out.started {
+		s.out.start()
+		s.draw()
+	}
+}
+
 func (s Screen) Init() tea.Cmd {
-	s.out.start()
-	s.draw()
+	s.Open()
 	return s.Model.Init()
 }
 
