@@ -35,11 +35,7 @@ func (s *Store) insert(ctx context.Context, msgs []chat.Message) ([]int64, error
 		return ids, err
 	}
 	defer tx.Rollback()
-	stmt, err := tx.PrepareContext(ctx,
-		"INSERT INTO messages (at, author, kind, body) VALUES (?, ?, ?, ?)")
-	if err != nil {
-		return ids, err
-	}
+	stmt := tx.StmtContext(ctx, s.appendMessage) // prepared once per connection
 	defer stmt.Close()
 	for i, m := range msgs {
 		res, err := stmt.ExecContext(ctx, m.Time.UnixMilli(), m.Author, int64(m.Kind), m.Body)

@@ -46,6 +46,9 @@ var migrations embed.FS
 // Store is a store.Store backed by one SQLite database file.
 type Store struct {
 	db *sql.DB
+	// appendMessage is prepared once: every message is an insert, and
+	// preparing it each time cost as much as the insert.
+	appendMessage *sql.Stmt
 }
 
 // Open opens the database at path, creating the file if needed (but not its
@@ -70,6 +73,11 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	db.SetMaxIdleConns(maxConns) // keep connections: each new one reruns the pragmas
 	s := &Store{db: db}
 	if err := s.setUp(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	s.appendMessage, err = db.PrepareContext(ctx, "INSERT INTO messages (at, author, kind, body) VALUES (?, ?, ?, ?)")
+	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
@@ -165,6 +173,7 @@ func (s *Store) apply(ctx context.Context, version int, name string) error {
 
 // Close closes the database. Call it once, after the last use.
 func (s *Store) Close() error {
+	_ = s.appendMessage.Close()
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("close sqlite: %w", err)
 	}
