@@ -196,3 +196,12 @@ func TestAHugePasteIsRefusedWhole(t *testing.T) {
 	alice.say("after the paste")
 	alice.waitText("alice: after the paste")
 }
+
+// TestALineFeedSendsLikeEnter: keys typed before the client's terminal
+// switches to raw mode arrive with Enter as a line feed.
+func TestALineFeedSendsLikeEnter(t *testing.T) {
+	ts := startServer(t, testConfig(t))
+	alice := ts.chatter(t, "alice", 80, 24)
+	alice.send("typed ahead\n")
+	alice.waitText("alice: typed ahead")
+}

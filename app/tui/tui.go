@@ -279,7 +279,10 @@ func (m *Model) key(k tea.KeyPressMsg) tea.Cmd {
 			return tea.Quit
 		}
 		return nil
-	case "enter":
+	case "enter", "ctrl+j":
+		// Ctrl+J is a line feed: what Enter sends while the client's
+		// terminal is still in cooked mode, as when typing ahead of the
+		// chat screen.
 		return m.submit()
 	case "up":
 		m.recallLine(-1)
@@ -399,14 +402,30 @@ func (m *Model) recallLine(step int) {
 	m.input.CursorEnd()
 }
 
+// entriesBelow is how many entries lie wholly out of view below: those
+// still unseen when scrolled up.
+func (m *Model) entriesBelow() int {
+	hidden := m.scroll
+	if hidden > 0 {
+		hidden++ // the marker row covers the view's last line
+	}
+	n, rows := 0, 0
+	for i := len(m.entries) - 1; i >= 0; i-- {
+		rows += m.entries[i].rows
+		if rows > hidden {
+			break
+		}
+		n++
+	}
+	return n
+}
+
 // scrollBy moves the view up (positive) or down; reaching the top of what
 // is loaded fetches an older page.
 func (m *Model) scrollBy(n int) tea.Cmd {
 	top := m.top()
 	m.scroll = min(max(m.scroll+n, 0), top)
-	if m.scroll == 0 {
-		m.unseen = 0
-	}
+	m.unseen = min(m.unseen, m.entriesBelow())
 	m.toTop = n >= len(m.lines) // Home: stay at the top as pages arrive
 	if m.scroll == top && n > 0 && !m.atStart && !m.loading && len(m.entries) < maxEntries {
 		m.loading = true

@@ -581,3 +581,31 @@ func TestCtrlVDoesNotReadTheServersClipboard(t *testing.T) {
 		t.Errorf("Ctrl+V gave a command (%T): a clipboard read on the server", cmd())
 	}
 }
+
+// TestPageDownCountsOnlyTheMessagesStillBelow: paging down part of the way
+// shows some of the new messages; the marker counts the rest.
+func TestPageDownCountsOnlyTheMessagesStillBelow(t *testing.T) {
+	f := newFixture(t, 80, 24, conversation(60))
+	f.press(tea.KeyPgUp)
+	for i := range 12 {
+		f.send(receivedMsg{[]chat.Message{{ID: int64(61 + i), Time: base, Author: "bob", Kind: chat.KindText, Body: fmt.Sprintf("burst %d", i+1)}}})
+	}
+	if s := f.screenText(); !strings.Contains(s, "12 new messages below") {
+		t.Fatalf("want 12 new messages below:\n%s", s)
+	}
+	f.press(tea.KeyPgDown) // the view's bottom is where it was when they came
+	f.send(tea.MouseWheelMsg{Button: tea.MouseWheelDown})
+	s := f.screenText()
+	shown := 0
+	for i := 1; i <= 12; i++ {
+		if strings.Contains(s, fmt.Sprintf("burst %d ", i)) {
+			shown++
+		}
+	}
+	if shown == 0 || shown == 12 {
+		t.Fatalf("the test wants some, not all, new messages in view; %d are:\n%s", shown, s)
+	}
+	if want := fmt.Sprintf("%d new message%s below", 12-shown, plural(12-shown)); !strings.Contains(s, want) {
+		t.Errorf("want %q with %d of 12 in view:\n%s", want, shown, s)
+	}
+}
