@@ -43,9 +43,6 @@ type lineRenderer struct {
 	drawn       bool   // shown is on the terminal
 	started     bool
 	err         error // the first write error: nothing is written after it
-	// Reused by update for what the terminal shows after a scroll.
-	scrolledLog  []line
-	scrolledSide []sideCell
 }
 
 func newLineRenderer(w io.Writer) *lineRenderer { return &lineRenderer{w: w} }
@@ -137,32 +134,34 @@ func (r *lineRenderer) update(b []byte, f frame) []byte {
 		b = cup(b, 0, 0)
 		b = append(b, f.header...)
 	}
-	log, side := s.log, s.side
-	if k := scrolledBy(s.log, f.log); k > 0 {
-		// The terminal moves the rows up; what it shows is then the old
-		// rows from k on, and k blank ones.
+	// After a scroll by k, the terminal shows the old rows from k on,
+	// then k blank ones: row i holds what row i+k held.
+	k := scrolledBy(s.log, f.log)
+	if k > 0 {
 		b = cup(b, 1, 0)
 		b = append(b, "\x1b["...)
 		b = appendNumber(b, k)
 		b = append(b, 'M')
-		r.scrolledLog = append(append(r.scrolledLog[:0], log[k:]...), make([]line, k)...)
-		log = r.scrolledLog
-		if side != nil {
-			r.scrolledSide = append(append(r.scrolledSide[:0], side[k:]...), make([]sideCell, k)...)
-			side = r.scrolledSide
+		if s.side != nil {
 			copy(r.borderDrawn, r.borderDrawn[k:])
 			clear(r.borderDrawn[len(r.borderDrawn)-k:])
 		}
 	}
 	for i, row := range f.log {
-		rewritten := log[i].text != row.text
+		var old line
+		if i+k < len(s.log) {
+			old = s.log[i+k]
+		}
+		rewritten := old.text != row.text
 		if rewritten {
 			b = writeRow(b, i+1, row, f.width)
 		}
-		if side != nil {
-			shown := side[i] // never written to: it may be the model's
-			if rewritten {   // erased with the row
-				r.borderDrawn[i], shown = false, sideCell{}
+		if s.side != nil {
+			var shown sideCell // nothing, on a rewritten row: it was erased whole
+			if rewritten {
+				r.borderDrawn[i] = false
+			} else if i+k < len(s.side) {
+				shown = s.side[i+k]
 			}
 			b = r.drawSideCell(b, f, i, r.borderDrawn[i], shown)
 		}
