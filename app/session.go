@@ -183,7 +183,7 @@ func (s *Server) runChat(ssh.Handler) ssh.Handler {
 		go forwardResizes(ctx, program, windowChanges)
 		go s.watch(ctx, conn, member, name)
 		screen.Open() // the user sees the chat now; keys wait for Run
-		alignStart(ctx)
+		alignStart(ctx, s.started)
 		final, err := program.Run()
 		switch {
 		case errors.Is(err, tea.ErrProgramPanic):
@@ -214,10 +214,11 @@ func (s *Server) runChat(ssh.Handler) ssh.Handler {
 // wait in the SSH channel.
 const startGrid = 100 * time.Millisecond
 
-// alignStart waits for the next moment on startGrid.
-func alignStart(ctx context.Context) {
-	now := time.Now()
-	t := time.NewTimer(now.Truncate(startGrid).Add(startGrid).Sub(now))
+// alignStart waits for the next moment on startGrid, counted from base on
+// the monotonic clock (a step of the wall clock leaves the grid alone).
+func alignStart(ctx context.Context, base time.Time) {
+	since := time.Since(base)
+	t := time.NewTimer(since.Truncate(startGrid) + startGrid - since)
 	defer t.Stop()
 	select {
 	case <-t.C:
@@ -363,8 +364,9 @@ func newStallWriter(w io.Writer, limit time.Duration, onStall func()) *stallWrit
 	return sw
 }
 
-// Write is called from one goroutine at a time: the session's program,
-// then its restoring of the terminal.
+// Write is called from one goroutine at a time: the session's handler
+// drawing the first screen, then its program, then its restoring of the
+// terminal.
 func (sw *stallWriter) Write(p []byte) (int, error) {
 	sw.stalled.Reset(sw.limit)
 	defer sw.stalled.Stop()

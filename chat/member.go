@@ -177,10 +177,10 @@ func (m *Member) Receive(ctx context.Context) ([]Message, error) {
 		return m.batch(msg, ok)
 	case <-m.ended:
 	case <-ctx.Done():
-		return nil, ctx.Err()
 	}
-	// Ended: what was queued still comes first. Once evicted, nothing more
-	// comes: the worker sends nothing after evicting.
+	// Ended or cancelled: what was queued still comes first (select picks
+	// at random among ready cases). Once evicted, nothing more comes: the
+	// worker sends nothing after evicting.
 	select {
 	case msg, ok := <-m.outbox:
 		return m.batch(msg, ok)
@@ -190,7 +190,12 @@ func (m *Member) Receive(ctx context.Context) ([]Message, error) {
 	case <-m.evicted:
 		return nil, &EvictedError{}
 	default:
+	}
+	select {
+	case <-m.left:
 		return nil, ErrLeft
+	default:
+		return nil, ctx.Err()
 	}
 }
 

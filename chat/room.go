@@ -435,9 +435,7 @@ func (r *Room) submit(ctx context.Context, m *Member, q *request) error {
 	case r.posts <- q:
 	case <-r.quit:
 		return ErrRoomClosed
-	case <-m.left:
-		return ErrLeft
-	case <-m.evicted:
+	case <-m.ended: // left or evicted
 		return ErrLeft
 	case <-ctx.Done():
 		return ctx.Err()

@@ -6,9 +6,9 @@ import (
 	"github.com/charmbracelet/colorprofile"
 )
 
-// lineCacheSize bounds the renderings a LineCache keeps: a few widths of
-// the last thousand or so messages, enough for every live session and for
-// the history a joining session shows.
+// lineCacheSize bounds the renderings a LineCache keeps: the last
+// thousand or so messages at a few common widths, or fewer at many. A
+// miss costs only the rendering the session would have done alone.
 const lineCacheSize = 4096
 
 // LineCache shares wrapped, styled log lines between the sessions of a

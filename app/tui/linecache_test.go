@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/charmbracelet/colorprofile"
@@ -112,5 +113,55 @@ func TestLineCacheForgetsTheOldest(t *testing.T) {
 	c.put(key(lineCacheSize+9), []line{{text: "again"}})
 	if lines, _ := c.get(key(lineCacheSize + 9)); lines[0].text == "again" {
 		t.Error("a second rendering of the same key replaced the first")
+	}
+}
+
+// TestASharedLineIsNobodysOwn: a name that sanitising changes
+// ("alice\u200b" shows as "alice") must not reach the cache in alice's
+// own style, for bob to show.
+func TestASharedLineIsNobodysOwn(t *testing.T) {
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "tui.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	room := chat.NewRoom(st, chat.RoomConfig{Workers: 1}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	t.Cleanup(func() { room.Close(); _ = st.Close() })
+	cache := NewLineCache()
+	model := func(name string, lines *LineCache) *Model {
+		member, err := room.Join(ctx, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := New(ctx, Options{Room: room, Member: member, HistoryLen: 100, MaxMessage: 1000, Width: 100, Height: 30, Profile: colorprofile.ANSI256, Lines: lines})
+		return &m
+	}
+	alice, bob, bobAlone := model("alice", cache), model("bob", cache), model("bob", nil)
+	msg := chat.Message{ID: 5000, Time: base, Author: "alice\u200b", Kind: chat.KindText, Body: "hi"}
+	for _, m := range []*Model{alice, bob, bobAlone} { // alice first: she fills the cache
+		m.appendMessages([]chat.Message{msg}, true)
+	}
+	if got, want := bob.lines[len(bob.lines)-1].text, bobAlone.lines[len(bobAlone.lines)-1].text; got != want {
+		t.Errorf("bob shows alice's rendering:\n shared %q\n alone  %q", got, want)
+	}
+}
+
+// TestAReflowAddsNothingToTheCache: a resize re-wraps a session's whole
+// log; adding it all would push the live messages out of the cache.
+func TestAReflowAddsNothingToTheCache(t *testing.T) {
+	f := newFixture(t, 100, 30, nil)
+	f.model.shared = NewLineCache()
+	for i := range 50 {
+		f.model.appendMessages([]chat.Message{{ID: int64(100 + i), Time: base, Author: "bob", Kind: chat.KindText, Body: fmt.Sprint("message ", i)}}, true)
+	}
+	if n := len(f.model.shared.lines); n != 50 {
+		t.Fatalf("%d renderings cached for 50 messages", n)
+	}
+	f.model.resize(70, 30)
+	if n := len(f.model.shared.lines); n != 50 {
+		t.Errorf("a resize left %d renderings cached, want the same 50", n)
+	}
+	if s := f.screenText(); !strings.Contains(s, "bob: message 49") {
+		t.Errorf("the resized log lost its messages:\n%s", s)
 	}
 }

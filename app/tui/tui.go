@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -130,7 +131,7 @@ func New(ctx context.Context, o Options) Model {
 // server ended the session (eviction, shutdown).
 func (m *Model) ExitReason() string { return m.exitReason }
 
-// Messages the model's commands deliver.
+// Messages Deliver and the model's commands bring.
 type (
 	receivedMsg struct{ msgs []chat.Message }
 	endedMsg    struct{ err error }
@@ -402,8 +403,8 @@ func (m *Model) recallLine(step int) {
 	m.input.CursorEnd()
 }
 
-// entriesBelow is how many entries lie wholly out of view below: those
-// still unseen when scrolled up.
+// entriesBelow is how many room messages lie wholly out of view below:
+// those still unseen when scrolled up (local notices are not counted).
 func (m *Model) entriesBelow() int {
 	hidden := m.scroll
 	if hidden > 0 {
@@ -415,7 +416,9 @@ func (m *Model) entriesBelow() int {
 		if rows > hidden {
 			break
 		}
-		n++
+		if !m.entries[i].local {
+			n++
+		}
 	}
 	return n
 }
@@ -484,7 +487,7 @@ func (m *Model) add(e entry) {
 	if len(m.entries) == 0 || !sameDay(m.entries[len(m.entries)-1].msg.Time, e.msg.Time) {
 		lines = append(lines, m.dayLine(e.msg.Time))
 	}
-	lines = append(lines, m.render(e, m.wrapWidth())...)
+	lines = append(lines, m.render(e, m.wrapWidth(), true)...)
 	m.number(lines)
 	e.rows = len(lines)
 	m.entries = append(m.entries, e)
@@ -593,15 +596,17 @@ func (m *Model) reflow() {
 		if i == 0 || !sameDay(m.entries[i-1].msg.Time, e.msg.Time) {
 			m.lines = append(m.lines, m.dayLine(e.msg.Time))
 		}
-		m.lines = append(m.lines, m.render(*e, width)...)
+		m.lines = append(m.lines, m.render(*e, width, false)...)
 		e.rows = len(m.lines) - before
 	}
 	m.number(m.lines)
 }
 
-// render wraps and styles e, or copies how another session did: see
-// LineCache. The lines returned must not be changed.
-func (m *Model) render(e entry, width int) []line {
+// render wraps and styles e, or returns how another session did (see
+// LineCache); callers copy the lines. A reflow renders the whole log at a
+// new width: it takes what is shared but adds nothing (remember false), or
+// one resize would push every live message out of the cache.
+func (m *Model) render(e entry, width int, remember bool) []line {
 	if m.shared == nil || e.local || e.msg.ID == 0 || e.mention || strings.EqualFold(e.msg.Author, m.me) {
 		return m.st.render(e, m.me, width)
 	}
@@ -609,8 +614,12 @@ func (m *Model) render(e entry, width int) []line {
 	if lines, ok := m.shared.get(key); ok {
 		return lines
 	}
-	lines := m.st.render(e, m.me, width)
-	m.shared.put(key, lines)
+	// As nobody's own: the check above compares the name as stored, the
+	// styling compares it sanitised.
+	lines := slices.Clip(m.st.render(e, "", width))
+	if remember {
+		m.shared.put(key, lines)
+	}
 	return lines
 }
 

@@ -609,3 +609,28 @@ func TestPageDownCountsOnlyTheMessagesStillBelow(t *testing.T) {
 		t.Errorf("want %q with %d of 12 in view:\n%s", want, shown, s)
 	}
 }
+
+// TestNoticesBelowAreNotNewMessages: a /help typed while scrolled up adds
+// lines below, but no new messages.
+func TestNoticesBelowAreNotNewMessages(t *testing.T) {
+	f := newFixture(t, 80, 24, conversation(60))
+	f.press(tea.KeyPgUp)
+	for i := range 2 {
+		f.send(receivedMsg{[]chat.Message{{ID: int64(61 + i), Time: base.Add(time.Hour), Author: "bob", Kind: chat.KindText, Body: fmt.Sprintf("burst %d", i+1)}}})
+	}
+	before := len(f.model.entries)
+	f.typeText("/help")
+	f.press(tea.KeyEnter)
+	rows := 0
+	for _, e := range f.model.entries[before:] {
+		rows += e.rows
+	}
+	f.model.scrollBy(rows - 1 - f.model.scroll) // every notice below, both bursts in view
+	s := f.screenText()
+	if !strings.Contains(s, "burst 1 ") || !strings.Contains(s, "burst 2 ") {
+		t.Fatalf("want both bursts in view:\n%s", s)
+	}
+	if strings.Contains(s, "new message") {
+		t.Errorf("both new messages are in view, yet:\n%s", s)
+	}
+}
