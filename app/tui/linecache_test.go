@@ -3,16 +3,12 @@ package tui
 import (
 	"context"
 	"fmt"
-	"io"
-	"log/slog"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/charmbracelet/colorprofile"
 
 	"messaging/chat"
-	"messaging/store/sqlite"
 )
 
 // viewer is one session's model in a shared room.
@@ -30,12 +26,7 @@ type viewer struct {
 // saved work.
 func TestSharedLinesLookAsIfRenderedAlone(t *testing.T) {
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "tui.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	room := chat.NewRoom(st, chat.RoomConfig{Workers: 1}, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	t.Cleanup(func() { room.Close(); _ = st.Close() })
+	room, _ := newRoom(t)
 	cache := NewLineCache()
 	viewers := []*viewer{
 		{name: "alice", width: 100, profile: colorprofile.ANSI256},
@@ -121,12 +112,7 @@ func TestLineCacheForgetsTheOldest(t *testing.T) {
 // own style, for bob to show.
 func TestASharedLineIsNobodysOwn(t *testing.T) {
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "tui.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	room := chat.NewRoom(st, chat.RoomConfig{Workers: 1}, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	t.Cleanup(func() { room.Close(); _ = st.Close() })
+	room, _ := newRoom(t)
 	cache := NewLineCache()
 	model := func(name string, lines *LineCache) *Model {
 		member, err := room.Join(ctx, name)

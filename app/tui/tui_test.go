@@ -32,12 +32,7 @@ type fixture struct {
 func newFixture(t testing.TB, width, height int, recent []chat.Message) *fixture {
 	t.Helper()
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "tui.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	room := chat.NewRoom(st, chat.RoomConfig{Workers: 1}, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	t.Cleanup(func() { room.Close(); _ = st.Close() })
+	room, st := newRoom(t)
 	member, err := room.Join(ctx, "alice")
 	if err != nil {
 		t.Fatal(err)
@@ -47,6 +42,18 @@ func newFixture(t testing.TB, width, height int, recent []chat.Message) *fixture
 	}
 	m := New(ctx, Options{Room: room, Member: member, Recent: recent, HistoryLen: 100, MaxMessage: 1000, Width: width, Height: height})
 	return &fixture{t: t, store: st, room: room, model: m}
+}
+
+// newRoom is a room over a fresh SQLite file, closed after the test.
+func newRoom(t testing.TB) (*chat.Room, *sqlite.Store) {
+	t.Helper()
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "tui.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	room := chat.NewRoom(st, chat.RoomConfig{Workers: 1}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	t.Cleanup(func() { room.Close(); _ = st.Close() })
+	return room, st
 }
 
 // send runs one message through Update and returns the command it gave.
