@@ -329,7 +329,7 @@ func (s *Server) closeConn(conn gossh.Conn, name, why string) {
 // terminalOutput is where a chat screen writes: the session's SSH channel
 // itself. charm's session.Write emulates a terminal's output processing
 // (\n becomes \r\n) by copying every write twice, after a context
-// lookup: a tenth of a delivery's cost with hundreds of sessions. The
+// lookup: about 6% of a delivery's cost with hundreds of sessions. The
 // screen never writes a bare \n (it places the cursor), so nothing needs
 // translating. If charm's session no longer embeds its channel, the
 // session itself is returned (TestTerminalOutputIsTheChannel notices).
