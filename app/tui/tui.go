@@ -607,7 +607,9 @@ func (m *Model) reflow() {
 // new width: it takes what is shared but adds nothing (remember false), or
 // one resize would push every live message out of the cache.
 func (m *Model) render(e entry, width int, remember bool) []line {
-	if m.shared == nil || e.local || e.msg.ID == 0 || e.mention || strings.EqualFold(e.msg.Author, m.me) {
+	// Local notices have no id; own messages and mentions look different
+	// in this session.
+	if m.shared == nil || e.msg.ID == 0 || e.mention || strings.EqualFold(e.msg.Author, m.me) {
 		return m.st.render(e, m.me, width)
 	}
 	key := lineKey{id: e.msg.ID, width: width, profile: m.st.profile}

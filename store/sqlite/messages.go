@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"math"
 	"slices"
@@ -34,13 +35,9 @@ func (s *Store) insert(ctx context.Context, msgs []chat.Message) ([]int64, error
 		// One statement is its own transaction (and its own fsync): no
 		// BEGIN and COMMIT to run, which cost more than the insert. The
 		// usual case when the room is not busy.
-		m := msgs[0]
-		res, err := s.appendMessage.ExecContext(ctx, m.Time.UnixMilli(), m.Author, int64(m.Kind), m.Body)
-		if err != nil {
-			return ids, err
-		}
-		ids[0], _ = res.LastInsertId() // the driver's never fails
-		return ids, nil
+		id, err := insertOne(ctx, s.appendMessage, msgs[0])
+		ids[0] = id
+		return ids, err
 	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
@@ -50,11 +47,7 @@ func (s *Store) insert(ctx context.Context, msgs []chat.Message) ([]int64, error
 	stmt := tx.StmtContext(ctx, s.appendMessage) // prepared once per connection
 	defer stmt.Close()
 	for i, m := range msgs {
-		res, err := stmt.ExecContext(ctx, m.Time.UnixMilli(), m.Author, int64(m.Kind), m.Body)
-		if err == nil {
-			ids[i], err = res.LastInsertId()
-		}
-		if err != nil {
+		if ids[i], err = insertOne(ctx, stmt, m); err != nil {
 			clear(ids)
 			return ids, err
 		}
@@ -64,6 +57,15 @@ func (s *Store) insert(ctx context.Context, msgs []chat.Message) ([]int64, error
 		return ids, err
 	}
 	return ids, nil
+}
+
+// insertOne runs the prepared insert for m and returns its ID (0 on error).
+func insertOne(ctx context.Context, stmt *sql.Stmt, m chat.Message) (int64, error) {
+	res, err := stmt.ExecContext(ctx, m.Time.UnixMilli(), m.Author, int64(m.Kind), m.Body)
+	if err != nil {
+		return 0, err
+	}
+	return res.LastInsertId()
 }
 
 // Before returns up to limit messages with ID < before (before <= 0: the
