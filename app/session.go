@@ -170,6 +170,7 @@ func (s *Server) runChat(ssh.Handler) ssh.Handler {
 			// nothing to do: once a second.
 			tea.WithoutRenderer(),
 			tea.WithFPS(1),
+			tea.WithFilter(screen.Filter),
 		)
 		program := tea.NewProgram(model, opts...)
 		if !s.programs.add(program) {
@@ -350,17 +351,24 @@ func terminalOutput(sess ssh.Session) io.Writer {
 
 // stallWriter is the session's output as the program sees it. A write
 // blocked for stallLimit means the client stopped reading: the connection
-// is closed, which ends the write. One timer, armed only while writing,
-// so an idle session costs nothing.
+// is closed, which ends the write. Setting a timer around every write
+// costs a measurable share of a delivery, so the timer is set by the
+// first write and, when it fires, looks at the write in progress: it runs
+// at most once per limit while the session writes, never while it idles.
 type stallWriter struct {
 	w       io.Writer
 	limit   time.Duration
-	stalled *time.Timer
+	onStall func()
+	timer   *time.Timer
+	epoch   time.Time    // writes are timed from here, on the monotonic clock
+	writing atomic.Int64 // when the write in progress began, after epoch, plus 1; 0: none
+	armed   atomic.Bool  // the timer is set
 }
 
 func newStallWriter(w io.Writer, limit time.Duration, onStall func()) *stallWriter {
-	sw := &stallWriter{w: w, limit: limit, stalled: time.AfterFunc(limit, onStall)}
-	sw.stalled.Stop()
+	sw := &stallWriter{w: w, limit: limit, onStall: onStall, epoch: time.Now()}
+	sw.timer = time.AfterFunc(limit, sw.check)
+	sw.timer.Stop()
 	return sw
 }
 
@@ -368,9 +376,32 @@ func newStallWriter(w io.Writer, limit time.Duration, onStall func()) *stallWrit
 // drawing the first screen, then its program, then its restoring of the
 // terminal.
 func (sw *stallWriter) Write(p []byte) (int, error) {
-	sw.stalled.Reset(sw.limit)
-	defer sw.stalled.Stop()
-	return sw.w.Write(p)
+	sw.writing.Store(int64(time.Since(sw.epoch)) + 1)
+	if sw.armed.CompareAndSwap(false, true) {
+		sw.timer.Reset(sw.limit)
+	}
+	n, err := sw.w.Write(p)
+	sw.writing.Store(0)
+	return n, err
+}
+
+// check runs when the timer fires. It disarms before it reads the write in
+// progress: a write beginning meanwhile either finds the timer disarmed
+// and sets it, or is seen here.
+func (sw *stallWriter) check() {
+	sw.armed.Store(false)
+	began := sw.writing.Load()
+	if began == 0 {
+		return
+	}
+	blocked := time.Since(sw.epoch) - time.Duration(began-1)
+	if blocked >= sw.limit {
+		sw.onStall()
+		return
+	}
+	if sw.armed.CompareAndSwap(false, true) {
+		sw.timer.Reset(sw.limit - blocked)
+	}
 }
 
 // connState is what the server knows of one connection, kept in its

@@ -7,6 +7,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -348,4 +349,70 @@ func TestTerminalOutputIsTheChannel(t *testing.T) {
 	if string(out) != "raw\r\n" {
 		t.Errorf("the client read %q, want %q", out, "raw\r\n")
 	}
+}
+
+// gateWriter blocks each write while its gate is closed.
+type gateWriter struct{ open chan struct{} }
+
+func (g *gateWriter) Write(p []byte) (int, error) {
+	<-g.open
+	return len(p), nil
+}
+
+func TestStallWriterCatchesOnlyABlockedWrite(t *testing.T) {
+	const limit = 40 * time.Millisecond
+	gate := &gateWriter{make(chan struct{})}
+	close(gate.open)
+	var stalls atomic.Int32
+	stalled := make(chan struct{}, 1)
+	sw := newStallWriter(gate, limit, func() {
+		stalls.Add(1)
+		stalled <- struct{}{}
+	})
+
+	// Quick writes for several limits: the timer fires while they come and
+	// must find no write blocked for the limit.
+	for start := time.Now(); time.Since(start) < 5*limit; {
+		if _, err := sw.Write([]byte("x")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := stalls.Load(); n != 0 {
+		t.Fatalf("quick writes were taken for %d stalls", n)
+	}
+
+	// Then one write blocks: caught, after the limit, whenever the timer
+	// was last set.
+	gate.open = make(chan struct{})
+	began := time.Now()
+	done := make(chan struct{})
+	go func() {
+		_, _ = sw.Write([]byte("blocked"))
+		close(done)
+	}()
+	select {
+	case <-stalled:
+	case <-time.After(waitLimit):
+		t.Fatal("a blocked write was never caught")
+	}
+	if waited := time.Since(began); waited < limit {
+		t.Errorf("caught after %s, before the limit %s", waited, limit)
+	}
+	close(gate.open) // as closing the connection ends the write
+	<-done
+
+	// Idle, then blocked again: the timer is set again by the next write.
+	gate.open = make(chan struct{})
+	done = make(chan struct{})
+	go func() {
+		_, _ = sw.Write([]byte("blocked again"))
+		close(done)
+	}()
+	select {
+	case <-stalled:
+	case <-time.After(waitLimit):
+		t.Fatal("a blocked write after an idle spell was never caught")
+	}
+	close(gate.open)
+	<-done
 }

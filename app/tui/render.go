@@ -38,9 +38,11 @@ const (
 type lineRenderer struct {
 	w           io.Writer
 	buf         []byte
-	shown       frame  // what the terminal shows now
-	borderDrawn []bool // rows of the log whose member-column border is on screen
-	drawn       bool   // shown is on the terminal
+	shown       frame    // what the terminal shows now
+	borderDrawn []bool   // rows of the log whose member-column border is on screen
+	sideCups    []string // moves to each row of the member column, after its border
+	sideCupsAt  int      // the column sideCups were made for
+	drawn       bool     // shown is on the terminal
 	started     bool
 	err         error // the first write error: nothing is written after it
 }
@@ -186,7 +188,7 @@ func (r *lineRenderer) drawSideCell(b []byte, f frame, i int, hasBorder bool, ol
 			r.borderDrawn = append(r.borderDrawn, true)
 		}
 	case old.text != cell.text:
-		b = cup(b, i+1, f.sideAt+sideBorderWidth)
+		b = r.sideCup(b, i, f.sideAt)
 	default:
 		return b
 	}
@@ -195,6 +197,19 @@ func (r *lineRenderer) drawSideCell(b []byte, f frame, i int, hasBorder bool, ol
 		b = append(b, "\x1b[K"...)
 	}
 	return b
+}
+
+// sideCup moves the cursor to row i of the member column, after its
+// border at column at. A scroll moves the whole column, so every row is
+// redrawn per message: the moves are made once per layout.
+func (r *lineRenderer) sideCup(b []byte, i, at int) []byte {
+	if r.sideCupsAt != at {
+		r.sideCups, r.sideCupsAt = r.sideCups[:0], at
+	}
+	for len(r.sideCups) <= i {
+		r.sideCups = append(r.sideCups, string(cup(nil, len(r.sideCups)+1, at+sideBorderWidth)))
+	}
+	return append(b, r.sideCups[i]...)
 }
 
 // bottom draws the input and hint rows where they differ from the shown

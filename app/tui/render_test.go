@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -413,5 +414,67 @@ func TestAppendNumberWritesDecimal(t *testing.T) {
 		if got, want := string(appendNumber([]byte("x"), n)), "x"+strconv.Itoa(n); got != want {
 			t.Errorf("appendNumber(%d) = %q, want %q", n, got, want)
 		}
+	}
+}
+
+// TestFilterDrawsDeliveriesOutsideTheRound: the program's filter updates
+// and draws a delivery and drops it, unless drawing waits for the next
+// frame, when its command goes on through Update; other messages pass
+// untouched.
+func TestFilterDrawsDeliveriesOutsideTheRound(t *testing.T) {
+	f := newFixture(t, 80, 24, conversation(3))
+	term := newTerminal(80, 24)
+	s := Screen{Model: &f.model, out: &screenOutput{lineRenderer: term.r}}
+	s.draw()
+	term.out.Reset()
+	deliver := func(id int64, body string) tea.Msg {
+		return s.Filter(s, receivedMsg{[]chat.Message{{ID: id, Time: base, Author: "bob", Kind: chat.KindText, Body: body}}})
+	}
+
+	// Within frameEvery of the last draw: applied, drawn later.
+	passed := deliver(1000, "too soon to draw")
+	cmdMsg, ok := passed.(commandMsg)
+	if !ok || cmdMsg.cmd == nil {
+		t.Fatalf("a delivery waiting for its frame gave %#v, want its command", passed)
+	}
+	if _, cmd := s.Update(cmdMsg); cmd == nil {
+		t.Error("Update dropped the command the filter passed on")
+	}
+	if !strings.Contains(f.model.View().Content, "too soon to draw") {
+		t.Error("the delivery was not applied")
+	}
+
+	// The frame is due: applied, drawn, dropped.
+	s.Update(flushMsg{})
+	term.out.Reset()
+	s.out.lastDraw = time.Time{}
+	if passed := deliver(1001, "drawn at once"); passed != nil {
+		t.Errorf("a drawn delivery was passed on: %#v", passed)
+	}
+	if !strings.Contains(term.out.String(), "drawn at once") {
+		t.Errorf("the delivery was not drawn: %q", term.out.String())
+	}
+
+	key := tea.KeyPressMsg{Code: 'x', Text: "x"}
+	if passed := s.Filter(s, key); passed != key {
+		t.Errorf("a key came out of the filter as %#v", passed)
+	}
+	if f.model.input.Value() != "" {
+		t.Error("the filter applied a key")
+	}
+}
+
+// TestAFrameKeepsItsRows: a frame's log rows are the model's own lines,
+// not a copy; the renderer compares the next frame with them, so nothing
+// the model does later may change them.
+func TestAFrameKeepsItsRows(t *testing.T) {
+	f := newFixture(t, 80, 24, conversation(40))
+	shown := f.model.frame()
+	want := slices.Clone(shown.log)
+	f.model.reflow()
+	f.send(receivedMsg{[]chat.Message{{ID: 1000, Time: base, Author: "bob", Kind: chat.KindText, Body: "after the reflow"}}})
+	f.model.frame()
+	if !slices.Equal(shown.log, want) {
+		t.Error("a frame's rows changed after it was made")
 	}
 }

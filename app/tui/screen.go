@@ -30,6 +30,10 @@ type screenOutput struct {
 // flushMsg draws what changed since the last frame.
 type flushMsg struct{}
 
+// commandMsg carries a command out of Filter, which cannot return one, to
+// Update, which returns it.
+type commandMsg struct{ cmd tea.Cmd }
+
 // NewScreen returns a Screen drawing m on out.
 func NewScreen(m Model, out io.Writer) Screen {
 	return Screen{Model: &m, out: &screenOutput{lineRenderer: newLineRenderer(out)}}
@@ -50,11 +54,31 @@ func (s Screen) Init() tea.Cmd {
 	return s.Model.Init()
 }
 
+// Filter is the program's message filter (tea.WithFilter), which Bubble
+// Tea calls on the program's goroutine before its round for a message. It
+// takes the room's deliveries, most of what a busy session receives, out
+// of that round: it updates and draws as the round would, through Update,
+// and drops the message when that leaves no command. The round would hand
+// the nil command to the program's command goroutine (a wake-up per
+// message per session) and ask for a View that nobody draws.
+func (s Screen) Filter(_ tea.Model, msg tea.Msg) tea.Msg {
+	if _, ok := msg.(receivedMsg); !ok {
+		return msg
+	}
+	if _, cmd := s.Update(msg); cmd != nil {
+		return commandMsg{cmd}
+	}
+	return nil
+}
+
 func (s Screen) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
-	if _, ok := msg.(flushMsg); ok {
+	switch msg := msg.(type) {
+	case flushMsg:
 		s.out.pending = false
 		s.draw()
 		return s, nil
+	case commandMsg:
+		return s, msg.cmd
 	}
 	if _, ok := msg.(tea.WindowSizeMsg); ok {
 		// Repaint even at the same size: terminals reset the scroll

@@ -483,17 +483,16 @@ func (m *Model) notice(text string) {
 // add appends an entry and its wrapped lines; a reader scrolled up keeps
 // their view.
 func (m *Model) add(e entry) {
-	var lines []line
+	before := len(m.lines)
 	if len(m.entries) == 0 || !sameDay(m.entries[len(m.entries)-1].msg.Time, e.msg.Time) {
-		lines = append(lines, m.dayLine(e.msg.Time))
+		m.lines = append(m.lines, m.dayLine(e.msg.Time))
 	}
-	lines = append(lines, m.render(e, m.wrapWidth(), true)...)
-	m.number(lines)
-	e.rows = len(lines)
+	m.lines = append(m.lines, m.render(e, m.wrapWidth(), true)...)
+	m.number(m.lines[before:])
+	e.rows = len(m.lines) - before
 	m.entries = append(m.entries, e)
-	m.lines = append(m.lines, lines...)
 	if m.scroll > 0 {
-		m.scroll += len(lines)
+		m.scroll += e.rows
 	}
 	if len(m.entries) > maxEntries {
 		m.forgetOldest(len(m.entries) - maxEntries)
@@ -578,7 +577,9 @@ func (m *Model) resize(width, height int) {
 // reflow re-wraps every entry: on resize and when older history arrives.
 // Once the whole history is loaded, a marker heads the log.
 func (m *Model) reflow() {
-	m.lines = m.lines[:0]
+	// A new array: the last frame drawn may still hold rows of the old one
+	// (see logRows).
+	m.lines = make([]line, 0, len(m.lines))
 	m.head = 0
 	switch {
 	case m.atStart:

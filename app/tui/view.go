@@ -221,10 +221,16 @@ func (m *Model) headerLine() string {
 // last row while scrolled up.
 func (m *Model) logRows() []line {
 	h := m.logHeight()
-	rows := make([]line, h)
 	end := len(m.lines) - m.scroll
 	start := max(end-h, 0)
-	visible := m.lines[start:end]
+	visible := m.lines[start:end:end]
+	if len(visible) == h && m.scroll == 0 {
+		// The common case, without a copy: lines already in m.lines are
+		// never changed in place (new ones are appended, a reflow builds a
+		// new array), so the frame the renderer keeps stays valid.
+		return visible
+	}
+	rows := make([]line, h)
 	copy(rows[h-len(visible):], visible)
 	if m.scroll > 0 {
 		text := " ↑ scrolled back · End to return "
