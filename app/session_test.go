@@ -382,37 +382,29 @@ func TestStallWriterCatchesOnlyABlockedWrite(t *testing.T) {
 	}
 
 	// Then one write blocks: caught, after the limit, whenever the timer
-	// was last set.
-	gate.open = make(chan struct{})
-	began := time.Now()
-	done := make(chan struct{})
-	go func() {
-		_, _ = sw.Write([]byte("blocked"))
-		close(done)
-	}()
-	select {
-	case <-stalled:
-	case <-time.After(waitLimit):
-		t.Fatal("a blocked write was never caught")
+	// was last set. Closing the gate ends the write, as closing the
+	// connection does.
+	blockedWrite := func(what string) time.Duration {
+		t.Helper()
+		gate.open = make(chan struct{})
+		began := time.Now()
+		done := make(chan struct{})
+		go func() {
+			_, _ = sw.Write([]byte(what))
+			close(done)
+		}()
+		defer func() { close(gate.open); <-done }()
+		select {
+		case <-stalled:
+			return time.Since(began)
+		case <-time.After(waitLimit):
+			t.Fatalf("%s: never caught", what)
+			return 0
+		}
 	}
-	if waited := time.Since(began); waited < limit {
+	if waited := blockedWrite("a blocked write"); waited < limit {
 		t.Errorf("caught after %s, before the limit %s", waited, limit)
 	}
-	close(gate.open) // as closing the connection ends the write
-	<-done
-
 	// Idle, then blocked again: the timer is set again by the next write.
-	gate.open = make(chan struct{})
-	done = make(chan struct{})
-	go func() {
-		_, _ = sw.Write([]byte("blocked again"))
-		close(done)
-	}()
-	select {
-	case <-stalled:
-	case <-time.After(waitLimit):
-		t.Fatal("a blocked write after an idle spell was never caught")
-	}
-	close(gate.open)
-	<-done
+	blockedWrite("a blocked write after an idle spell")
 }
