@@ -46,6 +46,10 @@ type Member struct {
 	id     uint64
 	name   string
 	outbox chan Message // sent to and closed only by w
+	// leaving is set by Leave before it closes left: the worker checks it
+	// for every delivery, and it sits beside outbox, which the worker
+	// reads next, where the channel would cost a cache miss per member.
+	leaving atomic.Bool
 
 	left      chan struct{} // closed by Leave
 	leaveOnce sync.Once
@@ -65,14 +69,7 @@ func (m *Member) Name() string { return m.name }
 // ID returns the member's session ID, unique in the room.
 func (m *Member) ID() uint64 { return m.id }
 
-func (m *Member) hasLeft() bool {
-	select {
-	case <-m.left:
-		return true
-	default:
-		return false
-	}
-}
+func (m *Member) hasLeft() bool { return m.leaving.Load() }
 
 // Post sanitises body (see Sanitize), trims surrounding space, and posts it
 // to the room as kind, which MUST be KindText or KindAction. It returns
@@ -249,6 +246,7 @@ func (m *Member) offer(msgs []Message) int {
 // Room.Close (when the notice is no longer stored).
 func (m *Member) Leave() {
 	m.leaveOnce.Do(func() {
+		m.leaving.Store(true)
 		close(m.left)
 		m.end()
 		w := m.w

@@ -38,11 +38,13 @@ const (
 type lineRenderer struct {
 	w           io.Writer
 	buf         []byte
-	shown       frame    // what the terminal shows now
-	borderDrawn []bool   // rows of the log whose member-column border is on screen
-	sideCups    []string // moves to each row of the member column, after its border
-	sideCupsAt  int      // the column sideCups were made for
-	drawn       bool     // shown is on the terminal
+	shown       frame     // what the terminal shows now
+	borderDrawn []bool    // rows of the log whose member-column border is on screen
+	sideRows    []byte    // what redrawing each row of the member column writes (see sideRow)
+	sideEnds    []int     // row i of sideRows ends at sideEnds[i+1]
+	sideRowsOf  *sideCell // the column sideRows was made for: its first cell
+	sideRowsAt  int       // and the screen column it starts at
+	drawn       bool      // shown is on the terminal
 	started     bool
 	err         error // the first write error: nothing is written after it
 }
@@ -176,10 +178,8 @@ func (r *lineRenderer) update(b []byte, f frame) []byte {
 // on screen. A row drawn from its border on is erased to its end: a log
 // row the terminal drew wider than counted may have spilled there.
 func (r *lineRenderer) drawSideCell(b []byte, f frame, i int, hasBorder bool, old sideCell) []byte {
-	cell := f.side[i]
 	switch {
 	case !hasBorder:
-		old = sideCell{width: sideWidth} // whatever is there goes
 		b = cup(b, i+1, f.sideAt)
 		b = append(b, f.border...)
 		if i < len(r.borderDrawn) {
@@ -187,29 +187,34 @@ func (r *lineRenderer) drawSideCell(b []byte, f frame, i int, hasBorder bool, ol
 		} else {
 			r.borderDrawn = append(r.borderDrawn, true)
 		}
-	case old.text != cell.text:
-		b = r.sideCup(b, i, f.sideAt)
+		b = append(b, f.side[i].text...)
+		return append(b, "\x1b[K"...)
+	case old.text != f.side[i].text:
+		b = r.sideRow(b, f, i)
+		if old.width > f.side[i].width {
+			b = append(b, "\x1b[K"...)
+		}
+		return b
 	default:
 		return b
 	}
-	b = append(b, cell.text...)
-	if old.width > cell.width {
-		b = append(b, "\x1b[K"...)
-	}
-	return b
 }
 
-// sideCup moves the cursor to row i of the member column, after its
-// border at column at. A scroll moves the whole column, so every row is
-// redrawn per message: the moves are made once per layout.
-func (r *lineRenderer) sideCup(b []byte, i, at int) []byte {
-	if r.sideCupsAt != at {
-		r.sideCups, r.sideCupsAt = r.sideCups[:0], at
+// sideRow redraws row i of the member column after its border: the move
+// there and the cell. A scroll moves the whole column, so most of its rows
+// are redrawn for every message: what each writes is made once per column
+// and layout, in one piece of memory.
+func (r *lineRenderer) sideRow(b []byte, f frame, i int) []byte {
+	if r.sideRowsOf != &f.side[0] || r.sideRowsAt != f.sideAt || len(r.sideEnds) != len(f.side)+1 {
+		r.sideRowsOf, r.sideRowsAt = &f.side[0], f.sideAt
+		r.sideRows, r.sideEnds = r.sideRows[:0], append(r.sideEnds[:0], 0)
+		for y, cell := range f.side {
+			r.sideRows = cup(r.sideRows, y+1, f.sideAt+sideBorderWidth)
+			r.sideRows = append(r.sideRows, cell.text...)
+			r.sideEnds = append(r.sideEnds, len(r.sideRows))
+		}
 	}
-	for len(r.sideCups) <= i {
-		r.sideCups = append(r.sideCups, string(cup(nil, len(r.sideCups)+1, at+sideBorderWidth)))
-	}
-	return append(b, r.sideCups[i]...)
+	return append(b, r.sideRows[r.sideEnds[i]:r.sideEnds[i+1]]...)
 }
 
 // bottom draws the input and hint rows where they differ from the shown
