@@ -189,7 +189,7 @@ func (r *lineRenderer) drawSideCell(b []byte, f frame, i int, hasBorder bool, ol
 		}
 		b = append(b, f.side[i].text...)
 		return append(b, "\x1b[K"...)
-	case old.text != f.side[i].text:
+	case old.differs(f.side[i]):
 		b = r.sideRow(b, f, i)
 		if old.width > f.side[i].width {
 			b = append(b, "\x1b[K"...)

@@ -36,7 +36,31 @@ const (
 type sideCell struct {
 	text  string // styled
 	width int
+	// sum is a hash of text. The renderer compares cells for every message
+	// (a scroll moves the column), and most differ: telling them apart by
+	// sum reads no text, which is rarely in the CPU's cache.
+	sum uint64
 }
+
+func newSideCell(text string, width int) sideCell {
+	return sideCell{text: text, width: width, sum: textSum(text)}
+}
+
+// textSum is FNV-1a, but 0 for "": an empty cell's zero value is right.
+func textSum(s string) uint64 {
+	if s == "" {
+		return 0
+	}
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(s); i++ {
+		h ^= uint64(s[i])
+		h *= 1099511628211
+	}
+	return h
+}
+
+// differs reports whether c and d show different text.
+func (c sideCell) differs(d sideCell) bool { return c.sum != d.sum || c.text != d.text }
 
 // frame builds the screen from the model's ready state: cached chrome,
 // pre-wrapped log lines and the input.
@@ -258,7 +282,7 @@ func (m *Model) sideRows() []sideCell {
 	inner := sideWidth - sideBorderWidth
 	cell := func(style paint, text string) sideCell {
 		text = ansi.WcWidth.Truncate(text, inner, "…")
-		return sideCell{text: style.Render(text), width: ansi.WcWidth.StringWidth(text)}
+		return newSideCell(style.Render(text), ansi.WcWidth.StringWidth(text))
 	}
 	rows[0] = cell(m.st.sideMe, fmt.Sprintf("Online (%d)", len(m.online)))
 	for i, name := range m.online {
