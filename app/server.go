@@ -55,7 +55,6 @@ type Server struct {
 	listener  net.Listener
 	programs  *programSet
 	lines     *tui.LineCache // log lines rendered once for the sessions showing them alike
-	started   time.Time      // the origin of the grid chat programs start on
 }
 
 // Run is the whole program behind main: it loads the configuration, serves
@@ -109,7 +108,7 @@ func newServer(cfg Config, log *slog.Logger, st store.Store) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{log: log, store: st, cfg: cfg, limits: lim, auth: auth, programs: newProgramSet(), lines: tui.NewLineCache(), started: time.Now()}
+	s := &Server{log: log, store: st, cfg: cfg, limits: lim, auth: auth, programs: newProgramSet(), lines: tui.NewLineCache()}
 	s.ssh, err = wish.NewServer(
 		wish.WithHostKeyPath(cfg.HostKey),
 		wish.WithPasswordAuth(auth.passwordHandler),

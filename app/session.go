@@ -15,6 +15,7 @@ import (
 	"charm.land/wish/v2"
 	"charm.land/wish/v2/bubbletea"
 	"github.com/charmbracelet/colorprofile"
+	uv "github.com/charmbracelet/ultraviolet"
 	gossh "golang.org/x/crypto/ssh"
 
 	"messaging/app/tui"
@@ -147,32 +148,35 @@ func (s *Server) runChat(ssh.Handler) ssh.Handler {
 				s.closeConn(conn, name, "client stopped reading")
 			}
 		})
+		var program *tea.Program // set before it runs
 		screen := tui.NewScreen(tui.New(ctx, tui.Options{
 			Room: s.room, Member: member, Recent: recent, HistoryLen: s.cfg.History,
 			MaxMessage: s.cfg.MaxMessage, IdleTimeout: s.cfg.IdleTimeout, Width: width, Height: height,
 			Profile: colorprofile.Env(append(sess.Environ(), "TERM="+pty.Term)),
 			Lines:   s.lines,
-		}), out)
+		}), out).OnRun(func() tea.Msg {
+			stopFrameTicker(program)
+			return nil
+		})
 		var model tea.Model = screen
 		if s.wrapModel != nil {
 			model = s.wrapModel(model)
 		}
 		opts := append(bubbletea.MakeOptions(sess),
-			// After MakeOptions, these replace its input and output.
-			tea.WithInput(newPasteLimiter(sess, tui.PasteLimit(s.cfg.MaxMessage))),
+			// After MakeOptions, these replace its input and output. The
+			// input is readInput's (see stopFrameTicker).
+			tea.WithInput(nil),
 			tea.WithOutput(out),
 			tea.WithContext(ctx),
 			tea.WithoutSignalHandler(), // the process's signals belong to main
 			tea.WithWindowSize(width, height),
 			// The screen draws itself (tui.Screen): Bubble Tea's renderer
-			// would re-read the whole screen for every change. Without
-			// it, the program's only timer is a frame tick that finds
-			// nothing to do: once a second.
+			// would re-read the whole screen for every change.
 			tea.WithoutRenderer(),
-			tea.WithFPS(1),
+			tea.WithFPS(1), // until stopFrameTicker
 			tea.WithFilter(screen.Filter),
 		)
-		program := tea.NewProgram(model, opts...)
+		program = tea.NewProgram(model, opts...)
 		if !s.programs.add(program) {
 			wish.Errorln(sess, "The server is shutting down. Please reconnect in a moment.")
 			_ = sess.Exit(1)
@@ -181,10 +185,10 @@ func (s *Server) runChat(ssh.Handler) ssh.Handler {
 		defer s.programs.remove(program)
 
 		go tui.Deliver(ctx, member, program.Send)
+		go readInput(ctx, program, newPasteLimiter(sess, tui.PasteLimit(s.cfg.MaxMessage)), pty.Term)
 		go forwardResizes(ctx, program, windowChanges)
 		go s.watch(ctx, conn, member, name)
 		screen.Open() // the user sees the chat now; keys wait for Run
-		alignStart(ctx, s.started)
 		final, err := program.Run()
 		switch {
 		case errors.Is(err, tea.ErrProgramPanic):
@@ -207,23 +211,33 @@ func (s *Server) runChat(ssh.Handler) ssh.Handler {
 	}
 }
 
-// startGrid spaces the moments at which chat programs start. Each program
-// has a frame ticker, once a second even without a renderer; started on
-// this grid, the tickers of all sessions fire at ten moments a second, so
-// an idle server wakes ten times a second, not once per session (300 idle
-// sessions: 0.9-1.0% of a core instead of 1.7-2.6%). Keys typed meanwhile
-// wait in the SSH channel.
-const startGrid = 100 * time.Millisecond
+// stopFrameTicker ends the frame ticker Bubble Tea runs for every program,
+// with a renderer or without: once a second it wakes to flush a buffer that
+// stays empty here, as the screen writes to the session itself. Hundreds of
+// idle sessions' ticks were most of an idle server's CPU, and a share of
+// every delivery's. ReleaseTerminal is the one public way to stop the
+// ticker; with the program's own input reader disabled (readInput reads)
+// and no renderer, the ticker is all it releases. Call it once the program
+// runs (Screen.OnRun): it returns after half a second, the time it waits
+// for the input reader the program does not have.
+func stopFrameTicker(program *tea.Program) {
+	_ = program.ReleaseTerminal()
+}
 
-// alignStart waits for the next moment on startGrid, counted from base on
-// the monotonic clock (a step of the wall clock leaves the grid alone).
-func alignStart(ctx context.Context, base time.Time) {
-	since := time.Since(base)
-	t := time.NewTimer(since.Truncate(startGrid) + startGrid - since)
-	defer t.Stop()
-	select {
-	case <-t.C:
-	case <-ctx.Done():
+// readInput is the program's input: it decodes what the user types with
+// the terminal reader Bubble Tea's own input uses, and hands the events to
+// the program, which translates them as it would its own reader's. It ends
+// when the session's input does.
+func readInput(ctx context.Context, program *tea.Program, input io.Reader, term string) {
+	events := make(chan uv.Event)
+	go func() {
+		defer close(events)
+		// A read error ends the input as the end of input does: the
+		// session is closing.
+		_ = uv.NewTerminalReader(input, term).StreamEvents(ctx, events)
+	}()
+	for event := range events {
+		program.Send(event) // returns at once once the program ended
 	}
 }
 

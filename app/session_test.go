@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"runtime/pprof"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -126,6 +127,25 @@ func TestIdleTimeoutQuitsCleanly(t *testing.T) {
 	if s := bob.screen(); !strings.Contains(s, "without activity") {
 		t.Errorf("no reason given:\n%s", s)
 	}
+}
+
+// An idle session wakes nothing: Bubble Tea starts a frame ticker for every
+// program, renderer or not, and the session stops it once the chat runs;
+// keys still arrive (the session reads them itself).
+func TestAnIdleSessionHasNoFrameTicker(t *testing.T) {
+	ts := startServer(t, testConfig(t))
+	alice := ts.chatter(t, "alice", 80, 24)
+	waitUntil(t, "the frame ticker to stop", func() bool { return frameTickers() == 0 })
+	alice.say("still typing")
+	alice.waitText("alice: still typing")
+}
+
+// frameTickers counts the groups of goroutines that run Bubble Tea's frame
+// ticker (0 if none does).
+func frameTickers() int {
+	var dump strings.Builder
+	_ = pprof.Lookup("goroutine").WriteTo(&dump, 1)
+	return strings.Count(dump.String(), "bubbletea/v2.(*Program).startRenderer.func1")
 }
 
 func TestFloodControlRefusesWithANoticeAndSendsNothing(t *testing.T) {

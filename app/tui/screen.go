@@ -18,6 +18,7 @@ const frameEvery = 10 * time.Millisecond
 type Screen struct {
 	*Model // shared by the copies Bubble Tea makes: the model is large
 	out    *screenOutput
+	onRun  tea.Cmd // see OnRun
 }
 
 // screenOutput is the drawing state the copies of a Screen share.
@@ -49,9 +50,16 @@ func (s Screen) Open() {
 	}
 }
 
+// OnRun returns s with cmd run once its program is running: Init returns
+// it with the model's own commands.
+func (s Screen) OnRun(cmd tea.Cmd) Screen {
+	s.onRun = cmd
+	return s
+}
+
 func (s Screen) Init() tea.Cmd {
 	s.Open()
-	return s.Model.Init()
+	return tea.Batch(s.Model.Init(), s.onRun)
 }
 
 // Filter is the program's message filter (tea.WithFilter), which Bubble
