@@ -217,9 +217,11 @@ func (s *Server) runChat(ssh.Handler) ssh.Handler {
 // idle sessions' ticks were most of an idle server's CPU, and a share of
 // every delivery's. ReleaseTerminal is the one public way to stop the
 // ticker; with the program's own input reader disabled (readInput reads)
-// and no renderer, the ticker is all it releases. Call it once the program
-// runs (Screen.OnRun): it returns after half a second, the time it waits
-// for the input reader the program does not have.
+// and no renderer, the ticker is all it releases. (Bubble Tea's clipboard
+// and raw-output commands queue output for the ticker: the chat uses
+// none.) Call it once the program runs (Screen.OnRun): it returns after
+// half a second, the time it waits for the input reader the program does
+// not have.
 func stopFrameTicker(program *tea.Program) {
 	_ = program.ReleaseTerminal()
 }
