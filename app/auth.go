@@ -118,12 +118,24 @@ func (a *authenticator) keyboardInteractiveHandler(ctx ssh.Context, challenge go
 	if strings.EqualFold(ctx.User(), signupUser) {
 		return a.signup(ctx, challenge)
 	}
-	answers, err := challenge("", "", []string{"Password: "}, []bool{false})
+	// Why the connection's last try failed: a client shows nothing for a
+	// refused attempt, so the next prompt says it.
+	problem, _ := ctx.Value(loginProblemKey{}).(string)
+	answers, err := challenge("", problem, []string{"Password: "}, []bool{false})
 	if err != nil || len(answers) != 1 {
 		return false
 	}
 	return a.login(ctx, ctx.User(), answers[0])
 }
+
+// loginProblemKey holds, in a connection's context, why its last login
+// failed, for keyboardInteractiveHandler's next prompt.
+type loginProblemKey struct{}
+
+const (
+	wrongLogin    = "Wrong username or password. Please try again."
+	loginsTooFast = "Too many failed logins. Please wait a moment, then try again."
+)
 
 // login checks name and password and, on success, records the identity.
 // Unknown names are checked against a dummy hash so that they fail the same
@@ -138,6 +150,7 @@ func (a *authenticator) login(ctx ssh.Context, name, password string) bool {
 		// Penalised address or backing-off account: no hash spent, but the
 		// guess still counts against the address.
 		a.limits.failed(ip, "")
+		ctx.SetValue(loginProblemKey{}, loginsTooFast)
 		return false
 	}
 	hash, known := a.dummyHash, false
@@ -157,6 +170,7 @@ func (a *authenticator) login(ctx ssh.Context, name, password string) bool {
 	}
 	if !known || !ok || password == "" {
 		a.limits.failed(ip, account)
+		ctx.SetValue(loginProblemKey{}, wrongLogin)
 		return false
 	}
 	a.limits.succeeded(ip, account)

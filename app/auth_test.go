@@ -58,6 +58,27 @@ func TestSignupLandsInChatAndLoginWorksAfterwards(t *testing.T) {
 	openTerminal(t, byKeyboard, 100, 30).waitText("signed in as alice")
 }
 
+// OpenSSH shows nothing when a password is refused and simply asks again:
+// the next prompt says why.
+func TestAFailedLoginIsExplainedAtTheNextPrompt(t *testing.T) {
+	ts := startServer(t, testConfig(t))
+	ts.signup(t, "alice", "password1")
+	for _, user := range []string{"alice", "nobody"} {
+		k := &scriptedKeyboard{answers: [][]string{{"wrong one"}, {"password1"}}}
+		c, err := ts.dial(user, gossh.RetryableAuthMethod(gossh.KeyboardInteractive(k.challenge), 2))
+		if user == "alice" && err != nil {
+			t.Fatalf("second try with the right password: %v", err)
+		}
+		if c != nil {
+			_ = c.Close()
+		}
+		r := k.shown()
+		if len(r) != 2 || r[0].instruction != "" || r[1].instruction != wrongLogin {
+			t.Errorf("%s: prompts = %+v; want none explained, then %q", user, r, wrongLogin)
+		}
+	}
+}
+
 func TestSignupExplainsBadAnswersAndAsksAgain(t *testing.T) {
 	ts := startServer(t, testConfig(t))
 	ts.signup(t, "alice", "password1")
