@@ -274,10 +274,10 @@ func (m *Model) key(k tea.KeyPressMsg) tea.Cmd {
 		switch {
 		case m.scroll > 0:
 			m.scroll, m.unseen, m.toTop = 0, 0, false
-		case m.input.Value() != "":
-			m.input.SetValue("")
 		default:
-			return tea.Quit
+			// Never quits: Esc means "cancel", and pressed twice to clear
+			// a line it would end the chat.
+			m.input.SetValue("")
 		}
 		return nil
 	case "enter", "ctrl+j":
@@ -372,7 +372,7 @@ func (m *Model) help() {
 	for _, c := range chat.Commands() {
 		m.notice(fmt.Sprintf("  /%-12s %s", strings.TrimSpace(c.Name+" "+c.Args), c.Help))
 	}
-	m.notice("Keys: Enter send · Up/Down recall earlier lines · PgUp/PgDn, Home/End (on an empty line), Ctrl+Home/End, mouse wheel scroll · Esc back to the newest, then clear the line · Ctrl+C, or Ctrl+D or Esc on an empty line, quit")
+	m.notice("Keys: Enter send · Up/Down recall earlier lines · PgUp/PgDn, Home/End (on an empty line), Ctrl+Home/End, mouse wheel scroll · Esc back to the newest, then clear the line · Ctrl+C, or Ctrl+D on an empty line, quit")
 }
 
 func (m *Model) remember(text string) {

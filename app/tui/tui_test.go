@@ -415,7 +415,7 @@ func TestQuitKeys(t *testing.T) {
 		{"ctrl+c with text", "draft", tea.KeyPressMsg{Code: 'c', Mod: tea.ModCtrl}, true},
 		{"ctrl+d on empty line", "", tea.KeyPressMsg{Code: 'd', Mod: tea.ModCtrl}, true},
 		{"ctrl+d with text", "draft", tea.KeyPressMsg{Code: 'd', Mod: tea.ModCtrl}, false},
-		{"esc on empty line", "", tea.KeyPressMsg{Code: tea.KeyEscape}, true},
+		{"esc on empty line", "", tea.KeyPressMsg{Code: tea.KeyEscape}, false},
 		{"esc with text clears it", "draft", tea.KeyPressMsg{Code: tea.KeyEscape}, false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

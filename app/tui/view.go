@@ -257,9 +257,9 @@ func (m *Model) logRows() []line {
 	rows := make([]line, h)
 	copy(rows[h-len(visible):], visible)
 	if m.scroll > 0 {
-		text := " ↑ scrolled back · End to return "
+		text := " ↑ scrolled back · Esc to return "
 		if m.unseen > 0 {
-			text = fmt.Sprintf(" ↓ %d new message%s below · End to jump ", m.unseen, plural(m.unseen))
+			text = fmt.Sprintf(" ↓ %d new message%s below · Esc to jump ", m.unseen, plural(m.unseen))
 		}
 		rows[h-1] = m.plain(m.st.marker, ansi.WcWidth.Truncate(text, m.logWidth(), "…"))
 	}
