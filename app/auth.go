@@ -134,7 +134,7 @@ type loginProblemKey struct{}
 
 const (
 	wrongLogin    = "Wrong username or password. Please try again."
-	loginsTooFast = "Too many failed logins. Please wait a moment, then try again."
+	loginsTooFast = "Login refused for now: too many failed logins, or another login for this name is being checked. Please wait, then try again."
 )
 
 // login checks name and password and, on success, records the identity.

@@ -218,8 +218,8 @@ func (s *Server) runChat(ssh.Handler) ssh.Handler {
 // every delivery's. ReleaseTerminal is the one public way to stop the
 // ticker; with the program's own input reader disabled (readInput reads)
 // and no renderer, the ticker is all it releases. (Bubble Tea's clipboard
-// and raw-output commands queue output for the ticker: the chat uses
-// none.) Call it once the program runs (Screen.OnRun): it returns after
+// and raw-output commands queue output for the ticker, and with its input
+// off it drops terminal queries: the chat uses none of them.) Call it once the program runs (Screen.OnRun): it returns after
 // half a second, the time it waits for the input reader the program does
 // not have.
 func stopFrameTicker(program *tea.Program) {
@@ -229,16 +229,25 @@ func stopFrameTicker(program *tea.Program) {
 // readInput is the program's input: it decodes what the user types with
 // the terminal reader Bubble Tea's own input uses, and hands the events to
 // the program, which translates them as it would its own reader's. It ends
-// when the session's input does.
+// when the session's channel closes.
+//
+// A size report in the input (what a terminal answers to a size query,
+// which the chat never sends) is dropped: typed by a client, it would size
+// the screen past the clamp and as often as it likes. Only the SSH
+// window-change requests size the screen (forwardResizes).
 func readInput(ctx context.Context, program *tea.Program, input io.Reader, term string) {
 	events := make(chan uv.Event)
 	go func() {
 		defer close(events)
+		defer func() { _ = recover() }() // a decoder bug ends this input, not the server
 		// A read error ends the input as the end of input does: the
 		// session is closing.
 		_ = uv.NewTerminalReader(input, term).StreamEvents(ctx, events)
 	}()
 	for event := range events {
+		if _, ok := event.(uv.WindowSizeEvent); ok {
+			continue
+		}
 		program.Send(event) // returns at once once the program ended
 	}
 }

@@ -76,6 +76,22 @@ func TestAPanicEndsOnlyItsOwnSession(t *testing.T) {
 	carol.waitText("alice: still here")
 }
 
+// A size report typed into the session is not a window change: only the
+// SSH window-change requests size the screen, clamped and paced.
+func TestATypedSizeReportDoesNotResize(t *testing.T) {
+	p := &probe{}
+	ts := startServerWith(t, testConfig(t), func(s *Server) { s.wrapModel = p.wrap })
+	alice := ts.chatter(t, "alice", 80, 24)
+	alice.send("\x1b[8;200;4096t")
+	alice.say("after the report") // typed after it: handled after it
+	alice.waitText("alice: after the report")
+	for _, size := range p.resizes() {
+		if size.Width != 80 || size.Height != 24 {
+			t.Errorf("the model was sized %dx%d by typed input, want 80x24 only", size.Width, size.Height)
+		}
+	}
+}
+
 func TestResizeFloodIsCoalescedAndClamped(t *testing.T) {
 	p := &probe{}
 	ts := startServerWith(t, testConfig(t), func(s *Server) { s.wrapModel = p.wrap })
