@@ -154,6 +154,10 @@ func TestAnIdleSessionHasNoFrameTicker(t *testing.T) {
 	waitUntil(t, "the frame ticker to stop", func() bool { return frameTickers() == 0 })
 	alice.say("still typing")
 	alice.waitText("alice: still typing")
+	// Stopping it gave nothing back to the terminal.
+	if !alice.altScreen() || strings.Contains(alice.rawOutput(), "\x1b[?1049l") {
+		t.Error("stopping the frame ticker left the chat screen")
+	}
 }
 
 // frameTickers counts the groups of goroutines that run Bubble Tea's frame
