@@ -44,6 +44,8 @@ type lineRenderer struct {
 	sideEnds    []int     // row i of sideRows ends at sideEnds[i+1]
 	sideRowsOf  *sideCell // the column sideRows was made for: its first cell
 	sideRowsAt  int       // and the screen column it starts at
+	scrolled    []byte    // what the column needs after a scroll (see scrolledSide)
+	scrolledFor sideKey   // the column, layout and scroll scrolled was made for
 	drawn       bool      // shown is on the terminal
 	started     bool
 	err         error // the first write error: nothing is written after it
@@ -151,6 +153,9 @@ func (r *lineRenderer) update(b []byte, f frame) []byte {
 			clear(r.borderDrawn[len(r.borderDrawn)-k:])
 		}
 	}
+	// The column unchanged, the rows a scroll moved are drawn together by
+	// scrolledSide, once the log rows are written.
+	sameSide := k > 0 && len(f.side) > 0 && len(s.side) == len(f.side) && &s.side[0] == &f.side[0]
 	for i, row := range f.log {
 		var old line
 		if i+k < len(s.log) {
@@ -162,15 +167,55 @@ func (r *lineRenderer) update(b []byte, f frame) []byte {
 		}
 		if s.side != nil {
 			var shown sideCell // nothing, on a rewritten row: it was erased whole
-			if rewritten {
+			switch {
+			case rewritten:
 				r.borderDrawn[i] = false
-			} else if i+k < len(s.side) {
+			case sameSide && i+k < len(f.side) && r.borderDrawn[i]:
+				continue // in scrolledSide
+			case i+k < len(s.side):
 				shown = s.side[i+k]
 			}
 			b = r.drawSideCell(b, f, i, r.borderDrawn[i], shown)
 		}
 	}
+	if sameSide {
+		// A row drawn above as well is drawn again alike: harmless, and
+		// rare (a rewritten row above the new ones).
+		b = append(b, r.scrolledSide(f, k)...)
+	}
 	return r.bottom(b, f, s.input, s.hint)
+}
+
+// scrolledSide is what the member column needs after the log scrolled by
+// k with the column unchanged: each row whose cell differs from the one
+// the scroll moved there, redrawn as drawSideCell would. It is the same
+// for every message in a busy room, so it is made once per column, layout
+// and k, in one piece of memory: a message then costs one copy instead of
+// a comparison per row.
+func (r *lineRenderer) scrolledSide(f frame, k int) []byte {
+	if key := (sideKey{&f.side[0], len(f.side), f.sideAt, k}); r.scrolledFor != key {
+		r.scrolledFor = key
+		r.scrolled = r.scrolled[:0]
+		for i := 0; i+k < len(f.side); i++ {
+			moved := f.side[i+k]
+			if moved.differs(f.side[i]) {
+				r.scrolled = r.sideRow(r.scrolled, f, i)
+				if moved.width > f.side[i].width {
+					r.scrolled = append(r.scrolled, "\x1b[K"...)
+				}
+			}
+		}
+	}
+	return r.scrolled
+}
+
+// sideKey names a member column (its first cell and length: a new column
+// is a new array, and the key keeps the old one alive, so no new column
+// can take its address), where it stands, and a scroll.
+type sideKey struct {
+	first    *sideCell
+	len, at  int
+	scrolled int
 }
 
 // drawSideCell draws row i of the member column where it differs from
