@@ -31,7 +31,9 @@ type Input struct {
 	Text    string // the text to send when Command is ""
 }
 
-// ParseInput splits a typed line into a command or text:
+// ParseInput splits a typed line into a command or text. Leading blanks
+// are ignored (a post is trimmed anyway, so " /who" must not reach
+// everyone as "/who"); then:
 //   - "/name arg" is command "name" (case-insensitive: "/ME waves" is "me")
 //     with argument "arg";
 //   - "//text" is the text "/text": a doubled slash sends one slash;
@@ -40,6 +42,7 @@ type Input struct {
 // ParseInput does not know which commands exist: callers look Command up in
 // Commands and report unknown ones.
 func ParseInput(line string) Input {
+	line = strings.TrimLeftFunc(line, unicode.IsSpace)
 	rest, ok := strings.CutPrefix(line, "/")
 	if !ok {
 		return Input{Text: line}

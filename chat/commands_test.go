@@ -24,7 +24,11 @@ func TestParseInput(t *testing.T) {
 		{"///", Input{Text: "//"}},
 		{"/", Input{Text: "/"}},
 		{"/ shrug", Input{Text: "/ shrug"}},
-		{" /me", Input{Text: " /me"}},
+		{" /me", Input{Command: "me"}},
+		{" \t /Who now", Input{Command: "who", Arg: "now"}},
+		{"   //me", Input{Text: "/me"}},
+		{"  hello ", Input{Text: "hello "}},
+		{"   ", Input{Text: ""}},
 		{"a/b", Input{Text: "a/b"}},
 	}
 	for _, tt := range tests {

@@ -315,6 +315,9 @@ func (m *Model) key(k tea.KeyPressMsg) tea.Cmd {
 func (m *Model) submit() tea.Cmd {
 	text := m.input.Value()
 	if strings.TrimSpace(text) == "" {
+		// Nothing to send; blanks left in the input would hide the slash
+		// of the next line's command.
+		m.input.SetValue("")
 		return nil
 	}
 	in := chat.ParseInput(text)

@@ -330,6 +330,20 @@ func TestInput(t *testing.T) {
 	}
 	f.model.input.SetValue("")
 
+	// A blank line is cleared, so that it cannot hide the next line's
+	// slash: "   " then "/who" runs /who, and " /who" does too.
+	f.typeText("   ")
+	if cmd := f.press(tea.KeyEnter); cmd != nil || f.model.input.Value() != "" {
+		t.Errorf("Enter on a blank line: command %v, input left %q", cmd != nil, f.model.input.Value())
+	}
+	f.typeText(" /who")
+	if cmd := f.press(tea.KeyEnter); cmd != nil {
+		t.Error(`" /who" was posted`)
+	}
+	if s := f.screenText(); !strings.Contains(s, "1 online: alice") {
+		t.Errorf("\" /who\" did not run /who:\n%s", s)
+	}
+
 	// Overlong text is refused with a notice and kept for editing.
 	long := strings.Repeat("x", 1001)
 	f.model.input.SetValue(long)
