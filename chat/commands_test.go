@@ -64,11 +64,12 @@ func TestCommands(t *testing.T) {
 }
 
 func FuzzParseInput(f *testing.F) {
-	for _, s := range []string{"", "hi", "/me waves", "//x", "/", "/ x", "/ME\tA", "\xff", "/\xff x", "//\u2028"} {
+	for _, s := range []string{"", "hi", "/me waves", "//x", "/", "/ x", "/ME\tA", "\xff", "/\xff x", "//\u2028", " /who", "\u2028 //x"} {
 		f.Add(s)
 	}
-	f.Fuzz(func(t *testing.T, line string) {
-		in := ParseInput(line)
+	f.Fuzz(func(t *testing.T, typed string) {
+		in := ParseInput(typed)
+		line := strings.TrimLeftFunc(typed, unicode.IsSpace) // leading blanks are ignored
 		switch {
 		case in.Command != "":
 			if !strings.HasPrefix(line, "/") || strings.HasPrefix(line, "//") {
