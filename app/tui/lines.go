@@ -178,7 +178,7 @@ func (s *styles) render(e entry, me string, width int) []line {
 	if e.mention {
 		textStyle = s.mention
 	}
-	wrapped := strings.Split(ansi.WcWidth.Wrap(plainHead+text, width-timeWidth, ""), "\n")
+	wrapped := wrapText(plainHead+text, width-timeWidth)
 	out := make([]line, 0, len(wrapped))
 	var b strings.Builder
 	for i, w := range wrapped {
