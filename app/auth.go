@@ -224,8 +224,7 @@ const (
 func (a *authenticator) signup(ctx ssh.Context, challenge gossh.KeyboardInteractiveChallenge) bool {
 	ip := hostOf(ctx.RemoteAddr())
 	if !a.limits.maySignUp(ip) { // say so before asking anything
-		_, _ = challenge("", quotaMessage, nil, nil)
-		return false
+		return endSignup(ctx, challenge, quotaMessage)
 	}
 	rules := fmt.Sprintf("Username: letters and digits, 2 to 20, starting with a letter.\n"+
 		"Password: %d to %d characters.", a.passwordMin, a.passwordMax)
@@ -246,17 +245,26 @@ func (a *authenticator) signup(ctx ssh.Context, challenge gossh.KeyboardInteract
 			return true
 		}
 		if errors.Is(problem, errServer) {
-			_, _ = challenge("", "Sorry, the server could not create your account. Please try again later.", nil, nil)
-			return false
+			return endSignup(ctx, challenge, "Sorry, the server could not create your account. Please try again later.")
 		}
 		if errors.Is(problem, errQuota) {
-			_, _ = challenge("", quotaMessage, nil, nil)
-			return false
+			return endSignup(ctx, challenge, quotaMessage)
 		}
 		instruction = fmt.Sprintf("%s. Please try again (attempt %d of %d).\n%s",
 			capitalise(problem.Error()), round+1, signupRounds, rules)
 	}
-	_, _ = challenge("", "Too many attempts.", nil, nil)
+	return endSignup(ctx, challenge, "Too many attempts. Connect again to start over.")
+}
+
+// endSignup shows why the signup dialogue ended and closes the connection.
+// A client told only "failed" tries again: OpenSSH shows the same refusal
+// up to three times, then asks for signup's password, which no answer can
+// satisfy. It returns false, the failed login.
+func endSignup(ctx ssh.Context, challenge gossh.KeyboardInteractiveChallenge, why string) bool {
+	_, _ = challenge("", why, nil, nil) // returns once the client has it
+	if c := connOf(ctx); c != nil {
+		_ = c.conn.Close()
+	}
 	return false
 }
 

@@ -4,6 +4,7 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"errors"
+	"io"
 	"net"
 	"strings"
 	"testing"
@@ -146,6 +147,49 @@ func TestSignupGivesUpAfterFiveRounds(t *testing.T) {
 	}
 	if _, err := ts.dial("x", gossh.Password("password1")); err == nil {
 		t.Error("an account was created from bad answers")
+	}
+}
+
+// TestAnEndedSignupIsNotAskedAgain: when the signup dialogue ends for good
+// (too many rounds, the address's quota), the server says why once and
+// closes the connection. A client like OpenSSH, which retries
+// keyboard-interactive and then falls back to password prompts, would
+// otherwise show the refusal again and ask for a password nothing accepts.
+func TestAnEndedSignupIsNotAskedAgain(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.SignupsPerIPHour = 1
+	ts := startServer(t, cfg)
+	dialLikeOpenSSH := func(k *scriptedKeyboard) error {
+		_, err := ts.dial("signup",
+			gossh.RetryableAuthMethod(gossh.KeyboardInteractive(k.challenge), 3),
+			gossh.Password("password1"))
+		if err == nil {
+			t.Fatal("the signup succeeded")
+		}
+		return err
+	}
+	shown := func(k *scriptedKeyboard, text string) (n int) {
+		for _, r := range k.shown() {
+			if strings.Contains(r.instruction, text) {
+				n++
+			}
+		}
+		return n
+	}
+
+	bad := []string{"x", "password1", "password1"}
+	k := &scriptedKeyboard{answers: [][]string{bad, bad, bad, bad, bad, bad, bad, bad, bad, bad}}
+	err := dialLikeOpenSSH(k)
+	if n := shown(k, "Too many attempts"); n != 1 || len(k.answers) != 10-signupRounds || !errors.Is(err, io.EOF) {
+		t.Errorf("after %d rounds: ending shown %d times, %d answers left, error %v; want once, %d, the connection closed (EOF)",
+			signupRounds, n, len(k.answers), err, 10-signupRounds)
+	}
+
+	ts.signup(t, "anna", "password1")
+	k = &scriptedKeyboard{answers: [][]string{{"bert", "password1", "password1"}}}
+	err = dialLikeOpenSSH(k)
+	if n := shown(k, "Too many accounts"); n != 1 || !errors.Is(err, io.EOF) {
+		t.Errorf("over the quota: refusal shown %d times, error %v; want once, the connection closed (EOF)", n, err)
 	}
 }
 
