@@ -285,6 +285,14 @@ func (m *Model) key(k tea.KeyPressMsg) tea.Cmd {
 		// terminal is still in cooked mode, as when typing ahead of the
 		// chat screen.
 		return m.submit()
+	case "tab":
+		line, pos, matches := completeName(m.input.Value(), m.input.Position(), m.online)
+		m.input.SetValue(line)
+		m.input.SetCursor(pos)
+		if len(matches) > 1 {
+			m.notice(matchesNotice(matches))
+		}
+		return nil
 	case "up":
 		m.recallLine(-1)
 		return nil
@@ -375,7 +383,7 @@ func (m *Model) help() {
 	for _, c := range chat.Commands() {
 		m.notice(fmt.Sprintf("  /%-12s %s", strings.TrimSpace(c.Name+" "+c.Args), c.Help))
 	}
-	m.notice("Keys: Enter send · Up/Down recall earlier lines · PgUp/PgDn, Home/End (on an empty line), Ctrl+Home/End, mouse wheel scroll · Esc back to the newest, then clear the line · Ctrl+C, or Ctrl+D on an empty line, quit")
+	m.notice("Keys: Enter send · Tab complete a name · Up/Down recall earlier lines · PgUp/PgDn, Home/End (on an empty line), Ctrl+Home/End, mouse wheel scroll · Esc back to the newest, then clear the line · Ctrl+C, or Ctrl+D on an empty line, quit")
 }
 
 func (m *Model) remember(text string) {

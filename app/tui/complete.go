@@ -1,0 +1,86 @@
+package tui
+
+import (
+	"fmt"
+	"strings"
+	"unicode"
+)
+
+// completeName completes the word before the cursor (pos, in runes) to the
+// name of someone online, as Tab does in most chats. A word that begins
+// one name only becomes that name, followed by ": " at the start of the
+// line (addressing someone) or a space elsewhere; a leading @ is kept. A
+// word that begins several names grows to what they have in common; when
+// it cannot grow, matches lists those names. Names compare in any case.
+func completeName(line string, pos int, names []string) (completed string, cursor int, matches []string) {
+	runes := []rune(line)
+	pos = min(max(pos, 0), len(runes))
+	start := pos
+	for start > 0 && !unicode.IsSpace(runes[start-1]) {
+		start--
+	}
+	word := string(runes[start:pos])
+	at := strings.HasPrefix(word, "@")
+	prefix := strings.ToLower(strings.TrimPrefix(word, "@"))
+	if prefix == "" {
+		return line, pos, nil
+	}
+	for _, name := range names {
+		if strings.HasPrefix(strings.ToLower(name), prefix) {
+			matches = append(matches, name)
+		}
+	}
+	if len(matches) == 0 {
+		return line, pos, nil
+	}
+	name := matches[0]
+	if len(matches) > 1 {
+		name = commonPrefix(matches)
+		if len([]rune(name)) <= len([]rune(prefix)) {
+			return line, pos, matches // nothing to add: say who matches
+		}
+	} else {
+		rest := runes[pos:]
+		switch {
+		case len(rest) > 0 && unicode.IsSpace(rest[0]):
+		case start == 0 && !at:
+			name += ": "
+		default:
+			name += " "
+		}
+	}
+	if at {
+		name = "@" + name
+	}
+	out := string(runes[:start]) + name + string(runes[pos:])
+	return out, start + len([]rune(name)), nil
+}
+
+// commonPrefix is the start all names share, in any case, as the first
+// name spells it.
+func commonPrefix(names []string) string {
+	first := []rune(names[0])
+	n := len(first)
+	for _, name := range names[1:] {
+		i := 0
+		for _, r := range name {
+			if i == n || unicode.ToLower(r) != unicode.ToLower(first[i]) {
+				break
+			}
+			i++
+		}
+		n = i
+	}
+	return string(first[:n])
+}
+
+// matchesNotice lists the names a Tab could not choose between, the first
+// maxListed of them.
+func matchesNotice(names []string) string {
+	const maxListed = 20
+	text := fmt.Sprintf("%d names match: %s", len(names), strings.Join(names[:min(len(names), maxListed)], ", "))
+	if len(names) > maxListed {
+		text += ", …"
+	}
+	return text
+}
