@@ -31,9 +31,10 @@ type Input struct {
 	Text    string // the text to send when Command is ""
 }
 
-// ParseInput splits a typed line into a command or text. Leading blanks
-// are ignored (a post is trimmed anyway, so " /who" must not reach
-// everyone as "/who"); then:
+// ParseInput splits a typed line into a command or text. Leading blanks,
+// and characters Sanitize drops (a byte-order mark copied with the text),
+// are ignored: a post is cleaned and trimmed anyway, so " /who" must not
+// reach everyone as "/who". Then:
 //   - "/name arg" is command "name" (case-insensitive: "/ME waves" is "me")
 //     with argument "arg";
 //   - "//text" is the text "/text": a doubled slash sends one slash;
@@ -42,7 +43,7 @@ type Input struct {
 // ParseInput does not know which commands exist: callers look Command up in
 // Commands and report unknown ones.
 func ParseInput(line string) Input {
-	line = strings.TrimLeftFunc(line, unicode.IsSpace)
+	line = strings.TrimLeftFunc(line, func(r rune) bool { return unicode.IsSpace(r) || dropped(r) })
 	rest, ok := strings.CutPrefix(line, "/")
 	if !ok {
 		return Input{Text: line}

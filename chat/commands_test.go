@@ -29,6 +29,8 @@ func TestParseInput(t *testing.T) {
 		{"   //me", Input{Text: "/me"}},
 		{"  hello ", Input{Text: "hello "}},
 		{"   ", Input{Text: ""}},
+		{"\ufeff/who", Input{Command: "who"}},
+		{"\u200b \x1b/me waves", Input{Command: "me", Arg: "waves"}},
 		{"a/b", Input{Text: "a/b"}},
 	}
 	for _, tt := range tests {
@@ -64,12 +66,12 @@ func TestCommands(t *testing.T) {
 }
 
 func FuzzParseInput(f *testing.F) {
-	for _, s := range []string{"", "hi", "/me waves", "//x", "/", "/ x", "/ME\tA", "\xff", "/\xff x", "//\u2028", " /who", "\u2028 //x"} {
+	for _, s := range []string{"", "hi", "/me waves", "//x", "/", "/ x", "/ME\tA", "\xff", "/\xff x", "//\u2028", " /who", "\u2028 //x", "\ufeff/who"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, typed string) {
 		in := ParseInput(typed)
-		line := strings.TrimLeftFunc(typed, unicode.IsSpace) // leading blanks are ignored
+		line := strings.TrimLeftFunc(typed, func(r rune) bool { return unicode.IsSpace(r) || dropped(r) }) // ignored
 		switch {
 		case in.Command != "":
 			if !strings.HasPrefix(line, "/") || strings.HasPrefix(line, "//") {

@@ -7,7 +7,8 @@ import (
 )
 
 // completeName completes the word before the cursor (pos, in runes) to the
-// name of someone online, as Tab does in most chats. A word that begins
+// name of someone online, as Tab does in most chats; the cursor must be at
+// the word's end. A word that begins
 // one name only becomes that name, followed by ": " at the start of the
 // line (addressing someone) or a space elsewhere; a leading @ is kept. A
 // word that begins several names grows to what they have in common; when
@@ -15,6 +16,9 @@ import (
 func completeName(line string, pos int, names []string) (completed string, cursor int, matches []string) {
 	runes := []rune(line)
 	pos = min(max(pos, 0), len(runes))
+	if pos < len(runes) && !unicode.IsSpace(runes[pos]) {
+		return line, pos, nil // inside a word: Tab completes a word's end
+	}
 	start := pos
 	for start > 0 && !unicode.IsSpace(runes[start-1]) {
 		start--
@@ -40,10 +44,9 @@ func completeName(line string, pos int, names []string) (completed string, curso
 			return line, pos, matches // nothing to add: say who matches
 		}
 	} else {
-		rest := runes[pos:]
 		switch {
-		case len(rest) > 0 && unicode.IsSpace(rest[0]):
-		case start == 0 && !at:
+		case pos < len(runes): // a blank follows already
+		case strings.TrimSpace(string(runes[:start])) == "" && !at: // the line's first word
 			name += ": "
 		default:
 			name += " "

@@ -30,6 +30,9 @@ func TestCompleteName(t *testing.T) {
 		{"", 0, "", 0, ""},                // no word
 		{"hi ", 3, "hi ", 3, ""},          // no word
 		{"ca", 99, "carol: ", 7, ""},      // a cursor past the end
+		{"carol", 2, "carol", 2, ""},      // inside a word: nothing
+		{"ca: hi", 2, "ca: hi", 2, ""},    // inside a word: nothing
+		{"  ca", 4, "  carol: ", 9, ""},   // blanks do not start a line
 		{"à ca", 4, "à carol ", 8, ""},    // runes, not bytes
 		{"日", 1, "日本: ", 4, ""},           // names need not be ASCII here
 		{"x" + strings.Repeat("y", 10), 3, "x" + strings.Repeat("y", 10), 3, ""},

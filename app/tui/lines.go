@@ -191,9 +191,17 @@ func (s *styles) render(e entry, me string, width int) []line {
 		} else {
 			b.WriteString(indent)
 		}
-		if i == 0 && head != "" && strings.HasPrefix(w, plainHead) {
-			b.WriteString(head)
-			w = w[len(plainHead):]
+		if i == 0 && head != "" {
+			// The head's blank is gone when the text starts on the next
+			// row.
+			switch trimmed := strings.TrimRight(plainHead, " "); {
+			case strings.HasPrefix(w, plainHead):
+				b.WriteString(head)
+				w = w[len(plainHead):]
+			case w == trimmed:
+				b.WriteString(strings.TrimRight(head, " "))
+				w = ""
+			}
 		}
 		b.WriteString(textStyle.on)
 		b.WriteString(w)

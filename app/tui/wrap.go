@@ -7,14 +7,15 @@ import (
 	"github.com/charmbracelet/x/ansi"
 )
 
-// wrapText breaks plain text into rows of at most width cells, measured as
-// terminals without Unicode core mode advance (ansi.WcWidth). Rows break at
+// wrapText breaks plain text into rows of at most width cells (at least 2,
+// so that the widest character fits), measured as terminals without
+// Unicode core mode advance (ansi.WcWidth). Rows break at
 // blanks, which the break swallows. A word wider than a whole row starts on
 // the row it is reached on, if that has room, and is cut at the row's edge:
 // a long link, or a run of Chinese or Japanese (which has no blanks), does
 // not leave the author alone on the row before it.
 func wrapText(text string, width int) []string {
-	width = max(width, 2) // the widest character fits
+	width = max(width, 2)
 	w := wrapper{width: width}
 	for text != "" {
 		end := strings.IndexFunc(text, isBreak)
@@ -36,8 +37,10 @@ func wrapText(text string, width int) []string {
 	return append(w.rows, w.row.String())
 }
 
-// isBreak reports the blanks a row may break at: not the no-break space.
-func isBreak(r rune) bool { return unicode.IsSpace(r) && r != '\u00a0' }
+// isBreak reports the blanks a row may break at: not the no-break spaces.
+func isBreak(r rune) bool {
+	return unicode.IsSpace(r) && r != '\u00a0' && r != '\u2007' && r != '\u202f'
+}
 
 type wrapper struct {
 	width  int

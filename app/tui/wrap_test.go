@@ -4,7 +4,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/charmbracelet/colorprofile"
 	"github.com/charmbracelet/x/ansi"
+
+	"messaging/chat"
 )
 
 func TestWrapText(t *testing.T) {
@@ -27,6 +30,7 @@ func TestWrapText(t *testing.T) {
 		// A character wider than a row is cut between its runes.
 		{"👍🏽", 2, []string{"👍", "🏽"}},
 		{"a\u00a0b c", 3, []string{"a\u00a0b", "c"}},
+		{"10\u202f000 x", 6, []string{"10\u202f000", "x"}},
 	}
 	for _, tt := range tests {
 		got := wrapText(tt.text, tt.width)
@@ -64,7 +68,7 @@ func FuzzWrapText(f *testing.F) {
 	f.Add("  a  b  ", 1)
 	f.Fuzz(func(t *testing.T, text string, width int) {
 		text = strings.ToValidUTF8(text, "?")
-		width = 2 + max(width%100, -width%100)
+		width = 2 + int(uint64(width)%100)
 		rows := wrapText(text, width)
 		for _, row := range rows {
 			if n := ansi.WcWidth.StringWidth(row); n > width {
@@ -77,4 +81,26 @@ func FuzzWrapText(f *testing.F) {
 			t.Fatalf("wrapText(%q, %d) = %q: lost characters", text, width, rows)
 		}
 	})
+}
+
+// TestANameAloneOnItsRowKeepsItsColour: when a message's first word does
+// not fit after the name, the name's row ends without its blank, and
+// must still be painted as a name.
+func TestANameAloneOnItsRowKeepsItsColour(t *testing.T) {
+	st := newStyles(colorprofile.ANSI256)
+	word := strings.Repeat("w", 40) // fits a row, not after "bob: "
+	for _, kind := range []chat.Kind{chat.KindText, chat.KindAction} {
+		msg := chat.Message{ID: 1, Time: base, Author: "bob", Kind: kind, Body: word}
+		lines := st.render(entry{msg: msg}, "alice", timeWidth+42)
+		if len(lines) != 2 || !strings.Contains(lines[1].text, word) {
+			t.Fatalf("kind %d: want the name alone, then the word: %+v", kind, lines)
+		}
+		name := st.nameStyle("bob", "alice").Render("bob")
+		if kind == chat.KindAction {
+			name = st.nameActionStyle("bob", "alice").Render("bob")
+		}
+		if !strings.Contains(lines[0].text, name) {
+			t.Errorf("kind %d: the name is not painted: %q", kind, lines[0].text)
+		}
+	}
 }
