@@ -219,9 +219,9 @@ func (s *Server) runChat(ssh.Handler) ssh.Handler {
 // ticker; with the program's own input reader disabled (readInput reads)
 // and no renderer, the ticker is all it releases. (Bubble Tea's clipboard
 // and raw-output commands queue output for the ticker, and with its input
-// off it drops terminal queries: the chat uses none of them.) Call it once the program runs (Screen.OnRun): it returns after
-// half a second, the time it waits for the input reader the program does
-// not have.
+// off it drops terminal queries: the chat uses none of them.) Call it once
+// the program runs (Screen.OnRun): it returns after half a second, the
+// time it waits for the input reader the program does not have.
 func stopFrameTicker(program *tea.Program) {
 	_ = program.ReleaseTerminal()
 }

@@ -4,13 +4,14 @@ import (
 	"fmt"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 )
 
 // completeName completes the word before the cursor (pos, in runes) to the
 // name of someone online, as Tab does in most chats; the cursor must be at
-// the word's end. A word that begins
-// one name only becomes that name, followed by ": " at the start of the
-// line (addressing someone) or a space elsewhere; a leading @ is kept. A
+// the word's end. A word that begins one name only becomes that name,
+// followed by ": " at the start of the line (addressing someone) or a
+// space elsewhere; a leading @ is kept. A
 // word that begins several names grows to what they have in common; when
 // it cannot grow, matches lists those names. Names compare in any case.
 func completeName(line string, pos int, names []string) (completed string, cursor int, matches []string) {
@@ -40,7 +41,7 @@ func completeName(line string, pos int, names []string) (completed string, curso
 	name := matches[0]
 	if len(matches) > 1 {
 		name = commonPrefix(matches)
-		if len([]rune(name)) <= len([]rune(prefix)) {
+		if utf8.RuneCountInString(name) <= utf8.RuneCountInString(prefix) {
 			return line, pos, matches // nothing to add: say who matches
 		}
 	} else {
@@ -56,7 +57,7 @@ func completeName(line string, pos int, names []string) (completed string, curso
 		name = "@" + name
 	}
 	out := string(runes[:start]) + name + string(runes[pos:])
-	return out, start + len([]rune(name)), nil
+	return out, start + utf8.RuneCountInString(name), nil
 }
 
 // commonPrefix is the start all names share, in any case, as the first
