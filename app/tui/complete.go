@@ -11,9 +11,9 @@ import (
 // name of someone online, as Tab does in most chats; the cursor must be at
 // the word's end. A word that begins one name only becomes that name,
 // followed by ": " at the start of the line (addressing someone) or a
-// space elsewhere; a leading @ is kept. A
-// word that begins several names grows to what they have in common; when
-// it cannot grow, matches lists those names. Names compare in any case.
+// space elsewhere; a leading @ is kept. A word that begins several names
+// grows to what they have in common; when it cannot grow, matches lists
+// those names. Names compare in any case.
 func completeName(line string, pos int, names []string) (completed string, cursor int, matches []string) {
 	runes := []rune(line)
 	pos = min(max(pos, 0), len(runes))
