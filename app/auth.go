@@ -312,6 +312,9 @@ func (a *authenticator) createAccount(ctx context.Context, ip, name, password, r
 	case errors.Is(err, store.ErrNameTaken):
 		undo()
 		return taken
+	case errors.Is(err, store.ErrNameSimilar):
+		undo()
+		return fmt.Errorf("the username %q is too similar to an existing name; choose another", name)
 	case err != nil:
 		undo()
 		a.log.Error("create account", "user", name, "err", err)

@@ -100,6 +100,8 @@ func TestSignupExplainsBadAnswersAndAsksAgain(t *testing.T) {
 		{"reserved", []string{"signup", "password1", "password1"}, "reserved"},
 		{"reserved other case", []string{"Root", "password1", "password1"}, "reserved"},
 		{"taken in other case", []string{"ALICE", "password1", "password1"}, "taken"},
+		{"look-alike", []string{"A1ice", "password1", "password1"}, "too similar to an existing name"},
+		{"look-alike of a reserved name", []string{"R00T", "password1", "password1"}, "reserved"},
 		{"password too short", []string{"bob", "short", "short"}, "8 to 15 characters"},
 		{"password too long", []string{"bob", strings.Repeat("p", 16), strings.Repeat("p", 16)}, "8 to 15 characters"},
 		{"password with control character", []string{"bob", "pass\x01word", "pass\x01word"}, "control"},
@@ -107,7 +109,7 @@ func TestSignupExplainsBadAnswersAndAsksAgain(t *testing.T) {
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			good := "user" + string(rune('a'+i))
+			good := "user" + string("bcdefghjkmpqstuxyz"[i]) // no look-alikes among them
 			c, k, err := ts.dialKeyboard("signup", tt.answer, []string{good, "password1", "password1"})
 			if err != nil {
 				t.Fatalf("signup after one bad answer: %v", err)

@@ -24,17 +24,19 @@ type Config struct {
 	MaxMessage  int    // MAX_MESSAGE: longest message, in characters
 
 	// Abuse limits; 0 switches each off (load tests, trusted networks).
-	MaxSessions      int           // MAX_SESSIONS: chat sessions in all
-	MaxSessionsPerIP int           // MAX_SESSIONS_PER_IP: chat sessions from one address
-	MaxUnauth        int           // MAX_UNAUTH: connections not yet logged in, in all
-	MaxUnauthPerIP   int           // MAX_UNAUTH_PER_IP: ... from one address
-	SignupsPerIPHour int           // SIGNUPS_PER_IP_HOUR: new accounts from one address per hour
-	PenaltyFailures  int           // PENALTY_FAILURES: failed logins before an address must wait
-	AccountFailures  int           // ACCOUNT_FAILURES: failed logins before an account backs off
-	MsgBurst         int           // MSG_BURST: messages a person may send at once
-	MsgPerSec        float64       // MSG_PER_SEC: messages per second after the burst
-	IdleTimeout      time.Duration // IDLE_TIMEOUT: close a session idle this long
-	Keepalive        time.Duration // KEEPALIVE: probe the client this often; 3 missed = gone
+	MaxSessions       int           // MAX_SESSIONS: chat sessions in all
+	MaxSessionsPerIP  int           // MAX_SESSIONS_PER_IP: chat sessions from one address
+	MaxUnauth         int           // MAX_UNAUTH: connections not yet logged in, in all
+	MaxUnauthPerIP    int           // MAX_UNAUTH_PER_IP: ... from one address
+	SignupsPerIPHour  int           // SIGNUPS_PER_IP_HOUR: new accounts from one address per hour
+	PenaltyFailures   int           // PENALTY_FAILURES: failed logins before an address must wait
+	AccountFailures   int           // ACCOUNT_FAILURES: failed logins before an account backs off
+	MsgBurst          int           // MSG_BURST: messages a person may send at once
+	MsgPerSec         float64       // MSG_PER_SEC: messages per second after the burst
+	InputRate         int           // INPUT_RATE: bytes a second a session's input is read at, after a 64 KiB burst
+	SignupNamesPerMin int           // SIGNUP_NAMES_PER_MIN: names an address may try at signup per minute
+	IdleTimeout       time.Duration // IDLE_TIMEOUT: close a session idle this long
+	Keepalive         time.Duration // KEEPALIVE: probe the client this often; 3 missed = gone
 
 	// PPROF_ADDR: a loopback host:port serving Go's profiler; "" (the
 	// default) serves nothing.
@@ -115,18 +117,20 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		History:     number("HISTORY", "100", 1, maxHistory),
 		MaxMessage:  number("MAX_MESSAGE", "1000", 1, longestMessageRule),
 
-		MaxSessions:      number("MAX_SESSIONS", "1000", 0, maxLimit),
-		MaxSessionsPerIP: number("MAX_SESSIONS_PER_IP", "10", 0, maxLimit),
-		MaxUnauth:        number("MAX_UNAUTH", "64", 0, maxLimit),
-		MaxUnauthPerIP:   number("MAX_UNAUTH_PER_IP", "8", 0, maxLimit),
-		SignupsPerIPHour: number("SIGNUPS_PER_IP_HOUR", "3", 0, maxLimit),
-		PenaltyFailures:  number("PENALTY_FAILURES", "5", 0, maxLimit),
-		AccountFailures:  number("ACCOUNT_FAILURES", "3", 0, maxLimit),
-		MsgBurst:         number("MSG_BURST", "5", 0, maxLimit),
-		MsgPerSec:        rate("MSG_PER_SEC", "1"),
-		IdleTimeout:      duration("IDLE_TIMEOUT", "0"),
-		Keepalive:        duration("KEEPALIVE", "30s"),
-		PprofAddr:        getenv("PPROF_ADDR"),
+		MaxSessions:       number("MAX_SESSIONS", "1000", 0, maxLimit),
+		MaxSessionsPerIP:  number("MAX_SESSIONS_PER_IP", "10", 0, maxLimit),
+		MaxUnauth:         number("MAX_UNAUTH", "64", 0, maxLimit),
+		MaxUnauthPerIP:    number("MAX_UNAUTH_PER_IP", "8", 0, maxLimit),
+		SignupsPerIPHour:  number("SIGNUPS_PER_IP_HOUR", "3", 0, maxLimit),
+		PenaltyFailures:   number("PENALTY_FAILURES", "5", 0, maxLimit),
+		AccountFailures:   number("ACCOUNT_FAILURES", "3", 0, maxLimit),
+		MsgBurst:          number("MSG_BURST", "5", 0, maxLimit),
+		MsgPerSec:         rate("MSG_PER_SEC", "1"),
+		InputRate:         number("INPUT_RATE", "8192", 0, maxLimit),
+		SignupNamesPerMin: number("SIGNUP_NAMES_PER_MIN", "30", 0, maxLimit),
+		IdleTimeout:       duration("IDLE_TIMEOUT", "0"),
+		Keepalive:         duration("KEEPALIVE", "30s"),
+		PprofAddr:         getenv("PPROF_ADDR"),
 	}
 	if !validHost(c.Addr) {
 		errs = append(errs, fmt.Errorf("ADDR=%q is not an IP address or host name", c.Addr))

@@ -18,7 +18,8 @@ func TestLoadConfigDefaults(t *testing.T) {
 	want := Config{Addr: "0.0.0.0", Port: 4848, Workers: 2, Database: "messaging.db",
 		HostKey: ".ssh/messaging_ed25519", PasswordMin: 8, PasswordMax: 15, History: 100, MaxMessage: 1000,
 		MaxSessions: 1000, MaxSessionsPerIP: 10, MaxUnauth: 64, MaxUnauthPerIP: 8, SignupsPerIPHour: 3,
-		PenaltyFailures: 5, AccountFailures: 3, MsgBurst: 5, MsgPerSec: 1, IdleTimeout: 0, Keepalive: 30 * time.Second}
+		PenaltyFailures: 5, AccountFailures: 3, MsgBurst: 5, MsgPerSec: 1, InputRate: 8192, SignupNamesPerMin: 30,
+		IdleTimeout: 0, Keepalive: 30 * time.Second}
 	if got != want {
 		t.Errorf("defaults = %+v, want %+v", got, want)
 	}
@@ -35,6 +36,7 @@ func TestLoadConfigReadsEveryVariable(t *testing.T) {
 		"MAX_SESSIONS": "0", "MAX_SESSIONS_PER_IP": "3", "MAX_UNAUTH": "100", "MAX_UNAUTH_PER_IP": "0",
 		"SIGNUPS_PER_IP_HOUR": "10", "PENALTY_FAILURES": "0", "ACCOUNT_FAILURES": "10",
 		"MSG_BURST": "0", "MSG_PER_SEC": "0.5", "IDLE_TIMEOUT": "30m", "KEEPALIVE": "0",
+		"INPUT_RATE": "0", "SIGNUP_NAMES_PER_MIN": "5",
 		"PPROF_ADDR": "[::1]:6060",
 	}))
 	if err != nil {
@@ -43,7 +45,8 @@ func TestLoadConfigReadsEveryVariable(t *testing.T) {
 	want := Config{Addr: "::1", Port: 2222, Workers: 8, Database: "/data/chat.db",
 		HostKey: "/keys/host", PasswordMin: 15, PasswordMax: 64, History: 20, MaxMessage: 280,
 		MaxSessions: 0, MaxSessionsPerIP: 3, MaxUnauth: 100, MaxUnauthPerIP: 0, SignupsPerIPHour: 10,
-		PenaltyFailures: 0, AccountFailures: 10, MsgBurst: 0, MsgPerSec: 0.5, IdleTimeout: 30 * time.Minute,
+		PenaltyFailures: 0, AccountFailures: 10, MsgBurst: 0, MsgPerSec: 0.5, InputRate: 0, SignupNamesPerMin: 5,
+		IdleTimeout: 30 * time.Minute,
 		PprofAddr: "[::1]:6060"}
 	if got != want {
 		t.Errorf("got %+v, want %+v", got, want)
@@ -88,6 +91,10 @@ func TestLoadConfigRejectsBadValues(t *testing.T) {
 		{map[string]string{"ACCOUNT_FAILURES": "x"}, "ACCOUNT_FAILURES"},
 		{map[string]string{"MSG_BURST": "-5"}, "MSG_BURST"},
 		{map[string]string{"MSG_PER_SEC": "fast"}, `MSG_PER_SEC="fast" is not a rate`},
+		{map[string]string{"INPUT_RATE": "-1"}, "INPUT_RATE=-1 is out of range"},
+		{map[string]string{"INPUT_RATE": "8k"}, `INPUT_RATE="8k" is not a whole number`},
+		{map[string]string{"SIGNUP_NAMES_PER_MIN": "-3"}, "SIGNUP_NAMES_PER_MIN=-3 is out of range"},
+		{map[string]string{"SIGNUP_NAMES_PER_MIN": "lots"}, `SIGNUP_NAMES_PER_MIN="lots" is not a whole number`},
 		{map[string]string{"MSG_PER_SEC": "-1"}, "MSG_PER_SEC"},
 		{map[string]string{"MSG_PER_SEC": "NaN"}, "MSG_PER_SEC"},
 		{map[string]string{"MSG_PER_SEC": "Inf"}, "MSG_PER_SEC"},

@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
 	"sync"
 	"time"
 
@@ -90,6 +91,7 @@ func Run(ctx context.Context, getenv func(string) string, stderr io.Writer) int 
 // New opens the store, loads or creates the host key and starts listening.
 // Call Serve to accept connections.
 func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
+	warnIfShared(log, cfg.Database)
 	st, err := sqlite.Open(ctx, cfg.Database)
 	if err != nil {
 		return nil, err
@@ -100,6 +102,18 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// warnIfShared warns when an existing database can be read or written by
+// other users of the machine: it holds the password hashes. New databases
+// are created 0600; an operator's existing file is theirs to fix.
+func warnIfShared(log *slog.Logger, path string) {
+	info, err := os.Stat(path)
+	if err != nil || info.Mode().Perm()&0o077 == 0 {
+		return
+	}
+	log.Warn("the database is readable by other users of this machine: it holds password hashes; run chmod 600 on it and its -wal and -shm files",
+		"database", path, "mode", info.Mode().Perm().String())
 }
 
 func newServer(cfg Config, log *slog.Logger, st store.Store) (*Server, error) {
@@ -120,6 +134,7 @@ func newServer(cfg Config, log *slog.Logger, st store.Store) (*Server, error) {
 	}
 	s.ssh.HandshakeTimeout = handshakeTimeout
 	s.ssh.ConnCallback = s.admitConnection
+	s.ssh.ChannelHandlers = map[string]ssh.ChannelHandler{"session": guardSessions} // no other channel types
 	s.ssh.ServerConfigCallback = func(ssh.Context) *gossh.ServerConfig {
 		return &gossh.ServerConfig{MaxAuthTries: maxAuthTries, AuthLogCallback: s.logAuth}
 	}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"net"
-	"reflect"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -133,6 +132,10 @@ func (s *Server) runChat(ssh.Handler) ssh.Handler {
 			return
 		}
 		defer member.Leave()
+		// A closed connection ends the membership at once, whatever the
+		// program is blocked in: the others must not see a ghost.
+		stopLeaving := context.AfterFunc(ctx, member.Leave)
+		defer stopLeaving()
 		// Join first, then read the history: a message committed in between
 		// arrives twice (the screen drops it by ID), never zero times.
 		recent, err := s.room.Recent(ctx)
@@ -140,7 +143,11 @@ func (s *Server) runChat(ssh.Handler) ssh.Handler {
 			s.log.Error("load history", "user", name, "err", err)
 		}
 
-		pty, windowChanges, _ := sess.Pty()
+		pty, _, _ := sess.Pty()
+		var windowChanges <-chan ssh.Window // window changes never reach charm's session (guardSessions)
+		if sc := channelOf(sess); sc != nil {
+			windowChanges = sc.windows
+		}
 		width, height := clampSize(pty.Window.Width, pty.Window.Height)
 		conn, _ := sess.Context().Value(ssh.ContextKeyConn).(gossh.Conn)
 		out := newStallWriter(terminalOutput(sess), stallLimit, func() {
@@ -185,7 +192,8 @@ func (s *Server) runChat(ssh.Handler) ssh.Handler {
 		defer s.programs.remove(program)
 
 		go tui.Deliver(ctx, member, program.Send)
-		go readInput(ctx, program, newPasteLimiter(sess, tui.PasteLimit(s.cfg.MaxMessage)), pty.Term)
+		input := newPasteLimiter(newRateReader(ctx, sess, s.cfg.InputRate, inputBurst), tui.PasteLimit(s.cfg.MaxMessage))
+		go readInput(ctx, program, input, pty.Term)
 		go forwardResizes(ctx, program, windowChanges)
 		go s.watch(ctx, conn, member, name)
 		screen.Open() // the user sees the chat now; keys wait for Run
@@ -357,19 +365,10 @@ func (s *Server) closeConn(conn gossh.Conn, name, why string) {
 // (\n becomes \r\n) by copying every write twice, after a context
 // lookup: about 6% of a delivery's cost with hundreds of sessions. The
 // screen never writes a bare \n (it places the cursor), so nothing needs
-// translating. If charm's session no longer embeds its channel, the
-// session itself is returned (TestTerminalOutputIsTheChannel notices).
+// translating. Without the channel, the session itself is returned.
 func terminalOutput(sess ssh.Session) io.Writer {
-	v := reflect.ValueOf(sess)
-	if v.Kind() != reflect.Pointer || v.Elem().Kind() != reflect.Struct {
-		return sess
-	}
-	f := v.Elem().FieldByName("Channel")
-	if !f.IsValid() || !f.CanInterface() {
-		return sess
-	}
-	if ch, ok := f.Interface().(gossh.Channel); ok && ch != nil {
-		return ch
+	if sc := channelOf(sess); sc != nil {
+		return sc.Channel
 	}
 	return sess
 }
@@ -445,6 +444,7 @@ type connState struct {
 
 	mu             sync.Mutex
 	closed         bool
+	channels       int // session channels open (guardSessions)
 	releaseUnauth  func()
 	releaseSession func()      // nil until logged in, or if no slot was free
 	closer         *time.Timer // closes a connection that has no chat
@@ -485,6 +485,24 @@ func (c *connState) startChat() (ok bool, why string) {
 	}
 	c.closer.Stop()
 	return true, ""
+}
+
+// openChannel counts a new session channel, unless the connection has
+// maxChannelsPerConn open already.
+func (c *connState) openChannel() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.channels >= maxChannelsPerConn {
+		return false
+	}
+	c.channels++
+	return true
+}
+
+func (c *connState) closeChannel() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.channels--
 }
 
 // chatEnded closes the connection shortly after its chat: nothing else can

@@ -356,10 +356,13 @@ func TestAStalledClientIsEvictedAndDoesNotSlowTheOthers(t *testing.T) {
 // falls back to the session, and this fails so that someone looks.
 func TestTerminalOutputIsTheChannel(t *testing.T) {
 	got := make(chan io.Writer, 1)
-	srv := &ssh.Server{Handler: func(sess ssh.Session) {
-		got <- terminalOutput(sess)
-		_, _ = io.WriteString(terminalOutput(sess), "raw\r\n")
-	}}
+	srv := &ssh.Server{
+		Handler: func(sess ssh.Session) {
+			got <- terminalOutput(sess)
+			_, _ = io.WriteString(terminalOutput(sess), "raw\r\n")
+		},
+		ChannelHandlers: map[string]ssh.ChannelHandler{"session": guardSessions},
+	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -43,7 +43,7 @@ type Input struct {
 // ParseInput does not know which commands exist: callers look Command up in
 // Commands and report unknown ones.
 func ParseInput(line string) Input {
-	line = strings.TrimLeftFunc(line, func(r rune) bool { return unicode.IsSpace(r) || dropped(r) })
+	line = strings.TrimLeftFunc(line, func(r rune) bool { return unicode.IsSpace(r) || r == '\u2800' || dropped(r) })
 	rest, ok := strings.CutPrefix(line, "/")
 	if !ok {
 		return Input{Text: line}

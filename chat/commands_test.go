@@ -30,6 +30,8 @@ func TestParseInput(t *testing.T) {
 		{"  hello ", Input{Text: "hello "}},
 		{"   ", Input{Text: ""}},
 		{"\ufeff/who", Input{Command: "who"}},
+		{"\u2800/who", Input{Command: "who"}}, // a Braille blank is a blank
+		{"\u3164\u00ad/who", Input{Command: "who"}},
 		{"\u200b \x1b/me waves", Input{Command: "me", Arg: "waves"}},
 		{"a/b", Input{Text: "a/b"}},
 	}

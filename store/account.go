@@ -9,15 +9,17 @@ import (
 )
 
 // Username rules. Names are plain ASCII so that they look the same in every
-// terminal, cannot impersonate each other with look-alike letters, and can be
-// compared case-insensitively with strings.ToLower.
+// terminal, cannot impersonate each other with letters from other scripts, and
+// can be compared case-insensitively with strings.ToLower. Look-alikes within
+// ASCII ("lris" for "Iris") are caught by Skeleton.
 const (
 	minUsername = 2
 	maxUsername = 20
 )
 
 // reserved holds names, in lower case, that could be mistaken for the server
-// or its staff, or that the SSH layer uses itself ("signup").
+// or its staff, or that the SSH layer uses itself ("signup"). Their look-alikes
+// are refused too (reservedSkeletons).
 var reserved = map[string]bool{
 	"signup": true, "root": true, "admin": true, "administrator": true,
 	"system": true, "server": true, "messaging": true, "moderator": true,
@@ -25,6 +27,16 @@ var reserved = map[string]bool{
 	"anonymous": true, "nobody": true, "everyone": true, "here": true,
 	"help": true, "support": true,
 }
+
+// reservedSkeletons holds the Skeleton of every reserved name, so that
+// "adm1n" and "r00t" are refused like "admin" and "root".
+var reservedSkeletons = func() map[string]bool {
+	m := make(map[string]bool, len(reserved))
+	for name := range reserved {
+		m[Skeleton(name)] = true
+	}
+	return m
+}()
 
 // ValidateUsername reports whether name may be used for a new account. The
 // error text is a sentence meant for the person at the signup prompt.
@@ -44,8 +56,48 @@ func ValidateUsername(name string) error {
 		// Quoting is safe: name is ASCII letters and digits by now.
 		return fmt.Errorf("%q is reserved; choose another username", name)
 	}
+	if reservedSkeletons[Skeleton(name)] {
+		return fmt.Errorf("%q looks like a reserved name; choose another username", name)
+	}
 	return nil
 }
+
+// Skeleton returns the form of name that look-alike names share: two names
+// with the same skeleton are too similar to both be accounts
+// (ErrNameSimilar). The rule, in order:
+//
+//  1. Lower-case the name (so I is i).
+//  2. Replace each character on its own: i and 1 become l, 0 becomes o,
+//     and w becomes vv.
+//  3. Scanning left to right, replace rn with m and vv with w. A match uses
+//     up both its letters and the scan goes on after them, so rnn becomes mn
+//     and vvv becomes wv.
+//
+// So Iris, lris and 1ris share the skeleton "lrls"; mallory and rnalIory
+// share "mallory"; bob and B0B share "bob"; walter and vvalter share
+// "walter". Step 2's w -> vv makes a run of v and w letters count only its
+// v strokes, w counting two, so vvv, vw and wv all become wv; rn needs no
+// such step because it cannot overlap itself.
+//
+// Nothing else is folded: not 5/s, 2/z, 8/b, 6/b, cl/d nor nn/m. Names are
+// shown in monospace terminal fonts, where those are told apart more easily
+// than I and l or 0 and O, and each extra pair would refuse honest names
+// ("clara" next to "dara", "anna" next to "ama") for little gain. The rule is
+// meant for valid usernames (ASCII); other characters pass through after
+// strings.ToLower.
+//
+// Stores keep the skeleton beside each account: a change to this rule needs
+// a migration that recomputes it.
+func Skeleton(name string) string {
+	return contractLookAlikes.Replace(expandLookAlikes.Replace(strings.ToLower(name)))
+}
+
+// Skeleton's steps 2 and 3. A strings.Replacer works left to right and never
+// rescans what it wrote, which is exactly the rule.
+var (
+	expandLookAlikes   = strings.NewReplacer("i", "l", "1", "l", "0", "o", "w", "vv")
+	contractLookAlikes = strings.NewReplacer("rn", "m", "vv", "w")
+)
 
 func isASCIILetter(c byte) bool {
 	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z'

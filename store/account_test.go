@@ -61,6 +61,13 @@ func TestValidateUsername(t *testing.T) {
 		{"HERE", "is reserved"},
 		{"help", "is reserved"},
 		{"Support", "is reserved"},
+		{"adm1n", `"adm1n" looks like a reserved name`},
+		{"ADRNIN", "looks like a reserved name"},
+		{"R00T", "looks like a reserved name"},
+		{"rnod", "looks like a reserved name"},
+		{"he1p", "looks like a reserved name"},
+		{"Sysop", "is reserved"},
+		{"sy5op", ""}, // 5 is not folded
 	}
 	for _, tt := range tests {
 		err := ValidateUsername(tt.name)
@@ -73,6 +80,66 @@ func TestValidateUsername(t *testing.T) {
 			t.Errorf("ValidateUsername(%q) = %q, want it to contain %q", tt.name, err, tt.wantErr)
 		case err != nil:
 			checkUserFacing(t, err)
+		}
+	}
+}
+
+func TestSkeleton(t *testing.T) {
+	tests := []struct {
+		name, want string
+	}{
+		{"Iris", "lrls"},
+		{"lris", "lrls"},
+		{"1RIS", "lrls"},
+		{"mallory", "mallory"},
+		{"rnalIory", "mallory"},
+		{"bob", "bob"},
+		{"B0B", "bob"},
+		{"walter", "walter"},
+		{"vvalter", "walter"},
+		{"VVALTER", "walter"},
+		{"O0", "oo"},
+		{"oo", "oo"},
+		// Left to right, each match using up both its letters.
+		{"rnn", "mn"},
+		{"rnrn", "mm"},
+		{"rrn", "rm"},
+		{"vvv", "wv"},
+		{"vvvv", "ww"},
+		// w counts as vv, so equally wide runs of v and w agree.
+		{"vw", "wv"},
+		{"wv", "wv"},
+		{"ww", "ww"},
+		// Not folded.
+		{"s5", "s5"},
+		{"z2", "z2"},
+		{"b86", "b86"},
+		{"clnn", "clnn"},
+		{"", ""},
+	}
+	for _, tt := range tests {
+		if got := Skeleton(tt.name); got != tt.want {
+			t.Errorf("Skeleton(%q) = %q, want %q", tt.name, got, tt.want)
+		}
+	}
+}
+
+func TestSkeletonTellsApart(t *testing.T) {
+	for _, pair := range [][2]string{
+		{"alice", "alicia"},
+		{"bob", "rob"},
+		{"bob", "b0bby"},
+		{"mallory", "nallory"},
+		{"walter", "valter"},
+		{"sam", "5am"},
+		{"zed", "2ed"},
+		{"ben", "8en"},
+		{"dara", "clara"},
+		{"ama", "anna"},
+		{"vvv", "vv"},
+	} {
+		if Skeleton(pair[0]) == Skeleton(pair[1]) {
+			t.Errorf("Skeleton(%q) == Skeleton(%q) == %q, want them apart", pair[0], pair[1], Skeleton(pair[0]))
 		}
 	}
 }
@@ -151,6 +218,18 @@ func FuzzValidateUsername(f *testing.F) {
 		}
 		if reserved[strings.ToLower(name)] {
 			t.Errorf("accepted reserved name %q", name)
+		}
+		// Names equal but for case have one skeleton, so ErrNameTaken
+		// implies ErrNameSimilar and a store can check both in one go.
+		skeleton := Skeleton(name)
+		if Skeleton(strings.ToUpper(name)) != skeleton || Skeleton(strings.ToLower(name)) != skeleton {
+			t.Errorf("Skeleton(%q) = %q depends on letter case", name, skeleton)
+		}
+		if again := Skeleton(skeleton); again != skeleton {
+			t.Errorf("Skeleton(%q) = %q, but Skeleton(%q) = %q", name, skeleton, skeleton, again)
+		}
+		if reservedSkeletons[skeleton] {
+			t.Errorf("accepted %q, a look-alike of a reserved name", name)
 		}
 	})
 }

@@ -16,6 +16,9 @@ var (
 	ErrNotFound = errors.New("not found")
 	// ErrNameTaken: an account with that name exists, perhaps in another case.
 	ErrNameTaken = errors.New("name taken")
+	// ErrNameSimilar: no account has that name in any case, but one has a
+	// look-alike name, the same Skeleton ("B0B" when "bob" exists).
+	ErrNameSimilar = errors.New("name too similar to an existing one")
 )
 
 // Account is one user. Name keeps the case it was created with; lookups
@@ -27,12 +30,15 @@ type Account struct {
 }
 
 // Store is what the server needs from a database. Implementations translate
-// their driver's errors into ErrNotFound and ErrNameTaken and are checked by
-// storetest.Run.
+// their driver's errors into ErrNotFound, ErrNameTaken and ErrNameSimilar and
+// are checked by storetest.Run.
 type Store interface {
 	chat.History
-	// CreateAccount stores a new account; ErrNameTaken if the name exists in
-	// any case.
+	// CreateAccount stores a new account. It returns ErrNameTaken if the name
+	// exists in any case, otherwise ErrNameSimilar if an account's name has
+	// the same Skeleton. The store decides atomically: of two concurrent
+	// calls for "bob" and "B0B" at most one succeeds. Accounts that already
+	// share a skeleton (created before the rule) stay as they are.
 	CreateAccount(ctx context.Context, a Account) error
 	// Account finds an account by name, ignoring case; ErrNotFound if none.
 	Account(ctx context.Context, name string) (Account, error)

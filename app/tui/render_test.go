@@ -478,3 +478,86 @@ func TestAFrameKeepsItsRows(t *testing.T) {
 		t.Error("a frame's rows changed after it was made")
 	}
 }
+
+// TestJoinedSequencesLeaveNoStrayCells: the sequences chat.Sanitize keeps
+// (emoji joined by ZWJ, a flag with its variation selector, Persian with a
+// non-joiner, a Devanagari conjunct) reach the terminal, which may draw
+// them narrower than wcwidth counts them (x/vt draws 👨‍👩‍👧 in 2 cells,
+// wcwidth 6). A row holding one must show its text, then blanks up to the
+// member column, which stands where it goes; every other row is as View
+// draws it.
+func TestJoinedSequencesLeaveNoStrayCells(t *testing.T) {
+	joined := []string{"👨\u200d👩\u200d👧", "🏳\ufe0f\u200d🌈", "👩🏽\u200d💻", "می\u200cخواهم", "क्\u200dष"}
+	holds := func(s string) bool {
+		return slices.ContainsFunc(joined, func(j string) bool { return strings.Contains(s, j) })
+	}
+	for _, size := range [][2]int{{100, 12}, {40, 10}} {
+		w, h := size[0], size[1]
+		f := newFixture(t, w, h, conversation(10))
+		f.model.setOnline(crowd(20))
+		term := newTerminal(w, h)
+		ref := vt.NewEmulator(w, h)
+		_, _ = ref.WriteString(enterScreen)
+		seen := false
+		check := func(what string) {
+			t.Helper()
+			term.draw(&f.model)
+			reference(ref, f.model)
+			fr := f.model.frame()
+			for y := range h {
+				if y < 1 || y > len(fr.log) || !holds(fr.log[y-1].text) {
+					if got, want := cellsText(term.emu, y, 0, w), cellsText(ref, y, 0, w); got != want {
+						t.Fatalf("%dx%d, %s: row %d is %q, want %q\n%s", w, h, what, y, got, want, term.emu.String())
+					}
+					continue
+				}
+				seen = true
+				end := w
+				if fr.side != nil {
+					end = fr.sideAt
+					got := strings.TrimRight(cellsText(term.emu, y, end, w), " ")
+					if want := sideBorder + strings.TrimRight(" "+ansi.Strip(fr.side[y-1].text), " "); got != want {
+						t.Fatalf("%dx%d, %s: row %d's member column is %q, want %q\n%s", w, h, what, y, got, want, term.emu.String())
+					}
+				}
+				got := strings.TrimRight(cellsText(term.emu, y, 0, end), " ")
+				if want := ansi.Strip(fr.log[y-1].text); got != want {
+					t.Fatalf("%dx%d, %s: row %d is %q, want %q\n%s", w, h, what, y, got, want, term.emu.String())
+				}
+			}
+		}
+		check("start")
+		f.send(receivedMsg{[]chat.Message{
+			{ID: 1000, Time: base, Author: "bob", Kind: chat.KindText, Body: "family " + joined[0] + ", flag " + joined[1] + ", dev " + joined[2]},
+			{ID: 1001, Time: base, Author: "carol", Kind: chat.KindText, Body: joined[3] + " " + joined[4] + " ok"},
+			{ID: 1002, Time: base, Author: "bob", Kind: chat.KindText, Body: strings.Repeat(joined[0]+" ", 20)},
+		}})
+		check("joined sequences")
+		if !seen {
+			t.Fatalf("%dx%d: no row holds a joined sequence: the joiners were dropped", w, h)
+		}
+		f.press(tea.KeyPgUp)
+		check("PgUp")
+		f.press(tea.KeyEnd)
+		check("End")
+		f.typeText(joined[0] + " " + joined[1])
+		check("typing them")
+		f.press(tea.KeyEscape)
+		for i := range h {
+			f.send(receivedMsg{[]chat.Message{{ID: int64(1100 + i), Time: base, Author: "dave", Kind: chat.KindText, Body: fmt.Sprint("plain ", i)}}})
+			check(fmt.Sprint("scrolled by ", i+1))
+		}
+	}
+}
+
+// cellsText is what columns from to to of row y show, wide characters
+// once.
+func cellsText(emu *vt.Emulator, y, from, to int) string {
+	var b strings.Builder
+	for x := from; x < to; x++ {
+		if c := emu.CellAt(x, y); c.Width > 0 {
+			b.WriteString(cellText(c.Content))
+		}
+	}
+	return b.String()
+}

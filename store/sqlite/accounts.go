@@ -11,20 +11,54 @@ import (
 	"messaging/store"
 )
 
-// CreateAccount stores a; store.ErrNameTaken if the name exists in any case.
-// The UNIQUE index on name_key decides, so two concurrent signups for
-// "alice" and "Alice" cannot both succeed.
+// CreateAccount stores a; store.ErrNameTaken if the name exists in any case,
+// otherwise store.ErrNameSimilar if an account has the same skeleton.
+//
+// The check and the insert share one transaction, and every transaction
+// begins IMMEDIATE (see pragmas), holding SQLite's single write lock from
+// the check to the commit: two concurrent signups for "bob" and "B0B" run one
+// after the other, and the second sees the first. The UNIQUE index on
+// name_key stays the last word on equal names. The skeleton index is not
+// unique (see migrations/0002_skeleton.sql), so the lock is what decides
+// between look-alikes.
 func (s *Store) CreateAccount(ctx context.Context, a store.Account) error {
-	_, err := s.db.ExecContext(ctx,
-		"INSERT INTO accounts (name, name_key, password_hash, created_at) VALUES (?, ?, ?, ?)",
-		a.Name, nameKey(a.Name), a.PasswordHash, a.CreatedAt.UnixMilli())
-	if isUnique(err) {
-		return fmt.Errorf("create account %q: %w", a.Name, store.ErrNameTaken)
-	}
-	if err != nil {
+	if err := s.createAccount(ctx, a); err != nil {
 		return fmt.Errorf("create account %q: %w", a.Name, err)
 	}
 	return nil
+}
+
+func (s *Store) createAccount(ctx context.Context, a store.Account) error {
+	key, skeleton := nameKey(a.Name), store.Skeleton(a.Name)
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	// Equal names first: ErrNameTaken wins over ErrNameSimilar, also where
+	// old accounts share a skeleton with each other.
+	var taken, similar bool
+	err = tx.QueryRowContext(ctx,
+		"SELECT EXISTS (SELECT 1 FROM accounts WHERE name_key = ?), EXISTS (SELECT 1 FROM accounts WHERE skeleton = ?)",
+		key, skeleton).Scan(&taken, &similar)
+	switch {
+	case err != nil:
+		return err
+	case taken:
+		return store.ErrNameTaken
+	case similar:
+		return store.ErrNameSimilar
+	}
+	_, err = tx.ExecContext(ctx,
+		"INSERT INTO accounts (name, name_key, skeleton, password_hash, created_at) VALUES (?, ?, ?, ?, ?)",
+		a.Name, key, skeleton, a.PasswordHash, a.CreatedAt.UnixMilli())
+	if isUnique(err) {
+		return store.ErrNameTaken
+	}
+	if err != nil {
+		return err
+	}
+	return tx.Commit()
 }
 
 // Account finds the account called name in any letter case;
@@ -45,6 +79,48 @@ func (s *Store) Account(ctx context.Context, name string) (store.Account, error)
 	}
 	a.CreatedAt = time.UnixMilli(created)
 	return a, nil
+}
+
+// fillSkeletons computes the skeleton of the accounts that have none: every
+// account when migration 0002 has just added the column, and any that an
+// older program (which does not know the column) created since. Open calls
+// it before it returns, so that CreateAccount compares against every
+// account; only an older program still running beside this one can add an
+// account without a skeleton, and it checks nothing anyway. One transaction:
+// accounts are people, so few, and the usual start finds none to fill.
+func (s *Store) fillSkeletons(ctx context.Context) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	rows, err := tx.QueryContext(ctx, "SELECT rowid, name FROM accounts WHERE skeleton IS NULL")
+	if err != nil {
+		return err
+	}
+	type account struct {
+		rowid int64
+		name  string
+	}
+	var todo []account
+	for rows.Next() {
+		var a account
+		if err := rows.Scan(&a.rowid, &a.name); err != nil {
+			rows.Close()
+			return err
+		}
+		todo = append(todo, a)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, a := range todo {
+		if _, err := tx.ExecContext(ctx, "UPDATE accounts SET skeleton = ? WHERE rowid = ?", store.Skeleton(a.name), a.rowid); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
 }
 
 // nameKey is the case-folded name that lookups and uniqueness use. Valid

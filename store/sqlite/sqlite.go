@@ -53,12 +53,21 @@ type Store struct {
 
 // Open opens the database at path, creating the file if needed (but not its
 // directory), and brings its schema up to date.
+//
+// A new database file is made readable and writable by its owner only
+// (0600; a umask can narrow that, not widen it): it holds password hashes.
+// SQLite gives the -wal and -shm files it creates beside it the same
+// permission bits. Open leaves the permissions of an existing file as they
+// are; warning about them is the caller's business.
 func Open(ctx context.Context, path string) (*Store, error) {
 	if path == "" {
 		return nil, errors.New("open sqlite: empty path")
 	}
 	// SQLite would say only "unable to open database file"; name the cause.
 	if _, err := os.Stat(filepath.Dir(path)); err != nil {
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	if err := createPrivate(path); err != nil {
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
 	dsn, err := dataSource(path)
@@ -82,6 +91,21 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
 	return s, nil
+}
+
+// createPrivate creates an empty file at path with mode 0600 (less any bits
+// the umask clears), unless something is there already. SQLite reads an
+// empty file as an empty database. Without this the driver would create the
+// file 0644 under the usual umask, readable by every local user.
+func createPrivate(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return f.Close()
 }
 
 // dataSource turns a file path into the driver's URI form. The path is
@@ -110,7 +134,13 @@ func (s *Store) setUp(ctx context.Context) error {
 	if !strings.EqualFold(mode, "wal") {
 		return fmt.Errorf("journal mode is %q, want wal", mode)
 	}
-	return s.migrate(ctx)
+	if err := s.migrate(ctx); err != nil {
+		return err
+	}
+	if err := s.fillSkeletons(ctx); err != nil {
+		return fmt.Errorf("fill in account skeletons: %w", err)
+	}
+	return nil
 }
 
 // migrate applies migrations/NNNN_*.sql in order, each in its own

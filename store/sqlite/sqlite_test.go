@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"database/sql"
 	"errors"
 	"io/fs"
 	"os"
@@ -80,7 +81,7 @@ func TestPragmas(t *testing.T) {
 		"synchronous":  "2", // FULL
 		"busy_timeout": "5000",
 		"foreign_keys": "1",
-		"user_version": "1",
+		"user_version": "2",
 	} {
 		var got string
 		if err := s.db.QueryRowContext(t.Context(), "PRAGMA "+pragma).Scan(&got); err != nil {
@@ -157,5 +158,80 @@ func TestNewerSchema(t *testing.T) {
 	}
 	if !strings.Contains(err.Error(), "newer") {
 		t.Errorf("Open error = %q, want it to say the schema is newer", err)
+	}
+}
+
+// A database from before migration 0002 may hold look-alike accounts. They
+// keep working after the upgrade, get their skeletons, and new look-alikes
+// of them are refused.
+func TestSkeletonMigration(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "messaging.db")
+	old := []string{"bob", "B0B", "Iris", "lris", "carol"}
+	createVersion1(t, path, old)
+
+	s := open(t, path)
+	defer s.Close()
+	for _, name := range old {
+		got, err := s.Account(ctx, name)
+		if err != nil || got.Name != name {
+			t.Errorf("Account(%q) after upgrade = %q, %v; want %q", name, got.Name, err, name)
+		}
+	}
+	var missing int
+	if err := s.db.QueryRowContext(ctx, "SELECT count(*) FROM accounts WHERE skeleton IS NULL").Scan(&missing); err != nil {
+		t.Fatal(err)
+	}
+	if missing != 0 {
+		t.Errorf("%d accounts without a skeleton after Open", missing)
+	}
+	for _, tt := range []struct {
+		name string
+		want error
+	}{
+		{"BOB", store.ErrNameTaken}, // like two accounts; equal to one
+		{"b0b", store.ErrNameTaken},
+		{"LRIS", store.ErrNameTaken},
+		{"1ris", store.ErrNameSimilar},
+		{"car0l", store.ErrNameSimilar},
+		{"dave", nil},
+	} {
+		err := s.CreateAccount(ctx, store.Account{Name: tt.name, PasswordHash: "h", CreatedAt: time.Now()})
+		if !errors.Is(err, tt.want) {
+			t.Errorf("CreateAccount(%q) after upgrade = %v, want %v", tt.name, err, tt.want)
+		}
+	}
+}
+
+// createVersion1 makes the database an older program made: schema version 1,
+// no skeleton column, and accounts with the given names.
+func createVersion1(t *testing.T, path string, names []string) {
+	t.Helper()
+	ctx := t.Context()
+	dsn, err := dataSource(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	script, err := migrations.ReadFile("migrations/0001_init.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ExecContext(ctx, string(script)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ExecContext(ctx, "PRAGMA user_version = 1"); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range names {
+		if _, err := db.ExecContext(ctx,
+			"INSERT INTO accounts (name, name_key, password_hash, created_at) VALUES (?, ?, 'h', 0)",
+			name, strings.ToLower(name)); err != nil {
+			t.Fatal(err)
+		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -28,8 +29,10 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	}{
 		{"CreateAndLookUp", testCreateAndLookUp},
 		{"NameTaken", testNameTaken},
+		{"NameSimilar", testNameSimilar},
 		{"NotFound", testNotFound},
 		{"CreateConcurrently", testCreateConcurrently},
+		{"CreateSimilarConcurrently", testCreateSimilarConcurrently},
 		{"AppendAssignsIDs", testAppendAssignsIDs},
 		{"AppendNothing", testAppendNothing},
 		{"AppendFailed", testAppendFailed},
@@ -106,6 +109,58 @@ func testNameTaken(t *testing.T, s store.Store) {
 	}
 }
 
+// A look-alike of an existing name is refused with ErrNameSimilar; the same
+// name in another case is still ErrNameTaken, although its skeleton is the
+// same too; names that merely resemble one another are fine.
+func testNameSimilar(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	existing := []string{"Iris", "mallory", "bob", "walter", "alice"}
+	for _, name := range existing {
+		if err := s.CreateAccount(ctx, store.Account{Name: name, PasswordHash: hash, CreatedAt: time.Now()}); err != nil {
+			t.Fatalf("CreateAccount(%q): %v", name, err)
+		}
+	}
+	tests := []struct {
+		name string
+		want error // nil: created
+	}{
+		{"lris", store.ErrNameSimilar},
+		{"1RIS", store.ErrNameSimilar},
+		{"IRIS", store.ErrNameTaken},
+		{"iris", store.ErrNameTaken},
+		{"rnalIory", store.ErrNameSimilar},
+		{"MALL0RY", store.ErrNameSimilar},
+		{"Mallory", store.ErrNameTaken},
+		{"B0B", store.ErrNameSimilar},
+		{"b0b", store.ErrNameSimilar},
+		{"BOB", store.ErrNameTaken},
+		{"vvalter", store.ErrNameSimilar},
+		{"VVALTER", store.ErrNameSimilar},
+		{"a1ice", store.ErrNameSimilar},
+		{"alicia", nil},
+		{"rob", nil},
+		{"bobby", nil},
+		{"wa1ter2", nil},
+	}
+	for _, tt := range tests {
+		err := s.CreateAccount(ctx, store.Account{Name: tt.name, PasswordHash: "intruder", CreatedAt: time.Now()})
+		if !errors.Is(err, tt.want) {
+			t.Errorf("CreateAccount(%q) = %v, want %v", tt.name, err, tt.want)
+		}
+	}
+	for _, name := range []string{"lris", "rnalIory", "B0B", "vvalter", "a1ice"} {
+		if _, err := s.Account(ctx, name); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("Account(%q) after a refused signup = %v, want ErrNotFound", name, err)
+		}
+	}
+	for _, name := range existing {
+		got, err := s.Account(ctx, name)
+		if err != nil || got.Name != name || got.PasswordHash != hash {
+			t.Errorf("Account(%q) = %q, %q, %v; want it unchanged", name, got.Name, got.PasswordHash, err)
+		}
+	}
+}
+
 func testNotFound(t *testing.T, s store.Store) {
 	ctx := t.Context()
 	if _, err := s.Account(ctx, "dave"); !errors.Is(err, store.ErrNotFound) {
@@ -155,6 +210,60 @@ func testCreateConcurrently(t *testing.T, s store.Store) {
 	}
 	if got.Name != winner {
 		t.Errorf("Account.Name = %q, want the winner %q", got.Name, winner)
+	}
+}
+
+// Signups racing for look-alike names: exactly one wins, the others are
+// refused as taken (the winner's name in another case) or similar. "bo8"
+// races too but is no look-alike (8 is not folded), so it is created. Each
+// round's signups wait at a barrier, so that they overlap.
+func testCreateSimilarConcurrently(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	for round := range 10 {
+		var names []string
+		for _, name := range []string{"bob", "B0B", "Bob", "b0b", "BOB", "bOB", "B0b", "bo8"} {
+			names = append(names, fmt.Sprint(name, round))
+		}
+		errs := make([]error, len(names))
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		for i, name := range names {
+			wg.Go(func() {
+				<-start
+				errs[i] = s.CreateAccount(ctx, store.Account{Name: name, PasswordHash: hash, CreatedAt: time.Now()})
+			})
+		}
+		close(start)
+		wg.Wait()
+		last := len(names) - 1
+		if errs[last] != nil {
+			t.Errorf("CreateAccount(%q) = %v, want nil", names[last], errs[last])
+		}
+		winner := ""
+		for i, err := range errs[:last] {
+			if err == nil {
+				if winner != "" {
+					t.Errorf("both %q and %q were created", winner, names[i])
+				}
+				winner = names[i]
+			}
+		}
+		if winner == "" {
+			t.Fatalf("none of %q was created", names[:last])
+		}
+		for i, err := range errs[:last] {
+			want := store.ErrNameSimilar
+			if strings.EqualFold(names[i], winner) {
+				want = store.ErrNameTaken
+			}
+			if names[i] != winner && !errors.Is(err, want) {
+				t.Errorf("CreateAccount(%q) after %q won = %v, want %v", names[i], winner, err, want)
+			}
+		}
+		got, err := s.Account(ctx, winner)
+		if err != nil || got.Name != winner {
+			t.Errorf("Account(%q) = %q, %v; want the winner", winner, got.Name, err)
+		}
 	}
 }
 
