@@ -47,7 +47,7 @@ func TestLoadConfigReadsEveryVariable(t *testing.T) {
 		MaxSessions: 0, MaxSessionsPerIP: 3, MaxUnauth: 100, MaxUnauthPerIP: 0, SignupsPerIPHour: 10,
 		PenaltyFailures: 0, AccountFailures: 10, MsgBurst: 0, MsgPerSec: 0.5, InputRate: 0, SignupNamesPerMin: 5,
 		IdleTimeout: 30 * time.Minute,
-		PprofAddr: "[::1]:6060"}
+		PprofAddr:   "[::1]:6060"}
 	if got != want {
 		t.Errorf("got %+v, want %+v", got, want)
 	}
