@@ -134,7 +134,7 @@ type loginProblemKey struct{}
 
 const (
 	wrongLogin    = "Wrong username or password. Please try again."
-	loginsTooFast = "Login refused for now: too many failed logins, or another login for this name is being checked. Please wait, then try again."
+	loginsTooFast = "Login refused for now: too many failed logins. Please wait, then try again."
 )
 
 // login checks name and password and, on success, records the identity.
@@ -146,12 +146,24 @@ func (a *authenticator) login(ctx ssh.Context, name, password string) bool {
 	if store.ValidateUsername(name) != nil {
 		account = "" // cannot be an account: counts against the address only
 	}
-	if !a.limits.mayTry(ip, account) {
-		// Penalised address or backing-off account: no hash spent, but the
-		// guess still counts against the address.
-		a.limits.failed(ip, "")
-		ctx.SetValue(loginProblemKey{}, loginsTooFast)
-		return false
+	for {
+		ok, wait := a.limits.mayTry(ip, account)
+		if wait != nil { // another login for this account is being checked
+			select {
+			case <-wait:
+				continue
+			case <-ctx.Done():
+				return false
+			}
+		}
+		if !ok {
+			// Penalised address or backing-off account: no hash spent,
+			// but the guess still counts against the address.
+			a.limits.failed(ip, "")
+			ctx.SetValue(loginProblemKey{}, loginsTooFast)
+			return false
+		}
+		break
 	}
 	hash, known := a.dummyHash, false
 	acct, err := a.store.Account(ctx, name)
@@ -250,6 +262,9 @@ func (a *authenticator) signup(ctx ssh.Context, challenge gossh.KeyboardInteract
 		if errors.Is(problem, errQuota) {
 			return endSignup(ctx, challenge, quotaMessage)
 		}
+		if errors.Is(problem, errNamesTooFast) {
+			return endSignup(ctx, challenge, capitalise(problem.Error())+".")
+		}
 		instruction = fmt.Sprintf("%s. Please try again (attempt %d of %d).\n%s",
 			capitalise(problem.Error()), round+1, signupRounds, rules)
 	}
@@ -273,6 +288,8 @@ func endSignup(ctx ssh.Context, challenge gossh.KeyboardInteractiveChallenge, wh
 var (
 	errServer = errors.New("server error")
 	errQuota  = errors.New("signup quota reached")
+	// errNamesTooFast: the address asked about too many taken names.
+	errNamesTooFast = errors.New("too many names were tried from your address")
 )
 
 const quotaMessage = "Too many accounts were created from your address in the last hour. Please try again later."
@@ -289,9 +306,14 @@ func (a *authenticator) createAccount(ctx context.Context, ip, name, password, r
 	if password != repeat {
 		return errors.New("the two passwords differ")
 	}
+	if wait := a.limits.nameAnswerWait(ip); wait > 0 {
+		return fmt.Errorf("%w: please wait %s, then try again", errNamesTooFast, wait.Truncate(time.Second)+time.Second)
+	}
 	taken := fmt.Errorf("the username %q is taken; choose another", name)
+	similar := fmt.Errorf("the username %q is too similar to an existing name; choose another", name)
 	switch _, err := a.store.Account(ctx, name); {
 	case err == nil:
+		a.limits.answeredTaken(ip)
 		return taken
 	case !errors.Is(err, store.ErrNotFound):
 		a.log.Error("look up account", "user", name, "err", err)
@@ -311,10 +333,12 @@ func (a *authenticator) createAccount(ctx context.Context, ip, name, password, r
 	switch {
 	case errors.Is(err, store.ErrNameTaken):
 		undo()
+		a.limits.answeredTaken(ip)
 		return taken
 	case errors.Is(err, store.ErrNameSimilar):
 		undo()
-		return fmt.Errorf("the username %q is too similar to an existing name; choose another", name)
+		a.limits.answeredTaken(ip)
+		return similar
 	case err != nil:
 		undo()
 		a.log.Error("create account", "user", name, "err", err)

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"golang.org/x/time/rate"
 )
 
 // Penalties and back-offs, after OpenSSH's PerSourcePenalties: an address
@@ -41,6 +43,7 @@ type limits struct {
 	addressFails map[string]*penalty
 	accountFails map[string]*penalty
 	signupsByIP  map[string][]time.Time
+	takenByIP    map[string]*rate.Limiter // signup's "taken" answers per address
 }
 
 // penalty counts failures and holds how long the next wait is.
@@ -49,7 +52,15 @@ type penalty struct {
 	level    time.Duration // the current wait; doubles each time it is imposed
 	until    time.Time     // refused until then
 	last     time.Time     // last failure
-	checking bool          // accounts: a password check is in flight
+	checking chan struct{} // accounts: a password check is in flight; closed when it ends
+}
+
+// checked ends the password check in flight, waking those waiting for it.
+func (p *penalty) checked() {
+	if p.checking != nil {
+		close(p.checking)
+		p.checking = nil
+	}
 }
 
 func newLimits(cfg Config, now func() time.Time) *limits {
@@ -60,6 +71,7 @@ func newLimits(cfg Config, now func() time.Time) *limits {
 		addressFails: map[string]*penalty{},
 		accountFails: map[string]*penalty{},
 		signupsByIP:  map[string][]time.Time{},
+		takenByIP:    map[string]*rate.Limiter{},
 	}
 }
 
@@ -131,30 +143,36 @@ func (l *limits) take(s *slots, ip string, maxTotal, maxPerIP int) (release func
 // real password check: not while the address is penalised or the account
 // is backing off.
 //
-// An account has at most one check in flight: parallel guesses must not
-// all slip through when a back-off expires. A true answer MUST be followed
-// by failed or succeeded for the same account. Only names that could be
-// accounts are tracked (account ""), so attackers cannot fill the table
-// with long junk names.
-func (l *limits) mayTry(ip, account string) bool {
+// An account has at most one check in flight, so that parallel guesses
+// cannot all slip through when a back-off expires: while one runs, mayTry
+// returns a channel closed when it ends, and the caller waits for it and
+// asks again. Waiting is not failing: several correct logins at once (a
+// terminal multiplexer restoring its windows) queue up and all succeed. A
+// true answer MUST be followed by failed or succeeded for the same account.
+// Only names that could be accounts are tracked (account ""), so attackers
+// cannot fill the table with long junk names.
+func (l *limits) mayTry(ip, account string) (ok bool, wait <-chan struct{}) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.now()
 	if p := l.addressFails[ip]; p != nil && now.Before(p.until) {
-		return false
+		return false, nil
 	}
 	if l.cfg.AccountFailures <= 0 || account == "" {
-		return true
+		return true, nil
 	}
 	p := track(l.accountFails, strings.ToLower(account), now, accountCalm)
 	if p == nil {
-		return true // table full of live entries: the address limits still hold
+		return true, nil // table full of live entries: the address limits still hold
 	}
-	if p.checking || now.Before(p.until) {
-		return false
+	if p.checking != nil {
+		return false, p.checking
 	}
-	p.checking = true
-	return true
+	if now.Before(p.until) {
+		return false, nil
+	}
+	p.checking = make(chan struct{})
+	return true, nil
 }
 
 // failed records a failed login for account from ip; with account "" it
@@ -176,7 +194,7 @@ func (l *limits) failed(ip, account string) {
 		if p != nil {
 			// Every failure past the threshold doubles the back-off.
 			p.record(now, l.cfg.AccountFailures, accountMin, accountMax, accountCalm)
-			p.checking = false
+			p.checked()
 		}
 	}
 }
@@ -188,7 +206,11 @@ func (l *limits) succeeded(ip, account string) {
 	if p := l.addressFails[ip]; p != nil {
 		p.failures = 0
 	}
-	delete(l.accountFails, strings.ToLower(account))
+	key := strings.ToLower(account)
+	if p := l.accountFails[key]; p != nil {
+		p.checked()
+		delete(l.accountFails, key)
+	}
 }
 
 // maySignUp reports whether ip may create another account this hour.
@@ -227,6 +249,53 @@ func (l *limits) reserveSignup(ip string) (undo func(), ok bool) {
 			l.signupsByIP[ip] = slices.Delete(times, i, i+1)
 		}
 	}, true
+}
+
+// nameAnswerWait is how long ip must wait before signup tells it again
+// whether a name is taken: each such answer says whether an account exists,
+// so an address gets SignupNamesPerMin of them a minute. 0: answer now.
+func (l *limits) nameAnswerWait(ip string) time.Duration {
+	if l.cfg.SignupNamesPerMin <= 0 {
+		return 0
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	lim := l.takenByIP[ip]
+	if lim == nil {
+		return 0
+	}
+	tokens := lim.TokensAt(l.now())
+	if tokens >= 1 {
+		return 0
+	}
+	return time.Duration((1 - tokens) / float64(lim.Limit()) * float64(time.Second))
+}
+
+// answeredTaken counts a "taken" answer given to ip.
+func (l *limits) answeredTaken(ip string) {
+	if l.cfg.SignupNamesPerMin <= 0 {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := l.now()
+	lim := l.takenByIP[ip]
+	if lim == nil {
+		if len(l.takenByIP) >= maxTracked {
+			for k, other := range l.takenByIP { // forget addresses whose budget is whole again
+				if other.TokensAt(now) >= float64(other.Burst()) {
+					delete(l.takenByIP, k)
+				}
+			}
+			if len(l.takenByIP) >= maxTracked {
+				return
+			}
+		}
+		n := l.cfg.SignupNamesPerMin
+		lim = rate.NewLimiter(rate.Limit(float64(n)/60), n)
+		l.takenByIP[ip] = lim
+	}
+	lim.AllowN(now, 1)
 }
 
 // recentSignups drops ip's signups older than the span. l.mu held.
@@ -280,7 +349,7 @@ func track(table map[string]*penalty, key string, now time.Time, calm time.Durat
 	}
 	if len(table) >= maxTracked {
 		for k, p := range table {
-			if !p.checking && now.After(p.until) && now.Sub(p.last) > calm {
+			if p.checking == nil && now.After(p.until) && now.Sub(p.last) > calm {
 				delete(table, k)
 			}
 		}

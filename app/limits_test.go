@@ -467,3 +467,66 @@ func TestParallelSignupsKeepToTheQuota(t *testing.T) {
 		t.Errorf("%d accounts created by 8 parallel signups, want the quota of 3", got)
 	}
 }
+
+func TestConcurrentCorrectLoginsAreNotFailures(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.PenaltyFailures, cfg.AccountFailures = 5, 3
+	ts := startServer(t, cfg)
+	ts.signup(t, "alice", "password1").Close()
+	// A terminal multiplexer restoring ten windows at once.
+	var wg sync.WaitGroup
+	var failed atomic.Int32
+	for range 10 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c, err := ts.dialFrom("127.0.0.9", "alice", gossh.Password("password1"))
+			if err != nil {
+				failed.Add(1)
+				return
+			}
+			c.Close()
+		}()
+	}
+	wg.Wait()
+	if n := failed.Load(); n > 0 {
+		t.Errorf("%d of 10 concurrent correct logins failed", n)
+	}
+	if refusedBeforeHandshake(t, ts.addr, "127.0.0.9") {
+		t.Error("concurrent correct logins put the address in the penalty box")
+	}
+}
+
+func TestSignupTakenAnswersAreBudgetedPerAddress(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.SignupNamesPerMin = 3
+	ts, clock := startServerWithClock(t, cfg)
+	ts.signup(t, "alice", "password1").Close()
+
+	taken := []string{"alice", "password1", "password1"}
+	similar := []string{"A1ice", "password1", "password1"}
+	_, k, err := ts.dialKeyboardFrom("127.0.0.7", "signup", taken, similar, taken, taken)
+	if err == nil {
+		t.Fatal("signup went on past the address's budget of taken answers")
+	}
+	rounds := k.shown()
+	last := rounds[len(rounds)-1]
+	if len(last.questions) != 0 || !strings.Contains(last.instruction, "Too many names were tried from your address: please wait") {
+		t.Fatalf("the last round says %q, want a request to wait; rounds: %+v", last.instruction, rounds)
+	}
+	if n := len(rounds); n != 5 { // three answered, the fourth refused, the explanation
+		t.Errorf("%d rounds, want 5", n)
+	}
+	// Another address is not held back; this one is after a minute.
+	if c, _, err := ts.dialKeyboardFrom("127.0.0.8", "signup", taken, []string{"bob", "password1", "password1"}); err != nil {
+		t.Errorf("another address: %v", err)
+	} else {
+		c.Close()
+	}
+	clock.advance(time.Minute)
+	if c, _, err := ts.dialKeyboardFrom("127.0.0.7", "signup", []string{"carol", "password1", "password1"}); err != nil {
+		t.Errorf("a minute later: %v", err)
+	} else {
+		c.Close()
+	}
+}
