@@ -56,6 +56,8 @@ type Server struct {
 	listener  net.Listener
 	programs  *programSet
 	lines     *tui.LineCache // log lines rendered once for the sessions showing them alike
+	// authFailures logs failed logins, summarised per address.
+	authFailures *repeatLog
 }
 
 // Run is the whole program behind main: it loads the configuration, serves
@@ -122,7 +124,8 @@ func newServer(cfg Config, log *slog.Logger, st store.Store) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{log: log, store: st, cfg: cfg, limits: lim, auth: auth, programs: newProgramSet(), lines: tui.NewLineCache()}
+	s := &Server{log: log, store: st, cfg: cfg, limits: lim, auth: auth, programs: newProgramSet(), lines: tui.NewLineCache(),
+		authFailures: newRepeatLog(log, repeatWindow, repeatFirst)}
 	s.ssh, err = wish.NewServer(
 		wish.WithHostKeyPath(cfg.HostKey),
 		wish.WithPasswordAuth(auth.passwordHandler),
@@ -199,7 +202,8 @@ func (s *Server) logAuth(conn gossh.ConnMetadata, method string, err error) {
 	if len(user) > 40 { // names come from anyone: keep log lines short
 		user = user[:40] + "…"
 	}
-	s.log.Info("auth failed", "user", user, "method", method, "remote", conn.RemoteAddr().String())
+	s.authFailures.Info(hostOf(conn.RemoteAddr()), "auth failures", "auth failed",
+		"user", user, "method", method, "remote", conn.RemoteAddr().String())
 }
 
 // programSet tracks the live programs so that shutdown can quit them.
