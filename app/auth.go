@@ -241,6 +241,7 @@ func (a *authenticator) signup(ctx ssh.Context, challenge gossh.KeyboardInteract
 	rules := fmt.Sprintf("Username: letters and digits, 2 to 20, starting with a letter.\n"+
 		"Password: %d to %d characters.", a.passwordMin, a.passwordMax)
 	instruction := "Create your Messaging account.\n" + rules
+	var problem error
 	for round := 1; round <= signupRounds; round++ {
 		answers, err := challenge("Messaging signup", instruction,
 			[]string{"Username: ", "Password: ", "Repeat password: "}, []bool{true, false, false})
@@ -248,7 +249,7 @@ func (a *authenticator) signup(ctx ssh.Context, challenge gossh.KeyboardInteract
 			return false
 		}
 		name := strings.TrimSpace(answers[0])
-		problem := a.createAccount(ctx, ip, name, answers[1], answers[2])
+		problem = a.createAccount(ctx, ip, name, answers[1], answers[2])
 		if problem == nil {
 			a.log.Info("signup", "user", name, "remote", ctx.RemoteAddr().String())
 			_, _ = challenge("", fmt.Sprintf("Welcome to Messaging, %s! Next time, log in with: ssh%s %s@<this host>",
@@ -268,7 +269,7 @@ func (a *authenticator) signup(ctx ssh.Context, challenge gossh.KeyboardInteract
 		instruction = fmt.Sprintf("%s. Please try again (attempt %d of %d).\n%s",
 			capitalise(problem.Error()), round+1, signupRounds, rules)
 	}
-	return endSignup(ctx, challenge, "Too many attempts. Connect again to start over.")
+	return endSignup(ctx, challenge, capitalise(problem.Error())+". Too many attempts. Connect again to start over.")
 }
 
 // endSignup shows why the signup dialogue ended and closes the connection.

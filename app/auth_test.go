@@ -144,8 +144,9 @@ func TestSignupGivesUpAfterFiveRounds(t *testing.T) {
 	if asked != signupRounds {
 		t.Errorf("asked %d times, want %d", asked, signupRounds)
 	}
-	if last := rounds[len(rounds)-1]; !strings.Contains(last.instruction, "Too many attempts") {
-		t.Errorf("last round = %q, want a final explanation", last.instruction)
+	if last := rounds[len(rounds)-1]; !strings.Contains(last.instruction, "Too many attempts") ||
+		!strings.Contains(last.instruction, "2 to 20 characters") {
+		t.Errorf("last round = %q, want the last answer's problem and a final explanation", last.instruction)
 	}
 	if _, err := ts.dial("x", gossh.Password("password1")); err == nil {
 		t.Error("an account was created from bad answers")

@@ -20,7 +20,8 @@ import (
 // each channel's requests before the library sees them.
 const (
 	// maxChannelsPerConn caps the session channels open at once on one
-	// connection: one chat, and a few for an OpenSSH ControlMaster.
+	// connection: one chat runs per connection, but a ControlMaster may
+	// open others, which are refused by the session middleware at once.
 	maxChannelsPerConn = 4
 	// channelStartLimit: a session channel that asks for no shell or
 	// command this long after it opened is closed, so that nobody holds

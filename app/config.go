@@ -126,7 +126,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		AccountFailures:   number("ACCOUNT_FAILURES", "3", 0, maxLimit),
 		MsgBurst:          number("MSG_BURST", "5", 0, maxLimit),
 		MsgPerSec:         rate("MSG_PER_SEC", "1"),
-		InputRate:         number("INPUT_RATE", "8192", 0, maxLimit),
+		InputRate:         number("INPUT_RATE", "4096", 0, maxLimit),
 		SignupNamesPerMin: number("SIGNUP_NAMES_PER_MIN", "30", 0, maxLimit),
 		IdleTimeout:       duration("IDLE_TIMEOUT", "0"),
 		Keepalive:         duration("KEEPALIVE", "30s"),

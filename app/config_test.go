@@ -18,7 +18,7 @@ func TestLoadConfigDefaults(t *testing.T) {
 	want := Config{Addr: "0.0.0.0", Port: 4848, Workers: 2, Database: "messaging.db",
 		HostKey: ".ssh/messaging_ed25519", PasswordMin: 8, PasswordMax: 15, History: 100, MaxMessage: 1000,
 		MaxSessions: 1000, MaxSessionsPerIP: 10, MaxUnauth: 64, MaxUnauthPerIP: 8, SignupsPerIPHour: 3,
-		PenaltyFailures: 5, AccountFailures: 3, MsgBurst: 5, MsgPerSec: 1, InputRate: 8192, SignupNamesPerMin: 30,
+		PenaltyFailures: 5, AccountFailures: 3, MsgBurst: 5, MsgPerSec: 1, InputRate: 4096, SignupNamesPerMin: 30,
 		IdleTimeout: 0, Keepalive: 30 * time.Second}
 	if got != want {
 		t.Errorf("defaults = %+v, want %+v", got, want)
