@@ -390,3 +390,38 @@ func (ts *testServer) chatter(t *testing.T, name string, width, height int) *ter
 	tm.waitText("signed in as " + name)
 	return tm
 }
+
+// startStalledChat opens a chat at the largest size on c whose output is
+// never read: a client that stopped reading.
+func startStalledChat(t *testing.T, c *gossh.Client) *gossh.Session {
+	t.Helper()
+	stalled, err := c.NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := stalled.RequestPty("xterm-256color", maxHeight, maxWidth, gossh.TerminalModes{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := stalled.StdoutPipe(); err != nil { // never read
+		t.Fatal(err)
+	}
+	if err := stalled.Shell(); err != nil {
+		t.Fatal(err)
+	}
+	return stalled
+}
+
+// keepResizing resizes s every few milliseconds until ctx ends or the
+// session does: each resize is a full repaint for the server to write, so
+// a client that does not read fills its SSH window quickly.
+func keepResizing(ctx context.Context, s *gossh.Session) {
+	for i := 0; ctx.Err() == nil; i++ {
+		if s.WindowChange(maxHeight-i%2, maxWidth-i%2) != nil {
+			return
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+}

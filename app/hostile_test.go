@@ -259,33 +259,10 @@ func TestAClientThatStopsReadingAndResizesLeavesAtOnce(t *testing.T) {
 	}
 	filler.Leave()
 
-	bobConn := ts.loginPassword(t, "bob", "password1")
-	stalled, err := bobConn.NewSession()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := stalled.RequestPty("xterm-256color", maxHeight, maxWidth, gossh.TerminalModes{}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := stalled.StdoutPipe(); err != nil { // never read
-		t.Fatal(err)
-	}
-	if err := stalled.Shell(); err != nil {
-		t.Fatal(err)
-	}
+	stalled := startStalledChat(t, ts.loginPassword(t, "bob", "password1"))
 	carol.waitText("→ bob joined")
 	start := time.Now()
-	go func() {
-		for i := 0; ctx.Err() == nil; i++ {
-			if stalled.WindowChange(maxHeight-i%2, maxWidth-i%2) != nil {
-				return
-			}
-			select {
-			case <-ctx.Done():
-			case <-time.After(5 * time.Millisecond):
-			}
-		}
-	}()
+	go keepResizing(ctx, stalled)
 	// Nobody posts: only the stall limit can end bob's chat.
 	deadline := stallLimit + 10*time.Second
 	for !strings.Contains(carol.screen(), "← bob left") {

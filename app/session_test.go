@@ -282,20 +282,7 @@ func TestAStalledClientIsEvictedAndDoesNotSlowTheOthers(t *testing.T) {
 	// bob's client stops reading its session. To fill the SSH window (2 MiB)
 	// and the socket buffers quickly, it keeps resizing a huge terminal:
 	// each resize is a full repaint for the server to write.
-	bobConn := ts.loginPassword(t, "bob", "password1")
-	stalled, err := bobConn.NewSession()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := stalled.RequestPty("xterm-256color", maxHeight, maxWidth, gossh.TerminalModes{}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := stalled.StdoutPipe(); err != nil { // never read
-		t.Fatal(err)
-	}
-	if err := stalled.Shell(); err != nil {
-		t.Fatal(err)
-	}
+	stalled := startStalledChat(t, ts.loginPassword(t, "bob", "password1"))
 	carol.waitText("→ bob joined")
 	// Fill the screen with text, so that each repaint is about 100 KB.
 	ctx, cancel := context.WithCancel(context.Background())
@@ -314,17 +301,7 @@ func TestAStalledClientIsEvictedAndDoesNotSlowTheOthers(t *testing.T) {
 	}
 	posts.Wait()
 	filler.Leave()
-	go func() {
-		for i := 0; ctx.Err() == nil; i++ {
-			if stalled.WindowChange(maxHeight-i%2, maxWidth-i%2) != nil {
-				return
-			}
-			select {
-			case <-ctx.Done():
-			case <-time.After(5 * time.Millisecond):
-			}
-		}
-	}()
+	go keepResizing(ctx, stalled)
 
 	// Meanwhile dave talks and carol's delivery latency is measured.
 	dave := ts.chatter(t, "dave", 80, 24)
