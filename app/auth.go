@@ -21,7 +21,8 @@ import (
 const (
 	// signupUser is the account name that runs the signup dialogue.
 	signupUser = "signup"
-	// signupRounds bounds the re-asks inside one keyboard-interactive
+	// signupRounds bounds the rounds of one signup dialogue (the name's,
+	// the passwords' and every re-ask), all inside one keyboard-interactive
 	// attempt: they do not count toward MaxAuthTries.
 	signupRounds = 5
 	// identityKey is the Permissions extension that carries the account a
@@ -47,6 +48,7 @@ type authenticator struct {
 	dummyHash      string       // checked for unknown users so they cost as much as known ones
 	passwordMin    int
 	passwordMax    int
+	publicHost     string // the host name in the hints that show an ssh command
 }
 
 func newAuthenticator(st store.Store, log *slog.Logger, cfg Config, lim *limits) (*authenticator, error) {
@@ -62,6 +64,7 @@ func newAuthenticator(st store.Store, log *slog.Logger, cfg Config, lim *limits)
 		dummyHash:   dummy,
 		passwordMin: cfg.PasswordMin,
 		passwordMax: cfg.PasswordMax,
+		publicHost:  cfg.PublicHost,
 	}
 	// Stopped until the first hash; each hash postpones it.
 	a.freeHashMemory = time.AfterFunc(time.Hour, a.freeMemory)
@@ -132,10 +135,38 @@ func (a *authenticator) keyboardInteractiveHandler(ctx ssh.Context, challenge go
 // failed, for keyboardInteractiveHandler's next prompt.
 type loginProblemKey struct{}
 
-const (
-	wrongLogin    = "Wrong username or password. Please try again."
-	loginsTooFast = "Login refused for now: too many failed logins. Please wait, then try again."
-)
+const wrongLogin = "Wrong username or password. Please try again."
+
+// loginRefused explains a login refused unchecked, the address being
+// penalised or the account backing off: it says when to try again, or
+// only to wait when that is unknown (wait 0).
+func loginRefused(wait time.Duration) string {
+	const refused = "Login refused for now: too many failed logins."
+	if wait <= 0 {
+		return refused + " Please wait, then try again."
+	}
+	return refused + " Try again in " + waitText(wait) + "."
+}
+
+// loginFailed explains a wrong password. When that failure made the
+// address or the account wait (wait > 0), it says so: the next try would
+// be refused, and OpenSSH's last keyboard-interactive prompt is the last
+// place the user can read why before its password prompt.
+func loginFailed(wait time.Duration) string {
+	if wait <= 0 {
+		return wrongLogin
+	}
+	return "Wrong username or password. Too many failed logins: try again in " + waitText(wait) + "."
+}
+
+// waitText says how long d is to someone waiting, rounded up: "25 s",
+// "4 min".
+func waitText(d time.Duration) string {
+	if d <= 2*time.Minute {
+		return fmt.Sprintf("%d s", (d+time.Second-1)/time.Second)
+	}
+	return fmt.Sprintf("%d min", (d+time.Minute-1)/time.Minute)
+}
 
 // login checks name and password and, on success, records the identity.
 // Unknown names are checked against a dummy hash so that they fail the same
@@ -147,7 +178,7 @@ func (a *authenticator) login(ctx ssh.Context, name, password string) bool {
 		account = "" // cannot be an account: counts against the address only
 	}
 	for {
-		ok, wait := a.limits.mayTry(ip, account)
+		ok, wait, retryIn := a.limits.mayTry(ip, account)
 		if wait != nil { // another login for this account is being checked
 			select {
 			case <-wait:
@@ -159,8 +190,7 @@ func (a *authenticator) login(ctx ssh.Context, name, password string) bool {
 		if !ok {
 			// Penalised address or backing-off account: no hash spent,
 			// but the guess still counts against the address.
-			a.limits.failed(ip, "")
-			ctx.SetValue(loginProblemKey{}, loginsTooFast)
+			ctx.SetValue(loginProblemKey{}, loginRefused(max(retryIn, a.limits.failed(ip, ""))))
 			return false
 		}
 		break
@@ -181,8 +211,7 @@ func (a *authenticator) login(ctx ssh.Context, name, password string) bool {
 		a.log.Error("check password", "user", name, "err", err)
 	}
 	if !known || !ok || password == "" {
-		a.limits.failed(ip, account)
-		ctx.SetValue(loginProblemKey{}, wrongLogin)
+		ctx.SetValue(loginProblemKey{}, loginFailed(a.limits.failed(ip, account)))
 		return false
 	}
 	a.limits.succeeded(ip, account)
@@ -230,46 +259,75 @@ const (
 	hashFreeEvery = 10 * time.Second
 )
 
-// signup runs the account-creation dialogue: username, password, repeat. A
-// bad answer is explained in the next round's instruction, for at most
-// signupRounds rounds. On success the connection continues as the new user.
+// signup runs the account-creation dialogue: first the username, checked
+// at once, then the password and its repeat. A bad answer is explained in
+// the next round's instruction, which asks that question again; a name
+// someone took meanwhile (or one too like it, which only the store can
+// tell) sends the dialogue back to the name. signupRounds rounds at most,
+// in all. On success the connection continues as the new user.
 func (a *authenticator) signup(ctx ssh.Context, challenge gossh.KeyboardInteractiveChallenge) bool {
 	ip := hostOf(ctx.RemoteAddr())
 	if !a.limits.maySignUp(ip) { // say so before asking anything
 		return endSignup(ctx, challenge, quotaMessage)
 	}
-	rules := fmt.Sprintf("Username: letters and digits, 2 to 20, starting with a letter.\n"+
-		"Password: %d to %d characters.", a.passwordMin, a.passwordMax)
-	instruction := "Create your Messaging account.\n" + rules
-	var problem error
+	nameRule := "Username: letters and digits, 2 to 20, starting with a letter."
+	passwordRule := fmt.Sprintf("Password: %d to %d characters.", a.passwordMin, a.passwordMax)
+	var (
+		name    string // the free name chosen; "" while asking for one
+		problem error  // what was wrong with the last answers
+	)
 	for round := 1; round <= signupRounds; round++ {
-		answers, err := challenge("Messaging signup", instruction,
-			[]string{"Username: ", "Password: ", "Repeat password: "}, []bool{true, false, false})
-		if err != nil || len(answers) != 3 {
-			return false
+		var intro string
+		switch {
+		case problem != nil:
+			intro = fmt.Sprintf("%s. Please try again (attempt %d of %d).", capitalise(problem.Error()), round, signupRounds)
+		case name != "":
+			intro = fmt.Sprintf("The username %s is free.", name)
+		default:
+			intro = "Create your Messaging account."
 		}
-		name := strings.TrimSpace(answers[0])
-		problem = a.createAccount(ctx, ip, name, answers[1], answers[2])
-		if problem == nil {
-			a.log.Info("signup", "user", name, "remote", ctx.RemoteAddr().String())
-			_, _ = challenge("", fmt.Sprintf("Welcome to Messaging, %s! Next time, log in with: ssh%s %s@<this host>",
-				name, portFlag(ctx.LocalAddr()), name), nil, nil)
-			setIdentity(ctx, name)
-			return true
+		if name == "" {
+			answers, err := challenge("Messaging signup", intro+"\n"+nameRule+"\n"+passwordRule,
+				[]string{"Username: "}, []bool{true})
+			if err != nil || len(answers) != 1 {
+				return false
+			}
+			candidate := strings.TrimSpace(answers[0])
+			if problem = a.checkName(ctx, ip, candidate); problem == nil {
+				name = candidate
+			}
+		} else {
+			answers, err := challenge("Messaging signup", intro+"\n"+passwordRule,
+				[]string{"Password: ", "Repeat password: "}, []bool{false, false})
+			if err != nil || len(answers) != 2 {
+				return false
+			}
+			problem = a.createAccount(ctx, ip, name, answers[0], answers[1])
+			if problem == nil {
+				a.log.Info("signup", "user", name, "remote", ctx.RemoteAddr().String())
+				_, _ = challenge("", fmt.Sprintf("Welcome to Messaging, %s! Next time, log in with: ssh%s %s@%s",
+					name, portFlag(ctx.LocalAddr()), name, a.publicHost), nil, nil)
+				setIdentity(ctx, name)
+				return true
+			}
+			if errors.As(problem, new(nameGone)) {
+				name = ""
+			}
 		}
-		if errors.Is(problem, errServer) {
+		switch {
+		case errors.Is(problem, errServer):
 			return endSignup(ctx, challenge, "Sorry, the server could not create your account. Please try again later.")
-		}
-		if errors.Is(problem, errQuota) {
+		case errors.Is(problem, errQuota):
 			return endSignup(ctx, challenge, quotaMessage)
-		}
-		if errors.Is(problem, errNamesTooFast) {
+		case errors.Is(problem, errNamesTooFast):
 			return endSignup(ctx, challenge, capitalise(problem.Error())+".")
 		}
-		instruction = fmt.Sprintf("%s. Please try again (attempt %d of %d).\n%s",
-			capitalise(problem.Error()), round+1, signupRounds, rules)
 	}
-	return endSignup(ctx, challenge, capitalise(problem.Error())+". Too many attempts. Connect again to start over.")
+	why := "Too many attempts. Connect again to start over."
+	if problem != nil {
+		why = capitalise(problem.Error()) + ". " + why
+	}
+	return endSignup(ctx, challenge, why)
 }
 
 // endSignup shows why the signup dialogue ended and closes the connection.
@@ -293,32 +351,50 @@ var (
 	errNamesTooFast = errors.New("too many names were tried from your address")
 )
 
+// nameGone is a problem with the chosen name found only as the account was
+// created: someone took it, or a name too like it, meanwhile. Signup asks
+// for another name.
+type nameGone struct{ error }
+
 const quotaMessage = "Too many accounts were created from your address in the last hour. Please try again later."
 
-// createAccount validates the answers and creates the account. It returns a
-// user-facing problem, or an error wrapping errServer.
-func (a *authenticator) createAccount(ctx context.Context, ip, name, password, repeat string) error {
+// checkName tells at once whether name may be a new account's: the rules,
+// reserved names and their look-alikes, and whether an account has it.
+// Each "taken" tells whether an account exists, so an address gets a
+// budget of them. A name too like an existing one is found only when the
+// account is created: the store decides that, atomically. It returns a
+// user-facing problem, or an error wrapping errServer or errNamesTooFast.
+func (a *authenticator) checkName(ctx context.Context, ip, name string) error {
 	if err := store.ValidateUsername(name); err != nil {
 		return err
 	}
+	if wait := a.limits.nameAnswerWait(ip); wait > 0 {
+		return fmt.Errorf("%w: please wait %s, then try again", errNamesTooFast, waitText(wait))
+	}
+	switch err := a.store.NameAvailable(ctx, name); {
+	case errors.Is(err, store.ErrNameTaken):
+		a.limits.answeredTaken(ip)
+		return fmt.Errorf("the username %q is taken; choose another", name)
+	case errors.Is(err, store.ErrNameSimilar):
+		a.limits.answeredTaken(ip)
+		return fmt.Errorf("the username %q is too similar to an existing name; choose another", name)
+	case err != nil:
+		a.log.Error("check name", "user", name, "err", err)
+		return errServer
+	}
+	return nil
+}
+
+// createAccount checks the passwords and creates the account named name,
+// which checkName accepted. It returns a user-facing problem (a nameGone
+// when the name was taken meanwhile), or an error wrapping errServer or
+// errQuota.
+func (a *authenticator) createAccount(ctx context.Context, ip, name, password, repeat string) error {
 	if err := store.ValidatePassword(password, a.passwordMin, a.passwordMax); err != nil {
 		return err
 	}
 	if password != repeat {
 		return errors.New("the two passwords differ")
-	}
-	if wait := a.limits.nameAnswerWait(ip); wait > 0 {
-		return fmt.Errorf("%w: please wait %s, then try again", errNamesTooFast, wait.Truncate(time.Second)+time.Second)
-	}
-	taken := fmt.Errorf("the username %q is taken; choose another", name)
-	similar := fmt.Errorf("the username %q is too similar to an existing name; choose another", name)
-	switch _, err := a.store.Account(ctx, name); {
-	case err == nil:
-		a.limits.answeredTaken(ip)
-		return taken
-	case !errors.Is(err, store.ErrNotFound):
-		a.log.Error("look up account", "user", name, "err", err)
-		return errServer
 	}
 	undo, ok := a.limits.reserveSignup(ip)
 	if !ok {
@@ -335,11 +411,11 @@ func (a *authenticator) createAccount(ctx context.Context, ip, name, password, r
 	case errors.Is(err, store.ErrNameTaken):
 		undo()
 		a.limits.answeredTaken(ip)
-		return taken
+		return nameGone{fmt.Errorf("the username %q is taken; choose another", name)}
 	case errors.Is(err, store.ErrNameSimilar):
 		undo()
 		a.limits.answeredTaken(ip)
-		return similar
+		return nameGone{fmt.Errorf("the username %q is too similar to an existing name; choose another", name)}
 	case err != nil:
 		undo()
 		a.log.Error("create account", "user", name, "err", err)

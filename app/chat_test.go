@@ -107,7 +107,7 @@ func TestHistorySurvivesARestart(t *testing.T) {
 	again.waitText("alice: remember me")
 }
 
-func TestShutdownTellsEveryoneTheServerIsRestarting(t *testing.T) {
+func TestShutdownTellsEveryoneTheServerIsShuttingDown(t *testing.T) {
 	ts := startServer(t, testConfig(t))
 	alice := ts.chatter(t, "alice", 80, 24)
 	ts.stop(t)
@@ -115,13 +115,38 @@ func TestShutdownTellsEveryoneTheServerIsRestarting(t *testing.T) {
 	if alice.altScreen() {
 		t.Error("terminal left in the alternate screen")
 	}
-	if s := alice.screen(); !strings.Contains(s, "The server is restarting") {
-		t.Errorf("no restart notice on the screen:\n%s", s)
+	if s := alice.screen(); !strings.Contains(s, "The server is shutting down.") || strings.Contains(s, "restarting") {
+		t.Errorf("no shutdown notice on the screen, or one of a restart:\n%s", s)
 	}
 	// The screen writes to the SSH channel untranslated (terminalOutput):
 	// a bare line feed would leave the cursor in its column.
 	if raw := alice.rawOutput(); strings.Count(raw, "\n") != strings.Count(raw, "\r\n") {
 		t.Errorf("a line feed without a carriage return in the output: %q", raw)
+	}
+}
+
+// A restart (SIGHUP in main, or RESTART_NOTICE for every stop) is
+// announced as one: users may reconnect in a moment.
+func TestARestartIsAnnouncedAsOne(t *testing.T) {
+	for _, tt := range []struct {
+		name          string
+		restartNotice bool
+		stop          func(*testServer, testing.TB)
+	}{
+		{"restart", false, (*testServer).restart},
+		{"RESTART_NOTICE", true, (*testServer).stop},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := testConfig(t)
+			cfg.RestartNotice = tt.restartNotice
+			ts := startServer(t, cfg)
+			alice := ts.chatter(t, "alice", 80, 24)
+			tt.stop(ts, t)
+			alice.waitEnd()
+			if s := alice.screen(); !strings.Contains(s, "The server is restarting. Please reconnect in a moment.") {
+				t.Errorf("no restart notice on the screen:\n%s", s)
+			}
+		})
 	}
 }
 

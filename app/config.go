@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"net"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -15,6 +16,7 @@ import (
 type Config struct {
 	Addr        string // ADDR: interface to listen on
 	Port        int    // PORT: 0 picks a free port (tests)
+	PublicHost  string // PUBLIC_HOST: the host name users type in ssh, for the hints that show it
 	Workers     int    // NUM_TH: the room's delivery workers
 	Database    string // DATABASE: SQLite file
 	HostKey     string // HOST_KEY: ed25519 host key, created on first start
@@ -41,6 +43,11 @@ type Config struct {
 	// PPROF_ADDR: a loopback host:port serving Go's profiler; "" (the
 	// default) serves nothing.
 	PprofAddr string
+
+	// RESTART_NOTICE: every stop tells users the server is restarting, as
+	// a stop caused by ErrRestart does (for a service that is always
+	// started again).
+	RestartNotice bool
 }
 
 // Bounds of the settings. Passwords are bounded above so that nobody can make
@@ -106,9 +113,22 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		return d
 	}
 
+	flag := func(name string) bool {
+		switch raw := getenv(name); strings.ToLower(raw) {
+		case "", "0", "false":
+			return false
+		case "1", "true":
+			return true
+		default:
+			errs = append(errs, fmt.Errorf("%s=%q is not a switch: use 1 or true (on), 0 or false (off)", name, raw))
+			return false
+		}
+	}
+
 	c := Config{
 		Addr:        get("ADDR", "0.0.0.0"),
 		Port:        number("PORT", "4848", 0, 65535),
+		PublicHost:  getenv("PUBLIC_HOST"),
 		Workers:     number("NUM_TH", "2", 1, maxWorkers),
 		Database:    get("DATABASE", "messaging.db"),
 		HostKey:     get("HOST_KEY", ".ssh/messaging_ed25519"),
@@ -131,9 +151,27 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		IdleTimeout:       duration("IDLE_TIMEOUT", "0"),
 		Keepalive:         duration("KEEPALIVE", "30s"),
 		PprofAddr:         getenv("PPROF_ADDR"),
+		RestartNotice:     flag("RESTART_NOTICE"),
 	}
 	if !validHost(c.Addr) {
 		errs = append(errs, fmt.Errorf("ADDR=%q is not an IP address or host name", c.Addr))
+	}
+	switch {
+	case c.PublicHost != "":
+		if !validHost(c.PublicHost) {
+			errs = append(errs, fmt.Errorf("PUBLIC_HOST=%q is not an IP address or host name", c.PublicHost))
+		}
+	default:
+		// The machine's own name; one that ssh could not reach is refused
+		// rather than shown to users.
+		name, err := os.Hostname()
+		if err == nil && !validHost(name) {
+			err = fmt.Errorf("%q is not a valid host name", name)
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("PUBLIC_HOST is not set and this machine's name cannot stand in for it (%v): set PUBLIC_HOST to the name users reach the server by", err))
+		}
+		c.PublicHost = name
 	}
 	if c.PasswordMin > c.PasswordMax {
 		errs = append(errs, fmt.Errorf("PASSWORD_MIN=%d is greater than PASSWORD_MAX=%d", c.PasswordMin, c.PasswordMax))

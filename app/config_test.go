@@ -1,6 +1,10 @@
 package app
 
 import (
+	"context"
+	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -11,11 +15,15 @@ func env(m map[string]string) func(string) string {
 }
 
 func TestLoadConfigDefaults(t *testing.T) {
+	hostname, err := os.Hostname()
+	if err != nil || !validHost(hostname) {
+		t.Skipf("this machine's name (%q, %v) cannot be PUBLIC_HOST's default", hostname, err)
+	}
 	got, err := LoadConfig(env(nil))
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Config{Addr: "0.0.0.0", Port: 4848, Workers: 2, Database: "messaging.db",
+	want := Config{Addr: "0.0.0.0", Port: 4848, PublicHost: hostname, Workers: 2, Database: "messaging.db",
 		HostKey: ".ssh/messaging_ed25519", PasswordMin: 8, PasswordMax: 15, History: 100, MaxMessage: 1000,
 		MaxSessions: 1000, MaxSessionsPerIP: 10, MaxUnauth: 64, MaxUnauthPerIP: 8, SignupsPerIPHour: 3,
 		PenaltyFailures: 5, AccountFailures: 3, MsgBurst: 5, MsgPerSec: 1, InputRate: 4096, SignupNamesPerMin: 30,
@@ -37,7 +45,7 @@ func TestLoadConfigReadsEveryVariable(t *testing.T) {
 		"SIGNUPS_PER_IP_HOUR": "10", "PENALTY_FAILURES": "0", "ACCOUNT_FAILURES": "10",
 		"MSG_BURST": "0", "MSG_PER_SEC": "0.5", "IDLE_TIMEOUT": "30m", "KEEPALIVE": "0",
 		"INPUT_RATE": "0", "SIGNUP_NAMES_PER_MIN": "5",
-		"PPROF_ADDR": "[::1]:6060",
+		"PPROF_ADDR": "[::1]:6060", "PUBLIC_HOST": "chat.example.org", "RESTART_NOTICE": "1",
 	}))
 	if err != nil {
 		t.Fatal(err)
@@ -47,7 +55,7 @@ func TestLoadConfigReadsEveryVariable(t *testing.T) {
 		MaxSessions: 0, MaxSessionsPerIP: 3, MaxUnauth: 100, MaxUnauthPerIP: 0, SignupsPerIPHour: 10,
 		PenaltyFailures: 0, AccountFailures: 10, MsgBurst: 0, MsgPerSec: 0.5, InputRate: 0, SignupNamesPerMin: 5,
 		IdleTimeout: 30 * time.Minute,
-		PprofAddr:   "[::1]:6060"}
+		PprofAddr:   "[::1]:6060", PublicHost: "chat.example.org", RestartNotice: true}
 	if got != want {
 		t.Errorf("got %+v, want %+v", got, want)
 	}
@@ -110,6 +118,16 @@ func TestLoadConfigRejectsBadValues(t *testing.T) {
 		{map[string]string{"PPROF_ADDR": "127.0.0.1"}, `PPROF_ADDR="127.0.0.1" is not host:port`},
 		{map[string]string{"PPROF_ADDR": "127.0.0.1:99999"}, "has no port"},
 		{map[string]string{"PPROF_ADDR": "127.0.0.1:http"}, "has no port"},
+		{map[string]string{"PUBLIC_HOST": "chat.example.org:4848"}, `PUBLIC_HOST="chat.example.org:4848" is not an IP address or host name`},
+		{map[string]string{"PUBLIC_HOST": "bob@chat.example.org"}, "PUBLIC_HOST"},
+		{map[string]string{"PUBLIC_HOST": "chat example"}, "PUBLIC_HOST"},
+		{map[string]string{"PUBLIC_HOST": "-chat.example.org"}, "PUBLIC_HOST"},
+		{map[string]string{"PUBLIC_HOST": "chat..example.org"}, "PUBLIC_HOST"},
+		{map[string]string{"PUBLIC_HOST": "[::1]"}, "PUBLIC_HOST"},
+		{map[string]string{"PUBLIC_HOST": "chat.example.org\n"}, "PUBLIC_HOST"},
+		{map[string]string{"PUBLIC_HOST": "ex\x1b[2J"}, "PUBLIC_HOST"},
+		{map[string]string{"RESTART_NOTICE": "yes"}, `RESTART_NOTICE="yes" is not a switch`},
+		{map[string]string{"RESTART_NOTICE": "2"}, "RESTART_NOTICE"},
 	}
 	for _, tt := range tests {
 		_, err := LoadConfig(env(tt.env))
@@ -120,11 +138,11 @@ func TestLoadConfigRejectsBadValues(t *testing.T) {
 }
 
 func TestLoadConfigReportsEveryProblemTogether(t *testing.T) {
-	_, err := LoadConfig(env(map[string]string{"PORT": "x", "NUM_TH": "0", "ADDR": "?"}))
+	_, err := LoadConfig(env(map[string]string{"PORT": "x", "NUM_TH": "0", "ADDR": "?", "PUBLIC_HOST": "a b", "RESTART_NOTICE": "y"}))
 	if err == nil {
 		t.Fatal("no error")
 	}
-	for _, name := range []string{"PORT", "NUM_TH", "ADDR"} {
+	for _, name := range []string{"PORT", "NUM_TH", "ADDR", "PUBLIC_HOST", "RESTART_NOTICE"} {
 		if !strings.Contains(err.Error(), name) {
 			t.Errorf("error %q does not mention %s", err, name)
 		}
@@ -133,11 +151,76 @@ func TestLoadConfigReportsEveryProblemTogether(t *testing.T) {
 
 func TestRunExitsWithStatus2OnBadConfig(t *testing.T) {
 	var stderr strings.Builder
-	code := Run(t.Context(), env(map[string]string{"NUM_TH": "0"}), &stderr)
+	code := Run(t.Context(), env(map[string]string{"NUM_TH": "0", "PUBLIC_HOST": "chat.example.org:22"}), &stderr)
 	if code != 2 {
 		t.Errorf("exit status %d, want 2", code)
 	}
-	if !strings.Contains(stderr.String(), "NUM_TH") {
-		t.Errorf("stderr %q does not explain the problem", stderr.String())
+	for _, name := range []string{"NUM_TH", "PUBLIC_HOST"} {
+		if !strings.Contains(stderr.String(), name) {
+			t.Errorf("stderr %q does not explain the problem with %s", stderr.String(), name)
+		}
+	}
+}
+
+func TestRestartNoticeAcceptsOnAndOff(t *testing.T) {
+	for raw, want := range map[string]bool{"": false, "0": false, "false": false, "FALSE": false, "1": true, "true": true, "True": true} {
+		c, err := LoadConfig(env(map[string]string{"RESTART_NOTICE": raw, "PUBLIC_HOST": "localhost"}))
+		if err != nil || c.RestartNotice != want {
+			t.Errorf("RESTART_NOTICE=%q: %v, %v; want %v", raw, c.RestartNotice, err, want)
+		}
+	}
+}
+
+// The start log says where the server listens, the fingerprint of the host
+// key that clients will be shown, and the commands to sign up and log in.
+func TestRunLogsHowToConnect(t *testing.T) {
+	dir := t.TempDir()
+	log := &childLog{changed: make(chan struct{})}
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	exited := make(chan int, 1)
+	go func() {
+		exited <- Run(ctx, env(map[string]string{
+			"ADDR": "127.0.0.1", "PORT": "0", "PUBLIC_HOST": "chat.example.org",
+			"DATABASE": filepath.Join(dir, "messaging.db"), "HOST_KEY": filepath.Join(dir, "host_ed25519"),
+		}), log)
+	}()
+	deadline := time.NewTimer(waitLimit)
+	defer deadline.Stop()
+	var addr string
+	for addr == "" {
+		text, changed := log.read()
+		if m := listeningLine.FindStringSubmatch(text); m != nil {
+			addr = m[1]
+			break
+		}
+		select {
+		case <-changed:
+		case code := <-exited:
+			t.Fatalf("Run returned %d before listening:\n%s", code, text)
+		case <-deadline.C:
+			t.Fatalf("the server did not say where it listens:\n%s", text)
+		}
+	}
+	seen := hostKeySeenAt(t, addr) // after the start log: the server serves once it is written
+	_, port, _ := net.SplitHostPort(addr)
+	text := log.String()
+	for _, want := range []string{
+		"host_key=" + seen,
+		`msg="to sign up" run="ssh -p ` + port + ` signup@chat.example.org"`,
+		`msg="to log in" run="ssh -p ` + port + ` NAME@chat.example.org"`,
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the start log does not say %s:\n%s", want, text)
+		}
+	}
+	cancel()
+	select {
+	case code := <-exited:
+		if code != 0 {
+			t.Errorf("exit status %d after a stop, want 0", code)
+		}
+	case <-time.After(waitLimit):
+		t.Fatal("Run did not return after its context ended")
 	}
 }

@@ -279,8 +279,8 @@ func TestSigtermShutsDownCleanly(t *testing.T) {
 
 	for name, tm := range map[string]*terminal{"alice": alice, "bob": bob} {
 		tm.waitEnd()
-		if s := tm.screen(); !strings.Contains(s, "The server is restarting") {
-			t.Errorf("%s's screen has no restart notice:\n%s", name, s)
+		if s := tm.screen(); !strings.Contains(s, "The server is shutting down.") || strings.Contains(s, "restarting") {
+			t.Errorf("%s's screen has no shutdown notice, or one of a restart:\n%s", name, s)
 		}
 		if tm.altScreen() {
 			t.Errorf("%s's terminal left in the alternate screen", name)
@@ -293,6 +293,35 @@ func TestSigtermShutsDownCleanly(t *testing.T) {
 	}
 	if !found {
 		t.Error("the message alice saw acknowledged is not in the history")
+	}
+}
+
+// TestSighupAnnouncesARestart: SIGHUP stops the server as SIGTERM does, but
+// tells users it is restarting (whoever sent it starts the server again).
+func TestSighupAnnouncesARestart(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the server binary")
+	}
+	srv := startServerProcess(t, buildServer(t), t.TempDir())
+	c := srv.signup(t, "alice", "password1")
+	alice := openTerminal(t, c, 80, 24)
+	alice.waitText("signed in as alice")
+	hangUpAtEnd(alice, c)
+	if err := srv.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatalf("send SIGHUP: %v", err)
+	}
+	select {
+	case <-srv.exited:
+	case <-time.After(10 * time.Second):
+		srv.kill(t)
+		t.Fatalf("still running 10 s after SIGHUP; log:\n%s", srv.log)
+	}
+	if srv.exitErr != nil {
+		t.Errorf("exit after SIGHUP: %v, want status 0; log:\n%s", srv.exitErr, srv.log)
+	}
+	alice.waitEnd()
+	if s := alice.screen(); !strings.Contains(s, "The server is restarting. Please reconnect in a moment.") {
+		t.Errorf("no restart notice on the screen:\n%s", s)
 	}
 }
 

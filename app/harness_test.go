@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -28,7 +29,7 @@ type testServer struct {
 	cfg      Config
 	addr     string
 	logs     *syncBuffer
-	cancel   context.CancelFunc
+	cancel   context.CancelCauseFunc
 	done     chan error
 	stopOnce sync.Once
 }
@@ -38,6 +39,7 @@ func testConfig(t testing.TB) Config {
 	return Config{
 		Addr:        "127.0.0.1",
 		Port:        0,
+		PublicHost:  "chat.example.org",
 		Workers:     2,
 		Database:    filepath.Join(dir, "messaging.db"),
 		HostKey:     filepath.Join(dir, "ssh", "host_ed25519"),
@@ -70,7 +72,7 @@ func startServerWith(t testing.TB, cfg Config, prepare func(*Server)) *testServe
 	if prepare != nil {
 		prepare(srv)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancelCause(context.Background())
 	ts := &testServer{srv: srv, cfg: cfg, addr: srv.Addr().String(), logs: logs, cancel: cancel, done: make(chan error, 1)}
 	go func() { ts.done <- srv.Serve(ctx) }()
 	t.Cleanup(func() { ts.stop(t) })
@@ -80,8 +82,22 @@ func startServerWith(t testing.TB, cfg Config, prepare func(*Server)) *testServe
 // stop shuts the server down and waits for it; safe to call twice.
 func (ts *testServer) stop(t testing.TB) {
 	t.Helper()
+	ts.stopWith(t, nil)
+}
+
+// restart shuts the server down as main does on SIGHUP: telling its users
+// that it is restarting.
+func (ts *testServer) restart(t testing.TB) {
+	t.Helper()
+	ts.stopWith(t, ErrRestart)
+}
+
+// stopWith cancels the server's context with cause (nil: a plain stop) and
+// waits for it to stop; only the first call acts.
+func (ts *testServer) stopWith(t testing.TB, cause error) {
+	t.Helper()
 	ts.stopOnce.Do(func() {
-		ts.cancel()
+		ts.cancel(cause)
 		select {
 		case err := <-ts.done:
 			if err != nil {
@@ -142,10 +158,19 @@ type prompt struct {
 
 // scriptedKeyboard answers keyboard-interactive rounds from a script of
 // answer lists and records every round it was shown. Rounds with no
-// questions (messages) consume no answers.
+// questions (messages) consume no answers. A list answers one round or, when
+// it holds more answers than the round asks for, the rounds that follow it,
+// in order, until a round asks a question the list has answered already
+// (the server refused that answer and asks again) or asks for more than is
+// left: that round takes the next list. So {name, password, password} signs
+// up whether the server asks the three questions in one round or the name
+// first and the passwords next, and {bad name, password, password}, {good
+// name, password, password} answers a re-asked name with the second list.
 type scriptedKeyboard struct {
 	mu      sync.Mutex
 	answers [][]string
+	rest    []string        // what is left of the list in use
+	asked   map[string]bool // the questions the list in use answered
 	rounds  []prompt
 }
 
@@ -156,11 +181,20 @@ func (k *scriptedKeyboard) challenge(name, instruction string, questions []strin
 	if len(questions) == 0 {
 		return nil, nil
 	}
-	if len(k.answers) == 0 {
-		return nil, errors.New("script exhausted")
+	askedAgain := slices.ContainsFunc(questions, func(q string) bool { return k.asked[q] })
+	if len(k.rest) < len(questions) || askedAgain {
+		if len(k.answers) == 0 {
+			return nil, errors.New("script exhausted")
+		}
+		k.rest, k.asked = k.answers[0], map[string]bool{}
+		k.answers = k.answers[1:]
 	}
-	a := k.answers[0]
-	k.answers = k.answers[1:]
+	n := min(len(questions), len(k.rest)) // a short list is answered as it is
+	a := k.rest[:n]
+	k.rest = k.rest[n:]
+	for _, q := range questions {
+		k.asked[q] = true
+	}
 	return a, nil
 }
 

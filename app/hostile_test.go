@@ -253,7 +253,7 @@ func TestAClientThatStopsReadingAndResizesLeavesAtOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := range 60 {
-		if err := filler.Post(ctx, chat.KindText, strings.Repeat(fmt.Sprintf("filler %03d ", i), 90)); err != nil {
+		if err := post(ctx, filler, chat.KindText, strings.Repeat(fmt.Sprintf("filler %03d ", i), 90)); err != nil {
 			t.Fatal(err)
 		}
 	}

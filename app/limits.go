@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	lru "github.com/hashicorp/golang-lru/v2/simplelru"
 	"golang.org/x/time/rate"
 )
 
@@ -24,15 +25,17 @@ const (
 	accountMax  = 30 * time.Second
 	accountCalm = 15 * time.Minute
 	signupSpan  = time.Hour
-	// maxTracked bounds each table of addresses or accounts; when one is
-	// full, stale entries are dropped, and if none is stale new ones are
-	// not tracked (the caps on connections still hold).
+	// maxTracked bounds each table of addresses or accounts. The tables
+	// are LRU caches: a new entry in a full table pushes out the one
+	// least recently used, in constant time, however many addresses an
+	// attacker cycles through (the caps on connections still hold).
 	maxTracked = 100_000
 )
 
 // limits enforces the abuse limits that act on addresses and accounts: the
 // caps on connections and sessions, failure penalties and signup quotas.
-// Every table is bounded. A zero limit in its Config switches it off.
+// Every table is bounded, and every operation on one takes constant time.
+// A zero limit in its Config switches it off.
 type limits struct {
 	cfg Config
 	now func() time.Time
@@ -40,10 +43,10 @@ type limits struct {
 	mu           sync.Mutex
 	unauth       slots // connections not yet logged in
 	sessions     slots // chat sessions
-	addressFails map[string]*penalty
-	accountFails map[string]*penalty
-	signupsByIP  map[string][]time.Time
-	takenByIP    map[string]*rate.Limiter // signup's "taken" answers per address
+	addressFails *lru.LRU[string, *penalty]
+	accountFails *lru.LRU[string, *penalty]
+	signupsByIP  *lru.LRU[string, []time.Time]
+	takenByIP    *lru.LRU[string, *rate.Limiter] // signup's "taken" answers per address
 }
 
 // penalty counts failures and holds how long the next wait is.
@@ -64,22 +67,27 @@ func (p *penalty) checked() {
 }
 
 func newLimits(cfg Config, now func() time.Time) *limits {
+	// An account pushed out of its table while a check is in flight must
+	// still wake those waiting for the check.
+	wake := func(_ string, p *penalty) { p.checked() }
 	return &limits{
 		cfg: cfg, now: now,
 		unauth:       slots{byIP: map[string]int{}},
 		sessions:     slots{byIP: map[string]int{}},
-		addressFails: map[string]*penalty{},
-		accountFails: map[string]*penalty{},
-		signupsByIP:  map[string][]time.Time{},
-		takenByIP:    map[string]*rate.Limiter{},
+		addressFails: newTable[*penalty](nil),
+		accountFails: newTable(wake),
+		signupsByIP:  newTable[[]time.Time](nil),
+		takenByIP:    newTable[*rate.Limiter](nil),
 	}
 }
 
-// setClock replaces the clock (tests).
-func (l *limits) setClock(now func() time.Time) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.now = now
+// newTable is an LRU table of maxTracked entries.
+func newTable[V any](onEvict lru.EvictCallback[string, V]) *lru.LRU[string, V] {
+	t, err := lru.NewLRU(maxTracked, onEvict)
+	if err != nil {
+		panic(err) // only for a size <= 0
+	}
+	return t
 }
 
 // hostOf is the address part of a remote address: the unit of every
@@ -98,7 +106,7 @@ func hostOf(addr net.Addr) string {
 func (l *limits) admitConnection(ip string) (release func(), ok bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if p := l.addressFails[ip]; p != nil && l.now().Before(p.until) {
+	if p, ok := l.addressFails.Peek(ip); ok && l.now().Before(p.until) {
 		return nil, false
 	}
 	return l.take(&l.unauth, ip, l.cfg.MaxUnauth, l.cfg.MaxUnauthPerIP)
@@ -141,7 +149,7 @@ func (l *limits) take(s *slots, ip string, maxTotal, maxPerIP int) (release func
 
 // mayTry reports whether a login attempt for account from ip deserves a
 // real password check: not while the address is penalised or the account
-// is backing off.
+// is backing off; then retryIn says how long that lasts.
 //
 // An account has at most one check in flight, so that parallel guesses
 // cannot all slip through when a back-off expires: while one runs, mayTry
@@ -151,65 +159,65 @@ func (l *limits) take(s *slots, ip string, maxTotal, maxPerIP int) (release func
 // true answer MUST be followed by failed or succeeded for the same account.
 // Only names that could be accounts are tracked (account ""), so attackers
 // cannot fill the table with long junk names.
-func (l *limits) mayTry(ip, account string) (ok bool, wait <-chan struct{}) {
+func (l *limits) mayTry(ip, account string) (ok bool, wait <-chan struct{}, retryIn time.Duration) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.now()
-	if p := l.addressFails[ip]; p != nil && now.Before(p.until) {
-		return false, nil
+	if p, found := l.addressFails.Peek(ip); found && now.Before(p.until) {
+		return false, nil, p.until.Sub(now)
 	}
 	if l.cfg.AccountFailures <= 0 || account == "" {
-		return true, nil
+		return true, nil, 0
 	}
-	p := track(l.accountFails, strings.ToLower(account), now, accountCalm)
-	if p == nil {
-		return true, nil // table full of live entries: the address limits still hold
-	}
+	p := track(l.accountFails, strings.ToLower(account))
 	if p.checking != nil {
-		return false, p.checking
+		return false, p.checking, 0
 	}
 	if now.Before(p.until) {
-		return false, nil
+		return false, nil, p.until.Sub(now)
 	}
 	p.checking = make(chan struct{})
-	return true, nil
+	return true, nil, 0
 }
 
 // failed records a failed login for account from ip; with account "" it
 // counts against the address only (a guess refused unchecked, which must
-// not stretch the account's back-off: its owner would wait longer).
-func (l *limits) failed(ip, account string) {
+// not stretch the account's back-off: its owner would wait longer). It
+// returns the longest wait now in force for the address and the account
+// (0: none), this failure's included.
+func (l *limits) failed(ip, account string) (retryIn time.Duration) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.now()
 	if l.cfg.PenaltyFailures > 0 {
-		p := track(l.addressFails, ip, now, penaltyCalm)
-		if p != nil && p.record(now, l.cfg.PenaltyFailures, penaltyMin, penaltyMax, penaltyCalm) {
+		p := track(l.addressFails, ip)
+		if p.record(now, l.cfg.PenaltyFailures, penaltyMin, penaltyMax, penaltyCalm) {
 			// The whole address waits; start counting afresh after.
 			p.failures = 0
 		}
+		retryIn = max(retryIn, p.until.Sub(now))
 	}
 	if l.cfg.AccountFailures > 0 && account != "" {
-		p := track(l.accountFails, strings.ToLower(account), now, accountCalm)
-		if p != nil {
-			// Every failure past the threshold doubles the back-off.
-			p.record(now, l.cfg.AccountFailures, accountMin, accountMax, accountCalm)
-			p.checked()
-		}
+		p := track(l.accountFails, strings.ToLower(account))
+		// Every failure past the threshold doubles the back-off.
+		p.record(now, l.cfg.AccountFailures, accountMin, accountMax, accountCalm)
+		p.checked()
+		retryIn = max(retryIn, p.until.Sub(now))
 	}
+	return retryIn
 }
 
 // succeeded clears the failure counts of an address and an account.
 func (l *limits) succeeded(ip, account string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if p := l.addressFails[ip]; p != nil {
+	if p, ok := l.addressFails.Peek(ip); ok {
 		p.failures = 0
 	}
 	key := strings.ToLower(account)
-	if p := l.accountFails[key]; p != nil {
+	if p, ok := l.accountFails.Peek(key); ok {
 		p.checked()
-		delete(l.accountFails, key)
+		l.accountFails.Remove(key)
 	}
 }
 
@@ -236,19 +244,26 @@ func (l *limits) reserveSignup(ip string) (undo func(), ok bool) {
 	if len(recent) >= l.cfg.SignupsPerIPHour {
 		return nil, false
 	}
-	if len(recent) == 0 && len(l.signupsByIP) >= maxTracked {
-		l.pruneSignups()
-	}
 	at := l.now()
-	l.signupsByIP[ip] = append(recent, at)
+	l.signupsByIP.Add(ip, append(recent, at))
 	return func() {
 		l.mu.Lock()
 		defer l.mu.Unlock()
-		times := l.signupsByIP[ip]
+		times, _ := l.signupsByIP.Peek(ip)
 		if i := slices.Index(times, at); i >= 0 {
-			l.signupsByIP[ip] = slices.Delete(times, i, i+1)
+			l.signupsByIP.Add(ip, slices.Delete(times, i, i+1))
 		}
 	}, true
+}
+
+// recentSignups is ip's signups within the span. l.mu held.
+func (l *limits) recentSignups(ip string) []time.Time {
+	times, _ := l.signupsByIP.Peek(ip)
+	cutoff := l.now().Add(-signupSpan)
+	for len(times) > 0 && times[0].Before(cutoff) {
+		times = times[1:]
+	}
+	return times
 }
 
 // nameAnswerWait is how long ip must wait before signup tells it again
@@ -260,8 +275,8 @@ func (l *limits) nameAnswerWait(ip string) time.Duration {
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	lim := l.takenByIP[ip]
-	if lim == nil {
+	lim, ok := l.takenByIP.Peek(ip)
+	if !ok {
 		return 0
 	}
 	tokens := lim.TokensAt(l.now())
@@ -278,45 +293,13 @@ func (l *limits) answeredTaken(ip string) {
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	now := l.now()
-	lim := l.takenByIP[ip]
-	if lim == nil {
-		if len(l.takenByIP) >= maxTracked {
-			for k, other := range l.takenByIP { // forget addresses whose budget is whole again
-				if other.TokensAt(now) >= float64(other.Burst()) {
-					delete(l.takenByIP, k)
-				}
-			}
-			if len(l.takenByIP) >= maxTracked {
-				return
-			}
-		}
+	lim, ok := l.takenByIP.Get(ip)
+	if !ok {
 		n := l.cfg.SignupNamesPerMin
 		lim = rate.NewLimiter(rate.Limit(float64(n)/60), n)
-		l.takenByIP[ip] = lim
+		l.takenByIP.Add(ip, lim)
 	}
-	lim.AllowN(now, 1)
-}
-
-// recentSignups drops ip's signups older than the span. l.mu held.
-func (l *limits) recentSignups(ip string) []time.Time {
-	cutoff := l.now().Add(-signupSpan)
-	times := l.signupsByIP[ip]
-	for len(times) > 0 && times[0].Before(cutoff) {
-		times = times[1:]
-	}
-	if len(times) == 0 {
-		delete(l.signupsByIP, ip)
-		return nil
-	}
-	l.signupsByIP[ip] = times
-	return times
-}
-
-func (l *limits) pruneSignups() {
-	for ip := range l.signupsByIP {
-		l.recentSignups(ip)
-	}
+	lim.AllowN(l.now(), 1)
 }
 
 // record counts a failure at now and, once failures reach threshold,
@@ -341,24 +324,15 @@ func (p *penalty) record(now time.Time, threshold int, first, max, calm time.Dur
 	return true
 }
 
-// track finds or adds key's entry, keeping the table bounded; nil when the
-// table is full of live entries.
-func track(table map[string]*penalty, key string, now time.Time, calm time.Duration) *penalty {
-	if p := table[key]; p != nil {
+// track finds or adds key's entry. In a full table the entry least
+// recently used makes room; an account's waiting logins are woken then
+// (newLimits).
+func track(table *lru.LRU[string, *penalty], key string) *penalty {
+	if p, ok := table.Get(key); ok {
 		return p
 	}
-	if len(table) >= maxTracked {
-		for k, p := range table {
-			if p.checking == nil && now.After(p.until) && now.Sub(p.last) > calm {
-				delete(table, k)
-			}
-		}
-		if len(table) >= maxTracked {
-			return nil
-		}
-	}
 	p := &penalty{}
-	table[key] = p
+	table.Add(key, p)
 	return p
 }
 

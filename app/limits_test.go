@@ -438,7 +438,7 @@ func TestParallelGuessesDoNotSlipThroughTheBackOff(t *testing.T) {
 		c.Close()
 	}
 	ts.srv.limits.mu.Lock()
-	tracked := len(ts.srv.limits.accountFails)
+	tracked := ts.srv.limits.accountFails.Len()
 	ts.srv.limits.mu.Unlock()
 	if tracked != 1 {
 		t.Errorf("%d accounts tracked, want only alice", tracked)
@@ -514,8 +514,13 @@ func TestSignupTakenAnswersAreBudgetedPerAddress(t *testing.T) {
 	if len(last.questions) != 0 || !strings.Contains(last.instruction, "Too many names were tried from your address: please wait") {
 		t.Fatalf("the last round says %q, want a request to wait; rounds: %+v", last.instruction, rounds)
 	}
-	if n := len(rounds); n != 5 { // three answered, the fourth refused, the explanation
+	// alice taken; A1ice too similar; alice taken; the fourth name
+	// refused; the explanation.
+	if n := len(rounds); n != 5 {
 		t.Errorf("%d rounds, want 5", n)
+	}
+	if refused := rounds[len(rounds)-2]; len(refused.questions) != 1 || refused.questions[0] != "Username: " {
+		t.Errorf("the refused round asked %q, want a username", refused.questions)
 	}
 	// Another address is not held back; this one is after a minute.
 	if c, _, err := ts.dialKeyboardFrom("127.0.0.8", "signup", taken, []string{"bob", "password1", "password1"}); err != nil {

@@ -60,6 +60,12 @@ type Server struct {
 	authFailures *repeatLog
 }
 
+// ErrRestart, as the cause of the context Run or Serve was given
+// (context.WithCancelCause), stops the server telling its users it is
+// restarting: main cancels with it on SIGHUP. Any other stop says the
+// server is shutting down, unless RESTART_NOTICE is set.
+var ErrRestart = errors.New("restart")
+
 // Run is the whole program behind main: it loads the configuration, serves
 // until ctx is cancelled, shuts down gracefully and returns the exit status
 // (2 for bad configuration).
@@ -81,7 +87,12 @@ func Run(ctx context.Context, getenv func(string) string, stderr io.Writer) int 
 		log.Error("start", "err", err)
 		return 1
 	}
-	log.Info("listening", "addr", srv.Addr().String(), "workers", cfg.Workers, "database", cfg.Database)
+	log.Info("listening", "addr", srv.Addr().String(), "workers", cfg.Workers, "database", cfg.Database,
+		"host_key", srv.HostKeyFingerprint())
+	// What to tell users: the commands, with the port the server got.
+	port := portFlag(srv.Addr())
+	log.Info("to sign up", "run", "ssh"+port+" "+signupUser+"@"+cfg.PublicHost)
+	log.Info("to log in", "run", "ssh"+port+" NAME@"+cfg.PublicHost)
 	if err := srv.Serve(ctx); err != nil {
 		log.Error("serve", "err", err)
 		return 1
@@ -162,11 +173,21 @@ func newServer(cfg Config, log *slog.Logger, st store.Store) (*Server, error) {
 // Addr is the address the server listens on.
 func (s *Server) Addr() net.Addr { return s.listener.Addr() }
 
+// HostKeyFingerprint is the SHA256 fingerprint of the server's host key, as
+// ssh shows it to a user connecting for the first time.
+func (s *Server) HostKeyFingerprint() string {
+	if len(s.ssh.HostSigners) == 0 {
+		return ""
+	}
+	return gossh.FingerprintSHA256(s.ssh.HostSigners[0].PublicKey())
+}
+
 // Serve accepts connections until ctx is cancelled, then shuts down: stop
-// accepting; tell every session's program the server is restarting (each
-// quits, restoring its terminal); close the room, which commits what was
-// posted; give clients a moment to hang up, then close what is left; close
-// the store. Each step is bounded.
+// accepting; tell every session's program the server is shutting down, or
+// restarting if ctx was cancelled with ErrRestart or RESTART_NOTICE is set
+// (each quits, restoring its terminal); close the room, which commits what
+// was posted; give clients a moment to hang up, then close what is left;
+// close the store. Each step is bounded.
 func (s *Server) Serve(ctx context.Context) error {
 	served := make(chan error, 1)
 	go func() { served <- s.ssh.Serve(s.listener) }()
@@ -177,9 +198,11 @@ func (s *Server) Serve(ctx context.Context) error {
 		<-served
 	case serveErr = <-served:
 	}
-	s.log.Info("shutting down", "sessions", s.programs.len())
-	s.programs.quitAll(shutdownGrace) // each tells its user why, and restores the terminal
-	s.room.Close()                    // after the last post a program could make
+	restart := s.cfg.RestartNotice || errors.Is(context.Cause(ctx), ErrRestart)
+	s.log.Info("shutting down", "sessions", s.programs.len(), "restart", restart)
+	// Each program tells its user why, and restores the terminal.
+	s.programs.quitAll(tui.ShutdownMsg{Restart: restart}, shutdownGrace)
+	s.room.Close() // after the last post a program could make
 	// Not ssh.Server.Shutdown: its WaitGroup races with connections still
 	// finishing their handshake. The server's own count of open
 	// connections says when the clients have hung up.
@@ -245,15 +268,16 @@ func (ps *programSet) len() int {
 	return len(ps.programs)
 }
 
-// quitAll refuses new programs, tells every live one the server is
-// shutting down (they quit) and waits for them, at most grace.
-func (ps *programSet) quitAll(grace time.Duration) {
+// quitAll refuses new programs, sends every live one msg, which tells it
+// the server is shutting down (they quit), and waits for them, at most
+// grace.
+func (ps *programSet) quitAll(msg tui.ShutdownMsg, grace time.Duration) {
 	ps.mu.Lock()
 	ps.closed = true
 	for p := range ps.programs {
 		// Send blocks until the program's event loop takes the message or
 		// the program ends; one slow session must not hold up the others.
-		go p.Send(tui.ShutdownMsg{})
+		go p.Send(msg)
 	}
 	ps.mu.Unlock()
 

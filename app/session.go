@@ -47,6 +47,7 @@ func (s *Server) middleware() []wish.Middleware {
 		s.logSessions,   // connect and disconnect lines
 		requirePTY,      // before any slot is taken: refused sessions cost nothing
 		s.limitSessions, // MAX_SESSIONS, MAX_SESSIONS_PER_IP, one shell per connection
+		s.lineMode,      // TERM=dumb (or none): plain lines instead of the chat screen
 	}
 	mw := []wish.Middleware{s.runChat}
 	for i := len(order) - 1; i >= 0; i-- {
@@ -239,6 +240,10 @@ func stopFrameTicker(program *tea.Program) {
 // the program, which translates them as it would its own reader's. It ends
 // when the session's channel closes.
 //
+// An ESC that ends what the client sent is the Esc key at once, not the
+// start of a sequence that the next key, typed a moment later, would
+// complete as Alt+key (see loneEscReader).
+//
 // A size report in the input (what a terminal answers to a size query,
 // which the chat never sends) is dropped: typed by a client, it would size
 // the screen past the clamp and as often as it likes. Only the SSH
@@ -250,7 +255,7 @@ func readInput(ctx context.Context, program *tea.Program, input io.Reader, term 
 		defer func() { _ = recover() }() // a decoder bug ends this input, not the server
 		// A read error ends the input as the end of input does: the
 		// session is closing.
-		_ = uv.NewTerminalReader(input, term).StreamEvents(ctx, events)
+		_ = newKeyReader(input, term).StreamEvents(ctx, events)
 	}()
 	for event := range events {
 		if _, ok := event.(uv.WindowSizeEvent); ok {

@@ -296,7 +296,7 @@ func TestAStalledClientIsEvictedAndDoesNotSlowTheOthers(t *testing.T) {
 		posts.Add(1)
 		go func() {
 			defer posts.Done()
-			_ = filler.Post(ctx, chat.KindText, strings.Repeat(fmt.Sprintf("filler %03d ", i), 90))
+			_ = post(ctx, filler, chat.KindText, strings.Repeat(fmt.Sprintf("filler %03d ", i), 90))
 		}()
 	}
 	posts.Wait()
@@ -427,4 +427,50 @@ func TestStallWriterCatchesOnlyABlockedWrite(t *testing.T) {
 	}
 	// Idle, then blocked again: the timer is set again by the next write.
 	blockedWrite("a blocked write after an idle spell")
+}
+
+// synced returns once the server has what was sent so far: the reply to a
+// channel request comes after the data sent before it is in the session's
+// channel, whose reader, waiting for it, has been woken.
+func (tm *terminal) synced() {
+	tm.t.Helper()
+	if _, err := tm.session.SendRequest("sync@messaging.test", true, nil); err != nil {
+		tm.t.Fatalf("sync: %v", err)
+	}
+}
+
+// inputRow is the chat's input line on a screen: the row above the hint
+// bar, which is the last.
+func inputRow(screen string) string {
+	rows := strings.Split(strings.TrimRight(screen, "\n"), "\n")
+	if len(rows) < 2 {
+		return ""
+	}
+	return strings.TrimRight(rows[len(rows)-2], " ")
+}
+
+// Esc, and a moment later more typing, is Esc then the typing: Esc clears
+// the draft, and the next key is a key, not Alt+key. Over SSH the Esc
+// arrives alone in its packet; the terminal reader used to wait 50 ms for
+// the rest of an escape sequence and took the next key for it.
+func TestEscThenQuickTypingIsEscThenTheTyping(t *testing.T) {
+	ts := startServer(t, testConfig(t))
+	alice := ts.chatter(t, "alice", 80, 24)
+	alice.send("draft")
+	alice.waitText("> draft")
+	alice.send("\x1b")
+	alice.synced() // in the server's reader now, well within 50 ms
+	alice.send("hello")
+	screen := alice.waitFor("the typing after Esc", func(s string) bool { return strings.HasSuffix(inputRow(s), "ello") })
+	if row := inputRow(screen); row != "> hello" {
+		t.Fatalf("draft, Esc, hello gave the input %q, want %q", row, "> hello")
+	}
+
+	// Sequences still decode: Alt+B (a word back), then Right.
+	alice.send("\x1bb")
+	alice.send("X")
+	alice.waitText("> Xhello")
+	alice.send("\x1b[C")
+	alice.send("Y")
+	alice.waitText("> XhYello")
 }

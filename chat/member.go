@@ -71,30 +71,19 @@ func (m *Member) ID() uint64 { return m.id }
 
 func (m *Member) hasLeft() bool { return m.leaving.Load() }
 
-// Post sanitises body (see Sanitize), trims surrounding space, and posts it
-// to the room as kind, which MUST be KindText or KindAction. It returns
-// once the message is stored (nil), or the store failed (an error wrapping
-// ErrNotSaved; nobody saw the message), or ctx ended (the message may still
-// be stored and shown). Text that is empty after trimming gives ErrEmpty,
-// text longer than MaxMessage runes a *TooLongError, a post over the
-// person's flood limit a *SlowDownError; none of them is posted.
+// Send sanitises body (see Sanitize), trims surrounding space, and hands it
+// to the room as kind, which MUST be KindText or KindAction, without
+// blocking: ErrBusy when the room's queue is full. Text that is empty after
+// trimming gives ErrEmpty, text longer than MaxMessage runes a
+// *TooLongError, a post over the person's flood limit a *SlowDownError;
+// none of them is posted. After Leave or eviction it returns ErrLeft,
+// after Room.Close ErrRoomClosed. Lines one member Sends are stored in the
+// order sent. Send is safe to call from a Bubble Tea Update.
 //
-// Post blocks for a commit: it MUST NOT be called from a Bubble Tea Update;
-// run it in a tea.Cmd. After Leave or eviction it returns ErrLeft, after
-// Room.Close ErrRoomClosed.
-func (m *Member) Post(ctx context.Context, kind Kind, body string) error {
-	q, err := m.prepare(kind, body)
-	if err != nil {
-		return err
-	}
-	return m.room.submit(ctx, m, q)
-}
-
-// Send is Post in two halves, for callers that must not block: it checks
-// body like Post and hands it to the sequencer at once, or returns ErrBusy
-// when the room's queue is full. Lines one member Sends are stored in the
-// order sent. The Receipt's Wait reports the commit. Send is safe to call
-// from a Bubble Tea Update.
+// The Receipt's Wait returns once the message is stored (nil), or the
+// store failed (an error wrapping ErrNotSaved; nobody saw the message), or
+// ctx ended (the message may still be stored and shown). Wait blocks for a
+// commit: it MUST NOT be called from a Bubble Tea Update.
 func (m *Member) Send(kind Kind, body string) (*Receipt, error) {
 	q, err := m.prepare(kind, body)
 	if err != nil {

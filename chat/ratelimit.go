@@ -1,8 +1,10 @@
 package chat
 
 import (
+	"container/list"
 	"fmt"
 	"math"
+	"sync"
 	"time"
 )
 
@@ -37,4 +39,55 @@ func (b *tokenBucket) take(now time.Time, burst int, perSecond float64) (ok bool
 		return true, 0
 	}
 	return false, time.Duration((1 - b.tokens) / perSecond * float64(time.Second))
+}
+
+// floodLimits holds the flood limit of every person who posted recently,
+// by foldName(name): limits outlive sessions. It has its own lock (a leaf:
+// nothing is taken while it is held), so posts do not wait on the room's.
+// At most max people are remembered; the one who posted least recently
+// makes room, in constant time (forgetting a refilled bucket changes
+// nothing, and one that has not refilled is the oldest only when max
+// people posted since).
+type floodLimits struct {
+	burst     int
+	perSecond float64
+	max       int
+
+	mu      sync.Mutex
+	buckets map[string]*list.Element // of *floodBucket, most recent at the front
+	order   list.List
+}
+
+type floodBucket struct {
+	key string
+	tokenBucket
+}
+
+func newFloodLimits(burst int, perSecond float64, max int) *floodLimits {
+	return &floodLimits{burst: burst, perSecond: perSecond, max: max, buckets: map[string]*list.Element{}}
+}
+
+// allow spends one of name's messages at now, or says how long to wait.
+func (f *floodLimits) allow(name string, now time.Time) error {
+	if f.burst <= 0 || f.perSecond <= 0 {
+		return nil
+	}
+	key := foldName(name)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	e := f.buckets[key]
+	if e != nil {
+		f.order.MoveToFront(e)
+	} else {
+		if f.order.Len() >= f.max {
+			oldest := f.order.Back()
+			delete(f.buckets, f.order.Remove(oldest).(*floodBucket).key)
+		}
+		e = f.order.PushFront(&floodBucket{key: key})
+		f.buckets[key] = e
+	}
+	if ok, wait := e.Value.(*floodBucket).take(now, f.burst, f.perSecond); !ok {
+		return &SlowDownError{Wait: wait}
+	}
+	return nil
 }

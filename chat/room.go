@@ -85,7 +85,8 @@ func (c RoomConfig) withDefaults() RoomConfig {
 //   - A member's outbox has one consumer: whoever calls Receive (the
 //     session). Only the owning worker sends to it and closes it.
 //   - The room's mutex guards who is online (name -> sessions), the queue of
-//     notices and the closed flag. Each worker's mutex guards only the
+//     notices and the closed flag. The flood limits per person have their
+//     own lock, so that posts never wait on the room's. Each worker's mutex guards only the
 //     members joining or leaving it since its last pass.
 //
 // Order: every member receives messages in ID order, its own included, and
@@ -108,9 +109,9 @@ func (c RoomConfig) withDefaults() RoomConfig {
 // an *EvictedError, and the others see it leave. A slow member never slows
 // the room or the other members.
 //
-// Lock order: Room.mu before worker.mu; no code holds a worker's mutex while
-// taking the room's. No lock is held while sending on a channel that can
-// block.
+// Lock order: Room.mu before worker.mu, and before the flood limits' lock,
+// which is a leaf; no code holds a worker's mutex while taking the room's.
+// No lock is held while sending on a channel that can block.
 type Room struct {
 	history History
 	cfg     RoomConfig
@@ -132,11 +133,10 @@ type Room struct {
 
 	mu      sync.Mutex
 	closed  bool
-	online  map[string]*presence    // by foldName(name)
-	floods  map[string]*tokenBucket // flood limits by foldName(name): they outlive sessions
-	notices []*request              // join and leave notices, oldest first
+	online  map[string]*presence // by foldName(name)
+	notices []*request           // join and leave notices, oldest first
 
-	deliverHook func(*Member) // tests only: runs before each delivery to a member
+	floods *floodLimits // per person; its own lock
 }
 
 // presence counts the live sessions of one name.
@@ -146,49 +146,13 @@ type presence struct {
 	announced bool // its join was announced, so its leave will be
 }
 
-// maxFloodBuckets bounds the flood limits remembered; full buckets (idle
-// people) are forgotten first.
+// maxFloodBuckets bounds the flood limits remembered.
 const maxFloodBuckets = 100_000
 
 // allow applies the flood limit to a post by name. The limit is per person
 // and outlives their sessions: neither more terminals nor reconnecting buys
 // more messages.
-func (r *Room) allow(name string) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.allowLocked(name)
-}
-
-// allowLocked is allow with r.mu held.
-func (r *Room) allowLocked(name string) error {
-	if r.cfg.MsgBurst <= 0 || r.cfg.MsgPerSec <= 0 {
-		return nil
-	}
-	now, key := r.cfg.Now(), foldName(name)
-	b := r.floods[key]
-	if b == nil {
-		if len(r.floods) >= maxFloodBuckets {
-			r.forgetIdleFloods(now)
-		}
-		b = &tokenBucket{}
-		r.floods[key] = b
-	}
-	if ok, wait := b.take(now, r.cfg.MsgBurst, r.cfg.MsgPerSec); !ok {
-		return &SlowDownError{Wait: wait}
-	}
-	return nil
-}
-
-// forgetIdleFloods drops the buckets that have refilled: forgetting them
-// changes nothing. r.mu held.
-func (r *Room) forgetIdleFloods(now time.Time) {
-	refill := time.Duration(float64(r.cfg.MsgBurst) / r.cfg.MsgPerSec * float64(time.Second))
-	for key, b := range r.floods {
-		if now.Sub(b.last) >= refill {
-			delete(r.floods, key)
-		}
-	}
-}
+func (r *Room) allow(name string) error { return r.floods.allow(name, r.cfg.Now()) }
 
 // request is a message on its way to the sequencer.
 type request struct {
@@ -212,10 +176,6 @@ func (q *request) reply(err error) {
 // starts after an Append returned sees that Append's messages (Join relies
 // on it). log may be nil. Callers MUST call Close to stop the goroutines.
 func NewRoom(history History, cfg RoomConfig, log *slog.Logger) *Room {
-	return newRoom(history, cfg, log, nil)
-}
-
-func newRoom(history History, cfg RoomConfig, log *slog.Logger, deliverHook func(*Member)) *Room {
 	if history == nil {
 		panic("chat.NewRoom: nil History")
 	}
@@ -223,16 +183,15 @@ func newRoom(history History, cfg RoomConfig, log *slog.Logger, deliverHook func
 		log = slog.New(slog.DiscardHandler)
 	}
 	r := &Room{
-		history:     history,
-		cfg:         cfg.withDefaults(),
-		log:         log,
-		posts:       make(chan *request, postQueue),
-		wake:        make(chan struct{}, 1),
-		quit:        make(chan struct{}),
-		seqDone:     make(chan struct{}),
-		online:      make(map[string]*presence),
-		floods:      make(map[string]*tokenBucket),
-		deliverHook: deliverHook,
+		history: history,
+		cfg:     cfg.withDefaults(),
+		log:     log,
+		posts:   make(chan *request, postQueue),
+		wake:    make(chan struct{}, 1),
+		quit:    make(chan struct{}),
+		seqDone: make(chan struct{}),
+		online:  make(map[string]*presence),
+		floods:  newFloodLimits(cfg.MsgBurst, cfg.MsgPerSec, maxFloodBuckets),
 	}
 	r.workers = make([]*worker, r.cfg.Workers)
 	for i := range r.workers {
@@ -327,7 +286,7 @@ func (r *Room) Join(ctx context.Context, name string) (*Member, error) {
 	// A join notice costs the person a message of their flood limit, so
 	// that reconnecting in a loop cannot flood the room with notices: past
 	// the limit, they come and go quietly.
-	if p.sessions == 1 && r.allowLocked(name) == nil {
+	if p.sessions == 1 && r.allow(name) == nil {
 		p.announced = true
 		r.noticeLocked(Message{Author: name, Kind: KindJoin})
 	}
@@ -422,26 +381,6 @@ func (r *Room) Online() []string {
 }
 
 func foldName(name string) string { return strings.ToLower(name) }
-
-// submit hands q to the sequencer and waits for its commit.
-func (r *Room) submit(ctx context.Context, m *Member, q *request) error {
-	select {
-	case <-r.quit:
-		return ErrRoomClosed
-	default:
-	}
-	q.seq = r.seq.Add(1)
-	select {
-	case r.posts <- q:
-	case <-r.quit:
-		return ErrRoomClosed
-	case <-m.ended: // left or evicted
-		return ErrLeft
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	return r.wait(ctx, q)
-}
 
 // handIn gives q to the sequencer without blocking: ErrBusy if its queue
 // is full. The seq taken here and the channel's order keep one member's

@@ -101,9 +101,6 @@ func (w *worker) deliver(s *slot, batch []Message, now time.Time) {
 			w.evict(s, "delivery failed")
 		}
 	}()
-	if h := w.room.deliverHook; h != nil {
-		h(s.m)
-	}
 	if s.m.hasLeft() {
 		delete(w.members, s.m.id)
 		delete(w.stalled, s.m.id)

@@ -40,6 +40,10 @@ type Store interface {
 	// calls for "bob" and "B0B" at most one succeeds. Accounts that already
 	// share a skeleton (created before the rule) stay as they are.
 	CreateAccount(ctx context.Context, a Account) error
+	// NameAvailable reports whether CreateAccount would accept name now:
+	// ErrNameTaken if it exists in any case, ErrNameSimilar if an account
+	// has the same Skeleton, nil otherwise. Only CreateAccount decides.
+	NameAvailable(ctx context.Context, name string) error
 	// Account finds an account by name, ignoring case; ErrNotFound if none.
 	Account(ctx context.Context, name string) (Account, error)
 	Close() error

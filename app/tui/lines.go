@@ -2,6 +2,7 @@ package tui
 
 import (
 	"image/color"
+	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -145,6 +146,10 @@ type entry struct {
 	local   bool
 	mention bool
 	rows    int // lines it takes in the log now, its day line included
+	// A local notice given again right after itself is one entry: key
+	// says which notices are the same, repeats how often it was given.
+	key     string
+	repeats int
 }
 
 // render wraps e to width cells and styles it. Text is sanitised again here:
@@ -162,6 +167,9 @@ func (s *styles) render(e entry, me string, width int) []line {
 		// The prefix marks notices even without colour: no user name
 		// can begin a line with it.
 		plainHead, text, textStyle = "", "-!- "+body, s.notice
+		if e.repeats > 1 {
+			text += " (×" + strconv.Itoa(e.repeats) + ")"
+		}
 	case m.Kind == chat.KindText:
 		plainHead, text = author+": ", body
 		head = s.nameStyle(author, me).Render(author) + ": "

@@ -146,10 +146,21 @@ type (
 )
 
 // ShutdownMsg tells the screen that the server is shutting down: it quits,
-// telling the user why.
-type ShutdownMsg struct{}
+// telling the user why. Restart: the operator is restarting the server.
+type ShutdownMsg struct{ Restart bool }
 
-const restartReason = "The server is restarting. Please reconnect in a moment."
+const (
+	restartReason  = "The server is restarting. Please reconnect in a moment."
+	shutdownReason = "The server is shutting down."
+)
+
+// reason is what the screen tells its user as it quits.
+func (msg ShutdownMsg) reason() string {
+	if msg.Restart {
+		return restartReason
+	}
+	return shutdownReason
+}
 
 func (m Model) Init() tea.Cmd { return m.idleCheck() }
 
@@ -212,7 +223,7 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 		m.exitReason = endReason(msg.err)
 		return tea.Quit
 	case ShutdownMsg:
-		m.exitReason = restartReason
+		m.exitReason = msg.reason()
 		return tea.Quit
 	case idleMsg:
 		if idle := time.Since(m.lastActivity); idle >= m.idleTimeout {
@@ -229,7 +240,7 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 		}
 	case postedMsg:
 		if msg.err != nil {
-			m.notice(postProblem(msg.err))
+			m.postFailed(msg.err)
 			if m.input.Value() == "" {
 				m.input.SetValue(msg.text) // lose nothing
 			}
@@ -260,63 +271,6 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 		return m.key(msg)
 	}
 	return nil
-}
-
-func (m *Model) key(k tea.KeyPressMsg) tea.Cmd {
-	switch k.String() {
-	case "ctrl+c":
-		return tea.Quit
-	case "ctrl+d":
-		if m.input.Value() == "" {
-			return tea.Quit
-		}
-	case "esc":
-		switch {
-		case m.scroll > 0:
-			m.scroll, m.unseen, m.toTop = 0, 0, false
-		default:
-			// Never quits: Esc means "cancel", and pressed twice to clear
-			// a line it would end the chat.
-			m.input.SetValue("")
-		}
-		return nil
-	case "enter", "ctrl+j":
-		// Ctrl+J is a line feed: what Enter sends while the client's
-		// terminal is still in cooked mode, as when typing ahead of the
-		// chat screen.
-		return m.submit()
-	case "tab":
-		line, pos, matches := completeName(m.input.Value(), m.input.Position(), m.online)
-		m.input.SetValue(line)
-		m.input.SetCursor(pos)
-		if len(matches) > 1 {
-			m.notice(matchesNotice(matches))
-		}
-		return nil
-	case "up":
-		m.recallLine(-1)
-		return nil
-	case "down":
-		m.recallLine(1)
-		return nil
-	case "pgup":
-		return m.scrollBy(m.page())
-	case "pgdown":
-		return m.scrollBy(-m.page())
-	case "home", "end":
-		if m.input.Value() != "" {
-			break // move the cursor in the input, as in any line editor
-		}
-		return m.key(tea.KeyPressMsg{Code: k.Code, Mod: tea.ModCtrl})
-	case "ctrl+home":
-		return m.scrollBy(len(m.lines))
-	case "ctrl+end":
-		m.scroll, m.unseen, m.toTop = 0, 0, false
-		return nil
-	}
-	var cmd tea.Cmd
-	m.input, cmd = m.input.Update(k)
-	return cmd
 }
 
 // submit handles Enter: a command runs here, text goes to the room.
@@ -366,7 +320,7 @@ func (m *Model) submit() tea.Cmd {
 	// in the order typed; only the wait for the commit runs in a command.
 	receipt, err := m.member.Send(kind, body)
 	if err != nil {
-		m.notice(postProblem(err)) // the text stays in the input
+		m.postFailed(err) // the text stays in the input
 		return nil
 	}
 	m.remember(text)
@@ -376,14 +330,6 @@ func (m *Model) submit() tea.Cmd {
 	return func() tea.Msg {
 		return postedMsg{text: text, err: receipt.Wait(ctx)}
 	}
-}
-
-func (m *Model) help() {
-	m.notice("Commands:")
-	for _, c := range chat.Commands() {
-		m.notice(fmt.Sprintf("  /%-12s %s", strings.TrimSpace(c.Name+" "+c.Args), c.Help))
-	}
-	m.notice("Keys: Enter send · Tab complete a name · Up/Down recall earlier lines · PgUp/PgDn, Home/End (on an empty line), Ctrl+Home/End, mouse wheel scroll · Esc back to the newest, then clear the line · Ctrl+C, or Ctrl+D on an empty line, quit")
 }
 
 func (m *Model) remember(text string) {
@@ -487,8 +433,48 @@ func (m *Model) setOnline(names []string) {
 }
 
 // notice shows a line to this user only.
-func (m *Model) notice(text string) {
-	m.add(entry{msg: chat.Message{Time: time.Now(), Kind: chat.KindSystem, Body: text}, local: true})
+func (m *Model) notice(text string) { m.noticeAs(text, text) }
+
+// noticeAs shows a notice; key says which notices are the same one. The
+// same notice again, with nothing else in the log since, takes the last
+// one's place and counts: Tab pressed again and again on an ambiguous
+// name, or Enter while rate-limited, does not fill the log.
+func (m *Model) noticeAs(key, text string) {
+	e := entry{msg: chat.Message{Time: time.Now(), Kind: chat.KindSystem, Body: text}, local: true, key: key, repeats: 1}
+	if n := len(m.entries); n > 0 {
+		if last := m.entries[n-1]; last.local && last.key == key && sameDay(last.msg.Time, e.msg.Time) {
+			e.repeats = last.repeats + 1
+			m.replaceLast(e)
+			return
+		}
+	}
+	m.add(e)
+}
+
+// replaceLast puts e, a notice, in the newest entry's place. The view
+// scrolled up stays where it was.
+func (m *Model) replaceLast(e entry) {
+	last, scroll := m.entries[len(m.entries)-1], m.scroll
+	m.entries = m.entries[:len(m.entries)-1]
+	// A new array for the lines: the last frame drawn may still hold rows
+	// of the old one (see logRows).
+	m.lines = slices.Clip(m.lines[:len(m.lines)-last.rows])
+	m.scroll = 0
+	m.add(e)
+	if scroll > 0 {
+		m.scroll = min(max(scroll+m.entries[len(m.entries)-1].rows-last.rows, 1), m.top())
+	}
+}
+
+// postFailed tells the user why a line was not sent. Refusals for one
+// reason count up in one notice, though a slow-down's wait changes.
+func (m *Model) postFailed(err error) {
+	text := postProblem(err)
+	key := text
+	if errors.As(err, new(*chat.SlowDownError)) {
+		key = "slow down"
+	}
+	m.noticeAs(key, text)
 }
 
 // add appends an entry and its wrapped lines; a reader scrolled up keeps

@@ -8,12 +8,14 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
+	"github.com/charmbracelet/x/vt"
 
 	"messaging/chat"
 	"messaging/store/sqlite"
@@ -426,7 +428,7 @@ func TestQuitKeys(t *testing.T) {
 		quits bool
 	}{
 		{"ctrl+c", "", tea.KeyPressMsg{Code: 'c', Mod: tea.ModCtrl}, true},
-		{"ctrl+c with text", "draft", tea.KeyPressMsg{Code: 'c', Mod: tea.ModCtrl}, true},
+		{"ctrl+c with text clears it", "draft", tea.KeyPressMsg{Code: 'c', Mod: tea.ModCtrl}, false},
 		{"ctrl+d on empty line", "", tea.KeyPressMsg{Code: 'd', Mod: tea.ModCtrl}, true},
 		{"ctrl+d with text", "draft", tea.KeyPressMsg{Code: 'd', Mod: tea.ModCtrl}, false},
 		{"esc on empty line", "", tea.KeyPressMsg{Code: tea.KeyEscape}, false},
@@ -653,5 +655,180 @@ func TestNoticesBelowAreNotNewMessages(t *testing.T) {
 	}
 	if strings.Contains(s, "new message") {
 		t.Errorf("both new messages are in view, yet:\n%s", s)
+	}
+}
+
+// Ctrl+C with a line typed clears it, keeps it for Up and says how to quit;
+// on the empty line, Ctrl+C quits.
+func TestCtrlCClearsALineBeforeItQuits(t *testing.T) {
+	f := newFixture(t, 80, 24, nil)
+	ctrlC := tea.KeyPressMsg{Code: 'c', Mod: tea.ModCtrl}
+	f.typeText("a long draft")
+	if cmd := f.send(ctrlC); cmd != nil && isQuit(cmd()) {
+		t.Fatal("Ctrl+C quit with a line typed: the line is lost")
+	}
+	if got := f.model.input.Value(); got != "" {
+		t.Errorf("Ctrl+C left %q in the input", got)
+	}
+	if s := f.screenText(); !strings.Contains(s, "Ctrl+C again to quit") {
+		t.Errorf("no notice after Ctrl+C cleared the line:\n%s", s)
+	}
+	if f.press(tea.KeyUp); f.model.input.Value() != "a long draft" {
+		t.Errorf("Up after Ctrl+C gave %q, want the cleared line", f.model.input.Value())
+	}
+	f.press(tea.KeyDown)
+	if cmd := f.send(ctrlC); cmd == nil || !isQuit(cmd()) {
+		t.Error("Ctrl+C on the empty line did not quit")
+	}
+}
+
+// logEntries are the log's entries whose text contains s.
+func (f *fixture) logEntries(s string) []entry {
+	var found []entry
+	for _, e := range f.model.entries {
+		if strings.Contains(e.msg.Body, s) {
+			found = append(found, e)
+		}
+	}
+	return found
+}
+
+// A notice given again, with nothing logged since, takes the last one's
+// place and counts; after anything else it is a new notice.
+func TestARepeatedNoticeCountsInsteadOfPilingUp(t *testing.T) {
+	f := newFixture(t, 80, 24, nil)
+	for _, name := range []string{"bob", "bobby"} {
+		if _, err := f.room.Join(context.Background(), name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.model.setOnline(f.room.Online())
+	f.typeText("bo")
+	f.press(tea.KeyTab) // completes the shared "bob"
+	for range 3 {
+		f.press(tea.KeyTab)
+	}
+	if n := len(f.logEntries("2 names match")); n != 1 {
+		t.Errorf("three Tabs on an ambiguous name logged %d notices, want 1", n)
+	}
+	s := f.screenText()
+	if !strings.Contains(s, "2 names match: bob, bobby (×3)") {
+		t.Errorf("no count on the repeated notice:\n%s", s)
+	}
+	if strings.Count(s, "names match") != 1 {
+		t.Errorf("the repeated notice shows more than once:\n%s", s)
+	}
+
+	f.send(receivedMsg{[]chat.Message{{ID: 100, Time: time.Now(), Author: "bob", Kind: chat.KindText, Body: "in between"}}})
+	f.press(tea.KeyTab)
+	if n := len(f.logEntries("2 names match")); n != 2 {
+		t.Errorf("a notice after a message: %d notices, want 2", n)
+	}
+	if last := f.screen()[21]; !strings.HasSuffix(strings.TrimRight(last, " │"), "2 names match: bob, bobby") {
+		t.Errorf("the notice after a message has a count: %q", last)
+	}
+}
+
+// Enter pressed again and again while rate-limited shows one notice,
+// counted, though the wait it names changes.
+func TestSlowDownNoticesCountInOne(t *testing.T) {
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "tui.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	room := chat.NewRoom(st, chat.RoomConfig{Workers: 1, MsgBurst: 2, MsgPerSec: 0.01}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	t.Cleanup(func() { room.Close(); _ = st.Close() })
+	member, err := room.Join(context.Background(), "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fixture{t: t, store: st, room: room, model: New(context.Background(), Options{
+		Room: room, Member: member, HistoryLen: 100, MaxMessage: 1000, Width: 80, Height: 24,
+	})}
+	refused := 0
+	f.typeText("spam")
+	for range 8 {
+		if cmd := f.press(tea.KeyEnter); cmd != nil {
+			f.typeText("spam") // sent: type the next one
+		} else {
+			refused++
+		}
+	}
+	if refused < 3 {
+		t.Fatalf("%d of 8 lines refused; the test wants several", refused)
+	}
+	if n := len(f.logEntries("slow down")); n != 1 {
+		t.Errorf("%d refused lines logged %d notices, want 1", refused, n)
+	}
+	if s := f.screenText(); !strings.Contains(s, fmt.Sprintf("(×%d)", refused)) {
+		t.Errorf("the notice does not count %d refusals:\n%s", refused, s)
+	}
+	// A refusal that names another wait is the same notice, with the new
+	// wait.
+	f.send(postedMsg{text: "spam", err: &chat.SlowDownError{Wait: 42 * time.Second}})
+	if n := len(f.logEntries("slow down")); n != 1 {
+		t.Errorf("another wait logged %d notices, want 1", n)
+	}
+	if s := f.screenText(); !strings.Contains(s, "42s") || !strings.Contains(s, fmt.Sprintf("(×%d)", refused+1)) {
+		t.Errorf("the notice does not show the new wait, counted %d times:\n%s", refused+1, s)
+	}
+}
+
+// A repeated notice drawn by the line renderer looks as View says, at the
+// bottom and while scrolled up, where the view stays put.
+func TestARepeatedNoticeIsDrawnInPlace(t *testing.T) {
+	f := newFixture(t, 80, 24, conversation(60))
+	term := newTerminal(80, 24)
+	term.draw(&f.model)
+	check := func(what string) {
+		t.Helper()
+		term.draw(&f.model)
+		if err := sameScreen(term.emu, reference(vt.NewEmulator(80, 24), f.model)); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
+	for i := range 3 {
+		f.typeText("/nosuch")
+		f.press(tea.KeyEnter)
+		check(fmt.Sprintf("notice %d", i+1))
+	}
+	f.press(tea.KeyPgUp)
+	before := f.screen()
+	f.model.notice(f.model.entries[len(f.model.entries)-1].msg.Body)
+	check("a repeat while scrolled up")
+	if after := f.screen(); !slices.Equal(before[1:21], after[1:21]) {
+		t.Errorf("a repeated notice moved the view scrolled up:\n%s\n---\n%s", strings.Join(before, "\n"), strings.Join(after, "\n"))
+	}
+	f.press(tea.KeyEscape)
+	if s := f.screenText(); !strings.Contains(s, "(×4)") || strings.Count(s, "Unknown command") != 1 {
+		t.Errorf("want one notice, counted 4 times:\n%s", s)
+	}
+}
+
+// A window too small for the chat says the size it needs, in what room
+// there is.
+func TestTooSmallSaysTheSizeNeeded(t *testing.T) {
+	need := fmt.Sprintf("%d×%d", minWidth, minHeight)
+	f := newFixture(t, 80, 24, nil)
+	for w := 1; w <= 40; w++ {
+		for _, h := range []int{1, 2, 3, 4, 24} {
+			if w >= minWidth && h >= minHeight {
+				continue
+			}
+			f.send(tea.WindowSizeMsg{Width: w, Height: h})
+			rows := f.screen()
+			for i, row := range rows {
+				if cells := ansi.StringWidth(row); cells > w {
+					t.Errorf("%dx%d: row %d is %d cells: %q", w, h, i, cells, row)
+				}
+			}
+			if s := f.screenText(); w >= len([]rune(need)) && !strings.Contains(s, need) {
+				t.Errorf("%dx%d: %q does not say the chat needs %s", w, h, s, need)
+			}
+		}
+	}
+	f.send(tea.WindowSizeMsg{Width: 30, Height: 3})
+	if s := f.screenText(); s != "Too small: need "+need {
+		t.Errorf("30x3 shows %q", s)
 	}
 }

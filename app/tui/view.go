@@ -32,6 +32,23 @@ const (
 	minHeight = 4
 )
 
+// tooSmallText says what size the chat needs, as fully as width allows.
+func tooSmallText(width int) string {
+	need := fmt.Sprintf("%d×%d", minWidth, minHeight)
+	for _, text := range []string{
+		"Window too small: the chat needs " + need,
+		"Too small: need " + need,
+		"Need " + need,
+		"≥" + need,
+		need,
+	} {
+		if ansi.WcWidth.StringWidth(text) <= width {
+			return text
+		}
+	}
+	return ansi.WcWidth.Truncate("≥"+need, width, "…")
+}
+
 // sideCell is one row of the member column after its border.
 type sideCell struct {
 	text  string // styled
@@ -67,7 +84,7 @@ func (c sideCell) differs(d sideCell) bool { return c.sum != d.sum || c.text != 
 func (m *Model) frame() frame {
 	if m.width < minWidth || m.height < minHeight {
 		return frame{width: m.width, height: m.height, cursorX: -1, tooSmall: true,
-			header: m.st.header.Render(ansi.WcWidth.Truncate("Please enlarge the window", m.width, "…"))}
+			header: m.st.header.Render(tooSmallText(m.width))}
 	}
 	f := frame{
 		width: m.width, height: m.height,

@@ -35,19 +35,8 @@ func (s *Store) createAccount(ctx context.Context, a store.Account) error {
 		return err
 	}
 	defer tx.Rollback()
-	// Equal names first: ErrNameTaken wins over ErrNameSimilar, also where
-	// old accounts share a skeleton with each other.
-	var taken, similar bool
-	err = tx.QueryRowContext(ctx,
-		"SELECT EXISTS (SELECT 1 FROM accounts WHERE name_key = ?), EXISTS (SELECT 1 FROM accounts WHERE skeleton = ?)",
-		key, skeleton).Scan(&taken, &similar)
-	switch {
-	case err != nil:
+	if err := nameAvailable(ctx, tx, key, skeleton); err != nil {
 		return err
-	case taken:
-		return store.ErrNameTaken
-	case similar:
-		return store.ErrNameSimilar
 	}
 	_, err = tx.ExecContext(ctx,
 		"INSERT INTO accounts (name, name_key, skeleton, password_hash, created_at) VALUES (?, ?, ?, ?, ?)",
@@ -59,6 +48,35 @@ func (s *Store) createAccount(ctx context.Context, a store.Account) error {
 		return err
 	}
 	return tx.Commit()
+}
+
+// NameAvailable says whether CreateAccount would accept name now (see
+// store.Store).
+func (s *Store) NameAvailable(ctx context.Context, name string) error {
+	if err := nameAvailable(ctx, s.db, nameKey(name), store.Skeleton(name)); err != nil {
+		return fmt.Errorf("name %q: %w", name, err)
+	}
+	return nil
+}
+
+// nameAvailable checks equal names first: ErrNameTaken wins over
+// ErrNameSimilar, also where old accounts share a skeleton with each other.
+func nameAvailable(ctx context.Context, q interface {
+	QueryRowContext(context.Context, string, ...any) *sql.Row
+}, key, skeleton string) error {
+	var taken, similar bool
+	err := q.QueryRowContext(ctx,
+		"SELECT EXISTS (SELECT 1 FROM accounts WHERE name_key = ?), EXISTS (SELECT 1 FROM accounts WHERE skeleton = ?)",
+		key, skeleton).Scan(&taken, &similar)
+	switch {
+	case err != nil:
+		return err
+	case taken:
+		return store.ErrNameTaken
+	case similar:
+		return store.ErrNameSimilar
+	}
+	return nil
 }
 
 // Account finds the account called name in any letter case;

@@ -143,9 +143,18 @@ func testNameSimilar(t *testing.T, s store.Store) {
 		{"wa1ter2", nil},
 	}
 	for _, tt := range tests {
+		// NameAvailable foretells what CreateAccount then says.
+		if err := s.NameAvailable(ctx, tt.name); !errors.Is(err, tt.want) {
+			t.Errorf("NameAvailable(%q) = %v, want %v", tt.name, err, tt.want)
+		}
 		err := s.CreateAccount(ctx, store.Account{Name: tt.name, PasswordHash: "intruder", CreatedAt: time.Now()})
 		if !errors.Is(err, tt.want) {
 			t.Errorf("CreateAccount(%q) = %v, want %v", tt.name, err, tt.want)
+		}
+		if tt.want == nil {
+			if err := s.NameAvailable(ctx, tt.name); !errors.Is(err, store.ErrNameTaken) {
+				t.Errorf("NameAvailable(%q) once created = %v, want ErrNameTaken", tt.name, err)
+			}
 		}
 	}
 	for _, name := range []string{"lris", "rnalIory", "B0B", "vvalter", "a1ice"} {

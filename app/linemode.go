@@ -1,0 +1,650 @@
+package app
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"charm.land/ssh"
+	"charm.land/wish/v2"
+	"github.com/charmbracelet/x/ansi"
+	gossh "golang.org/x/crypto/ssh"
+
+	"messaging/chat"
+)
+
+// The line mode is the chat for a terminal that cannot draw a screen
+// (TERM=dumb: an Emacs shell buffer, a session recorded through script):
+// the room's messages are printed as lines, and a line typed is a line
+// sent. It writes no escape sequence at all: no colours, no cursor moves,
+// no bell (a mention does not ring: on these terminals a BEL is a ^G in a
+// buffer or a log, not a sound).
+//
+// The client's terminal is in raw mode (OpenSSH puts the local tty in raw
+// mode whenever it asks for a PTY), so the server echoes what is typed and
+// does the line editing: Backspace, Ctrl+U, Ctrl+C, Ctrl+D, Enter.
+//
+// One goroutine, the session's handler, owns the line being typed and
+// writes everything the session shows; three helpers feed it through
+// channels and never write: the input reader (readKeys), the member's
+// deliveries (deliverLines) and the commits of what was sent
+// (confirmPosts). So the echo and the room's messages never interleave
+// inside a line, and the room is never blocked by this session: a session
+// that does not keep up fills its member's outbox and is evicted.
+
+const (
+	linePrompt = "> "
+	// maxUnconfirmed bounds the lines sent whose commit is still awaited.
+	maxUnconfirmed = 64
+)
+
+// dumbTerminal reports whether a PTY's terminal type asks for plain lines:
+// "dumb" in any case, or no type at all.
+func dumbTerminal(term string) bool {
+	return term == "" || strings.EqualFold(term, "dumb")
+}
+
+// lineMode runs the line mode instead of the chat screen for sessions
+// whose terminal is dumb (see dumbTerminal).
+func (s *Server) lineMode(next ssh.Handler) ssh.Handler {
+	return func(sess ssh.Session) {
+		if pty, _, ok := sess.Pty(); ok && dumbTerminal(pty.Term) {
+			s.runLines(sess)
+			return
+		}
+		next(sess)
+	}
+}
+
+// runLines joins the room and runs the line mode until the user leaves,
+// the connection ends, or the room ends the session. Its lifecycle is the
+// chat screen's (runChat): the same keepalives and eviction grace (watch),
+// the same stall limit on output, the member leaving as soon as the
+// connection closes.
+func (s *Server) runLines(sess ssh.Session) {
+	name := identity(sess.Context())
+	ctx, cancel := context.WithCancel(sess.Context())
+	defer cancel()
+	member, err := s.room.Join(ctx, name)
+	if err != nil { // the room is closed (or, impossibly, the name is empty)
+		wish.Errorln(sess, "The server is shutting down. Please reconnect in a moment.")
+		_ = sess.Exit(1)
+		return
+	}
+	defer member.Leave()
+	defer context.AfterFunc(ctx, member.Leave)() // no ghost, whatever the handler is blocked in
+	recent, err := s.room.Recent(ctx)            // after Join: duplicates are dropped by ID, nothing is missed
+	if err != nil {
+		s.log.Error("load history", "user", name, "err", err)
+	}
+	conn, _ := sess.Context().Value(ssh.ContextKeyConn).(gossh.Conn)
+	out := newStallWriter(terminalOutput(sess), stallLimit, func() {
+		if conn != nil {
+			s.closeConn(conn, name, "client stopped reading")
+		}
+	})
+
+	keys := make(chan []byte)
+	deliveries := make(chan delivery)
+	posts := make(chan posted, maxUnconfirmed)
+	failed := make(chan posted)
+	pty, _, _ := sess.Pty()
+	go readKeys(ctx, newRateReader(ctx, sess, s.cfg.InputRate, inputBurst), keys)
+	go deliverLines(ctx, member, deliveries)
+	go confirmPosts(ctx, posts, failed)
+	go s.watch(ctx, conn, member, name)
+
+	l := &lineSession{
+		room: s.room, member: member, out: out, posts: posts,
+		ed: lineEditor{max: s.cfg.MaxMessage}, idleTimeout: s.cfg.IdleTimeout,
+	}
+	l.show(recent)
+	l.notice(fmt.Sprintf("Messaging #lobby, signed in as %s (plain lines for TERM=%s).", name, cmp.Or(chat.Sanitize(pty.Term, 32), "none")))
+	l.notice("Enter sends a line · /help lists the commands · Ctrl+D on an empty line leaves")
+	reason := l.loop(ctx, keys, deliveries, failed)
+	if reason != "" && ctx.Err() == nil {
+		l.println(reason)
+	}
+	l.flush()
+	_ = sess.Exit(0)
+}
+
+// delivery is one Receive's result.
+type delivery struct {
+	msgs []chat.Message
+	err  error
+}
+
+// posted is a line handed to the room, waiting for its commit.
+type posted struct {
+	receipt *chat.Receipt
+	line    string // as typed
+	err     error  // set once it failed
+}
+
+// readKeys hands each read of the session's input to the line session; it
+// closes keys when the input ends.
+func readKeys(ctx context.Context, input io.Reader, keys chan<- []byte) {
+	defer close(keys)
+	for {
+		buf := make([]byte, 1024)
+		n, err := input.Read(buf)
+		if n > 0 {
+			select {
+			case keys <- buf[:n]:
+			case <-ctx.Done():
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// deliverLines hands the member's messages to the line session, a batch
+// per wake-up, until Receive ends (and says why).
+func deliverLines(ctx context.Context, member *chat.Member, to chan<- delivery) {
+	for {
+		msgs, err := member.Receive(ctx)
+		select {
+		case to <- delivery{msgs, err}:
+		case <-ctx.Done():
+			return
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// confirmPosts waits for the commit of each line sent, in the order sent,
+// and hands back those that were not stored.
+func confirmPosts(ctx context.Context, posts <-chan posted, failed chan<- posted) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case p := <-posts:
+			if p.err = p.receipt.Wait(ctx); p.err == nil || ctx.Err() != nil {
+				continue
+			}
+			select {
+			case failed <- p:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}
+}
+
+// lineSession is the line mode's state, owned by the session's handler.
+type lineSession struct {
+	room        *chat.Room
+	member      *chat.Member
+	out         io.Writer
+	posts       chan<- posted
+	ed          lineEditor
+	idleTimeout time.Duration
+
+	buf      []byte // output gathered, written once per event
+	prompted bool   // the last line out is the prompt and the text typed
+	lastID   int64  // newest room message shown; older arrivals are duplicates
+	lastDay  string // the day line of the newest room message shown
+	werr     error  // the output failed: the connection is gone
+}
+
+// loop runs until the session ends, and returns the reason to show the
+// user ("" for none).
+func (l *lineSession) loop(ctx context.Context, keys <-chan []byte, deliveries <-chan delivery, failed <-chan posted) string {
+	var (
+		idle    *time.Timer
+		idled   <-chan time.Time // nil without IDLE_TIMEOUT
+		lastKey = time.Now()
+	)
+	if l.idleTimeout > 0 {
+		// Armed for the whole timeout and re-armed for what is left when
+		// it finds a key since: it wakes about once per timeout.
+		idle = time.NewTimer(l.idleTimeout)
+		defer idle.Stop()
+		idled = idle.C
+	}
+	for {
+		l.prompt()
+		if l.flush(); l.werr != nil {
+			return ""
+		}
+		select {
+		case <-ctx.Done():
+			return ""
+		case chunk, ok := <-keys:
+			if !ok {
+				return "End of input: you left the chat."
+			}
+			lastKey = time.Now()
+			if l.typed(chunk) {
+				return "You left the chat."
+			}
+		case d := <-deliveries:
+			l.show(d.msgs)
+			if d.err != nil {
+				return lineEndReason(d.err)
+			}
+		case p := <-failed:
+			l.notice(postTrouble(p.err))
+			if len(l.ed.text) == 0 && !l.ed.dropped {
+				l.ed.restore(p.line) // lose nothing: Enter sends it again
+			}
+		case <-idled:
+			quiet := time.Since(lastKey)
+			if quiet >= l.idleTimeout {
+				return fmt.Sprintf("Disconnected after %s without activity. Reconnect any time.", l.idleTimeout)
+			}
+			idle.Reset(l.idleTimeout - quiet)
+		}
+	}
+}
+
+// typed handles a read of the user's keys, and reports whether the user
+// left.
+func (l *lineSession) typed(keys []byte) (quit bool) {
+	for i, b := range keys {
+		l.prompt() // the prompt is on screen before anything is echoed
+		switch l.ed.key(b, &l.buf) {
+		case keyEnter:
+			l.endLine("")
+			// A line refused by flood control goes back to the prompt
+			// if it was typed by hand (Enter ended the read), not in
+			// the middle of a paste, where the next line would join it.
+			last := len(bytes.TrimLeft(keys[i+1:], "\n")) == 0
+			if l.submit(l.ed.take(), last) {
+				return true
+			}
+		case keyClear:
+			l.endLine("^C")
+		case keyOverflow:
+			l.endLine("")
+			l.notice(fmt.Sprintf("Too long: a line holds at most %d characters. This one is dropped: press Enter to go on.", l.ed.max))
+		case keyQuit:
+			return true
+		}
+	}
+	return false
+}
+
+// lineCommands runs the commands of chat.Commands, by name; each reports
+// whether the user left. (/me is not here: it posts, see submit.)
+var lineCommands = map[string]func(l *lineSession, arg string) (quit bool){
+	"help": (*lineSession).help,
+	"who":  (*lineSession).who,
+	"quit": func(*lineSession, string) bool { return true },
+}
+
+// submit runs a line: a command, or text to post. It reports whether the
+// user left. keep: a line refused for now may go back to the prompt.
+func (l *lineSession) submit(line string, keep bool) (quit bool) {
+	if strings.TrimSpace(line) == "" {
+		return false
+	}
+	in := chat.ParseInput(line)
+	kind, body := chat.KindText, in.Text
+	switch run, ok := lineCommands[in.Command]; {
+	case in.Command == "":
+	case in.Command == "me":
+		if in.Arg == "" {
+			l.notice("Usage: /me ACTION, for example /me waves")
+			return false
+		}
+		kind, body = chat.KindAction, in.Arg
+	case ok:
+		return run(l, in.Arg)
+	default:
+		l.notice(fmt.Sprintf("Unknown command /%s. Type /help for the list; start a line with // to send a slash.", chat.Sanitize(in.Command, 30)))
+		return false
+	}
+	if len(l.posts) == cap(l.posts) { // the store is stuck: nothing more can be confirmed
+		l.notice(postTrouble(chat.ErrBusy))
+		return false
+	}
+	receipt, err := l.member.Send(kind, body)
+	if err != nil {
+		l.notice(postTrouble(err))
+		if keep && (errors.Is(err, chat.ErrBusy) || errors.As(err, new(*chat.SlowDownError))) {
+			l.ed.restore(line)
+		}
+		return false
+	}
+	l.posts <- posted{receipt: receipt, line: line} // room checked above; only this goroutine sends
+	return false
+}
+
+func (l *lineSession) help(string) bool {
+	l.notice("Commands:")
+	for _, c := range chat.Commands() {
+		l.notice(fmt.Sprintf("  /%-12s %s", strings.TrimSpace(c.Name+" "+c.Args), c.Help))
+	}
+	l.notice("Keys: Enter sends the line · Backspace erases a character · Ctrl+U erases the line · Ctrl+C clears the line, or leaves on an empty one · Ctrl+D on an empty line leaves")
+	return false
+}
+
+func (l *lineSession) who(string) bool {
+	names := l.room.Online()
+	for i, name := range names {
+		names[i] = chat.Sanitize(name, 64)
+	}
+	l.notice(fmt.Sprintf("%d online: %s", len(names), strings.Join(names, ", ")))
+	return false
+}
+
+// show prints room messages in order, skipping any already shown.
+func (l *lineSession) show(msgs []chat.Message) {
+	for _, msg := range msgs {
+		if msg.ID != 0 && msg.ID <= l.lastID {
+			continue
+		}
+		l.lastID = max(l.lastID, msg.ID)
+		// Times alone do not say which day.
+		if day := msg.Time.Format("— Monday, 2 January 2006 —"); day != l.lastDay {
+			l.println(day)
+			l.lastDay = day
+		}
+		l.println(formatLine(msg))
+	}
+}
+
+// formatLine is a room message as one line, as the chat screen's log shows
+// it (without the seconds). What other users wrote is sanitised again
+// here: history and other nodes are inputs too.
+func formatLine(msg chat.Message) string {
+	author, body := chat.Sanitize(msg.Author, 64), chat.Sanitize(msg.Body, 0)
+	at := msg.Time.Format("15:04") + " "
+	switch msg.Kind {
+	case chat.KindText:
+		return at + author + ": " + body
+	case chat.KindAction:
+		return at + "* " + author + " " + body
+	case chat.KindJoin:
+		return at + "→ " + author + " joined"
+	case chat.KindLeave:
+		return at + "← " + author + " left"
+	}
+	return at + body
+}
+
+// notice prints a line only this user sees. The prefix marks it: no
+// message line begins with it.
+func (l *lineSession) notice(text string) { l.println("-!- " + text) }
+
+// println prints a line above the prompt: over the prompt if nothing is
+// typed on it, else below what is typed, which prompt shows again.
+func (l *lineSession) println(text string) {
+	if l.prompted {
+		if len(l.ed.text) == 0 {
+			l.buf = append(l.buf, '\r') // every line printed is longer than the prompt
+		} else {
+			l.buf = append(l.buf, "\r\n"...)
+		}
+		l.prompted = false
+	}
+	l.buf = append(l.buf, text...)
+	l.buf = append(l.buf, "\r\n"...)
+}
+
+// endLine ends the prompt's line, after mark, as what was typed on it
+// stays: Enter, or Ctrl+C.
+func (l *lineSession) endLine(mark string) {
+	if l.prompted {
+		l.buf = append(l.buf, mark+"\r\n"...)
+		l.prompted = false
+	}
+}
+
+// prompt shows the prompt and the text typed so far, unless they are on
+// screen already, or the line being typed was dropped as too long.
+func (l *lineSession) prompt() {
+	if l.prompted || l.ed.dropped {
+		return
+	}
+	l.buf = append(l.buf, linePrompt...)
+	l.buf = append(l.buf, string(l.ed.text)...)
+	l.prompted = true
+}
+
+// flush writes what was gathered, in one write.
+func (l *lineSession) flush() {
+	if len(l.buf) == 0 || l.werr != nil {
+		l.buf = l.buf[:0]
+		return
+	}
+	_, l.werr = l.out.Write(l.buf)
+	l.buf = l.buf[:0]
+}
+
+// lineEndReason says why the room ended the session; "" when the
+// connection ended it (nobody is left to read).
+func lineEndReason(err error) string {
+	switch {
+	case errors.As(err, new(*chat.EvictedError)):
+		return "Disconnected: your connection could not keep up."
+	case errors.Is(err, chat.ErrRoomClosed):
+		return "The server is restarting. Please reconnect in a moment."
+	}
+	return ""
+}
+
+// postTrouble is the notice for a line that was not sent.
+func postTrouble(err error) string {
+	switch {
+	case errors.As(err, new(*chat.SlowDownError)), errors.As(err, new(*chat.TooLongError)):
+		return "Not sent: " + err.Error() + "."
+	case errors.Is(err, chat.ErrEmpty):
+		return "Not sent: the message is empty."
+	case errors.Is(err, chat.ErrBusy):
+		return "Not sent: the room is busy. Try again in a moment."
+	case errors.Is(err, chat.ErrNotSaved):
+		return "Not sent: the server could not save it. Press Enter to try again."
+	case errors.Is(err, chat.ErrRoomClosed):
+		return "Not sent: the server is shutting down."
+	}
+	return "Not sent: " + err.Error() + "."
+}
+
+// keyAction is what a key did to the line.
+type keyAction uint8
+
+const (
+	keyNone     keyAction = iota
+	keyEnter              // the line is complete: take it
+	keyClear              // the line is gone (Ctrl+C with text; Ctrl+U or Ctrl+C on a dropped line)
+	keyQuit               // Ctrl+C or Ctrl+D on an empty line
+	keyOverflow           // the line went over the limit: dropped, and ignored up to its end
+)
+
+// escState is where the editor is in an escape sequence.
+type escState uint8
+
+const (
+	escNone   escState = iota
+	escStart           // after ESC
+	escCSI             // ESC [: parameters up to a final byte
+	escSS3             // ESC O: one more byte
+	escString          // ESC ] (OSC), P (DCS), X, ^, _: up to BEL or ST (ESC \)
+)
+
+// lineEditor is the line being typed, from the bytes of a terminal in raw
+// mode. It keeps printable text only, at most max characters: control
+// bytes other than its keys are ignored, and so are escape sequences
+// whole (arrows, function keys, a terminal's answers), so that none of
+// their bytes ends up in the text. It appends the echo of each edit to
+// the output it is given; line breaks and prompts are the session's.
+type lineEditor struct {
+	max     int
+	text    []rune
+	dropped bool     // the line went over max: ignored up to its end
+	esc     escState // in an escape sequence
+	partial []byte   // the first bytes of a character, until it is whole
+	afterCR bool     // the previous byte was a CR: an LF now is the same Enter
+}
+
+// key takes one byte.
+func (e *lineEditor) key(b byte, echo *[]byte) keyAction {
+	afterCR := e.afterCR
+	e.afterCR = false
+	switch e.esc {
+	case escStart:
+		switch {
+		case b == '[':
+			e.esc = escCSI
+			return keyNone
+		case b == 'O':
+			e.esc = escSS3
+			return keyNone
+		case b == ']' || b == 'P' || b == 'X' || b == '^' || b == '_':
+			e.esc = escString
+			return keyNone
+		case b == 0x1b:
+			return keyNone
+		case b >= 0x20 && b < 0x7f: // Alt and a key, or the end of a string (ESC \\)
+			e.esc = escNone
+			return keyNone
+		}
+		e.esc = escNone // a control or a character: it counts by itself
+	case escCSI:
+		if b >= 0x20 && b <= 0x3f {
+			return keyNone
+		}
+		e.esc = escNone
+		if b >= 0x40 && b <= 0x7e {
+			return keyNone
+		}
+	case escSS3:
+		e.esc = escNone
+		if b >= 0x20 && b < 0x7f {
+			return keyNone
+		}
+	case escString:
+		switch b {
+		case 0x07:
+			e.esc = escNone
+		case 0x1b:
+			e.esc = escStart
+		}
+		return keyNone
+	}
+	if b >= 0x80 {
+		return e.multibyte(b, echo)
+	}
+	e.partial = e.partial[:0] // an unfinished character is dropped
+	switch {
+	case b == '\r':
+		e.afterCR = true
+		return e.enter()
+	case b == '\n':
+		if afterCR {
+			return keyNone
+		}
+		return e.enter()
+	case b == 0x7f || b == 0x08: // Backspace, Ctrl+H
+		e.erase(1, echo)
+	case b == 0x15: // Ctrl+U
+		if e.dropped {
+			e.dropped = false
+			return keyClear
+		}
+		e.erase(len(e.text), echo)
+	case b == 0x03: // Ctrl+C
+		if len(e.text) == 0 && !e.dropped {
+			return keyQuit
+		}
+		e.text, e.dropped = e.text[:0], false
+		return keyClear
+	case b == 0x04: // Ctrl+D
+		if len(e.text) == 0 && !e.dropped {
+			return keyQuit
+		}
+	case b == 0x1b:
+		e.esc = escStart
+	case b >= 0x20:
+		return e.add(rune(b), echo)
+	}
+	return keyNone
+}
+
+// multibyte takes a byte of a UTF-8 character.
+func (e *lineEditor) multibyte(b byte, echo *[]byte) keyAction {
+	switch {
+	case utf8.RuneStart(b):
+		e.partial = append(e.partial[:0], b) // an unfinished one before it is dropped
+	case len(e.partial) == 0: // a stray continuation byte
+		return keyNone
+	default:
+		e.partial = append(e.partial, b)
+	}
+	if !utf8.FullRune(e.partial) {
+		return keyNone
+	}
+	r, _ := utf8.DecodeRune(e.partial)
+	e.partial = e.partial[:0]
+	if r == utf8.RuneError || !typeable(r) {
+		return keyNone
+	}
+	return e.add(r, echo)
+}
+
+// typeable reports the characters a line keeps: visible ones and spaces,
+// and the joiners that hold emoji and some scripts together. Not C1
+// controls, bidirectional controls or other invisible format characters
+// (Sanitize would drop most of them from the message anyway; here they
+// would also reach the user's own terminal in the echo).
+func typeable(r rune) bool {
+	return unicode.IsGraphic(r) || r == '\u200c' || r == '\u200d'
+}
+
+func (e *lineEditor) add(r rune, echo *[]byte) keyAction {
+	if e.dropped {
+		return keyNone
+	}
+	if len(e.text) >= e.max {
+		e.text, e.dropped = e.text[:0], true
+		return keyOverflow
+	}
+	e.text = append(e.text, r)
+	*echo = utf8.AppendRune(*echo, r)
+	return keyNone
+}
+
+// erase erases the last n characters, on screen too: back over each cell,
+// a blank over it, back again.
+func (e *lineEditor) erase(n int, echo *[]byte) {
+	for ; n > 0 && len(e.text) > 0; n-- {
+		r := e.text[len(e.text)-1]
+		e.text = e.text[:len(e.text)-1]
+		for range ansi.WcWidth.StringWidth(string(r)) {
+			*echo = append(*echo, "\b \b"...)
+		}
+	}
+}
+
+func (e *lineEditor) enter() keyAction {
+	e.dropped = false
+	return keyEnter
+}
+
+// take returns the line typed and starts a new one.
+func (e *lineEditor) take() string {
+	line := string(e.text)
+	e.text = e.text[:0]
+	return line
+}
+
+// restore puts a line back to be sent again; the prompt shows it.
+func (e *lineEditor) restore(line string) {
+	e.text = append(e.text[:0], []rune(line)...)
+}

@@ -1,0 +1,405 @@
+package app
+
+import (
+	"cmp"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"messaging/chat"
+)
+
+// dumbChatter signs name up and opens a session on a terminal of type
+// term (TERM=dumb: the line mode).
+func (ts *testServer) dumbChatter(t *testing.T, name, term string) *terminal {
+	t.Helper()
+	tm := openTerminalAs(t, ts.signup(t, name, "password1"), term, 80, 24)
+	tm.waitText("signed in as " + name)
+	return tm
+}
+
+// assertPlain fails the test if the session was sent an escape sequence
+// or a bell: a dumb terminal shows them as garbage.
+func assertPlain(t *testing.T, tm *terminal) {
+	t.Helper()
+	raw := tm.rawOutput()
+	if i := strings.IndexAny(raw, "\x1b\a\u009b"); i >= 0 {
+		t.Errorf("a dumb terminal was sent %q at byte %d: %q", raw[i], i, raw[max(i-40, 0):min(i+40, len(raw))])
+	}
+}
+
+// lastLine is the screen's last line with text on it.
+func lastLine(screen string) string {
+	lines := strings.Split(strings.TrimRight(screen, " \n"), "\n")
+	return strings.TrimRight(lines[len(lines)-1], " ")
+}
+
+func TestADumbTerminalGetsPlainLines(t *testing.T) {
+	ts := startServer(t, testConfig(t))
+	alice := ts.chatter(t, "alice", 100, 30)
+	alice.say("before bob came")
+	alice.waitText("alice: before bob came")
+
+	bob := ts.dumbChatter(t, "bob", "dumb")
+	bob.waitText("alice: before bob came") // the history
+	bob.waitText("→ bob joined")
+	alice.say("hello bob, from the screen")
+	bob.waitText("alice: hello bob, from the screen")
+	line := regexp.MustCompile(`(^|\r|\n)\d\d:\d\d alice: hello bob, from the screen\r\n> $`)
+	if raw := bob.rawOutput(); !line.MatchString(raw) {
+		t.Errorf("the message is not one line followed by the prompt: %q", raw[max(len(raw)-80, 0):])
+	}
+
+	bob.say("hello from a dumb terminal")
+	alice.waitText("bob: hello from a dumb terminal")
+	screen := bob.waitText("bob: hello from a dumb terminal")
+	if !strings.Contains(screen, "> hello from a dumb terminal\n") {
+		t.Errorf("the typed line was not echoed:\n%s", screen)
+	}
+	if got := lastLine(screen); got != ">" {
+		t.Errorf("last line %q, want the prompt alone:\n%s", got, screen)
+	}
+	assertPlain(t, bob) // a mention rings no bell either
+}
+
+func TestTermDumbInAnyCaseOrNoneGetsTheLineMode(t *testing.T) {
+	ts := startServer(t, testConfig(t))
+	for i, term := range []string{"DUMB", "Dumb", ""} {
+		name := fmt.Sprintf("user%d", i)
+		tm := ts.dumbChatter(t, name, term)
+		tm.say("/who")
+		tm.waitText("online: ")
+		assertPlain(t, tm)
+	}
+}
+
+func TestLineModeCommands(t *testing.T) {
+	ts := startServer(t, testConfig(t))
+	alice := ts.chatter(t, "alice", 100, 30)
+	bob := ts.dumbChatter(t, "bob", "dumb")
+
+	bob.say("/who")
+	bob.waitText("-!- 2 online: alice, bob")
+	bob.say("/help")
+	bob.waitText("/me ACTION")
+	for _, c := range chat.Commands() {
+		bob.waitText("/" + c.Name)
+	}
+	bob.say("/dance")
+	bob.waitText("-!- Unknown command /dance")
+	bob.say("/me")
+	bob.waitText("Usage: /me ACTION")
+
+	bob.say("/me waves")
+	alice.waitText("* bob waves")
+	bob.waitText("* bob waves")
+	bob.say("//slash")
+	alice.waitText("bob: /slash")
+	for _, private := range []string{"online:", "Unknown command", "/dance", "Usage:"} {
+		if strings.Contains(alice.screen(), private) {
+			t.Errorf("bob's command output %q reached alice:\n%s", private, alice.screen())
+		}
+	}
+
+	bob.say("/quit")
+	if err := bob.waitEnd(); err != nil {
+		t.Errorf("/quit: exit %v, want status 0", err)
+	}
+	alice.waitText("← bob left")
+	assertPlain(t, bob)
+}
+
+func TestLineModeEditing(t *testing.T) {
+	ts := startServer(t, testConfig(t))
+	alice := ts.chatter(t, "alice", 100, 30)
+	bob := ts.dumbChatter(t, "bob", "dumb")
+
+	bob.send("hellp\x7fo wrld\x08\x08\x08orld 世界\x7f\x7f") // Backspace is DEL or Ctrl+H
+	bob.waitFor("the edited line", func(s string) bool { return lastLine(s) == "> hello world" })
+	bob.send("\r")
+	alice.waitText("bob: hello world")
+
+	bob.send("garbage\x15kept") // Ctrl+U erases the line
+	bob.waitFor("the line erased and retyped", func(s string) bool { return lastLine(s) == "> kept" })
+	bob.send("\r\n") // CRLF is one Enter
+	alice.waitText("bob: kept")
+
+	bob.send("oops\x03") // Ctrl+C clears a line with text, and stays
+	bob.waitText("> oops^C")
+	bob.say("after the clear")
+	alice.waitText("bob: after the clear")
+
+	screen := alice.screen()
+	for _, gone := range []string{"hellp", "garbage", "oops", "世"} {
+		if strings.Contains(screen, gone) {
+			t.Errorf("erased text %q was sent:\n%s", gone, screen)
+		}
+	}
+	if n := strings.Count(screen, "bob: "); n != 3 {
+		t.Errorf("alice saw %d messages from bob, want 3 (an empty line sends nothing):\n%s", n, screen)
+	}
+	if raw := bob.rawOutput(); !strings.Contains(raw, "\b \b\b \b\b \b\b \b") { // 世 is two cells
+		t.Errorf("Backspace is not echoed as \\b \\b per cell: %q", raw)
+	}
+	assertPlain(t, bob)
+}
+
+func TestCtrlCOrCtrlDOnAnEmptyLineLeaves(t *testing.T) {
+	ts := startServer(t, testConfig(t))
+	alice := ts.chatter(t, "alice", 100, 30)
+	for _, key := range []struct{ name, bytes string }{{"carol", "\x03"}, {"dave", "\x04"}} {
+		tm := ts.dumbChatter(t, key.name, "dumb")
+		alice.waitText("→ " + key.name + " joined")
+		tm.send(key.bytes)
+		if err := tm.waitEnd(); err != nil {
+			t.Errorf("%q: exit %v, want status 0", key.bytes, err)
+		}
+		alice.waitText("← " + key.name + " left")
+		if s := tm.screen(); !strings.Contains(s, "You left the chat.") {
+			t.Errorf("%q: no reason given:\n%s", key.bytes, s)
+		}
+		assertPlain(t, tm)
+	}
+}
+
+func TestEscapeSequencesTypedInLineModeReachNobody(t *testing.T) {
+	ts := startServer(t, testConfig(t))
+	alice := ts.chatter(t, "alice", 100, 30)
+	bob := ts.dumbChatter(t, "bob", "dumb")
+
+	bob.say("safe\x1b[31mred\x1b[0m \x1b]0;title\x07text \x1bOA\x1b[A\x1b[1;5D\u009b2Jend \x1b]52;c;cHduZWQ=\x1b\\done")
+	// The C1 CSI is dropped as Sanitize drops it; no keyboard sends it.
+	screen := alice.waitText("bob: safered text 2Jend done")
+	raw := alice.rawOutput()
+	for _, bad := range []string{"[31m", "[0m", "0;title", "[A", "OA", "1;5D", "52;c", "cHduZWQ"} {
+		if strings.Contains(screen, bad) || strings.Contains(raw, bad) {
+			t.Errorf("%q of an escape sequence reached alice:\n%s", bad, screen)
+		}
+	}
+	bob.waitText("bob: safered text 2Jend done")
+	assertPlain(t, bob) // the echo did not send them back either
+}
+
+func TestAMessageArrivingMidLineKeepsWhatIsTyped(t *testing.T) {
+	ts := startServer(t, testConfig(t))
+	alice := ts.chatter(t, "alice", 100, 30)
+	bob := ts.dumbChatter(t, "bob", "dumb")
+
+	bob.send("half typ")
+	bob.waitFor("the typing", func(s string) bool { return lastLine(s) == "> half typ" })
+	alice.say("an interruption")
+	screen := bob.waitText("alice: an interruption")
+	if !regexp.MustCompile(`(?m)^> half typ *\n\d\d:\d\d alice: an interruption *\n> half typ *$`).MatchString(strings.TrimRight(screen, " \n")) {
+		t.Errorf("the message is not printed between the line typed and its reprint:\n%s", screen)
+	}
+	bob.send("ed\r")
+	alice.waitText("bob: half typed")
+	assertPlain(t, bob)
+}
+
+func TestAnOverlongLineIsDroppedWithANotice(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.MaxMessage = 20
+	ts := startServer(t, cfg)
+	alice := ts.chatter(t, "alice", 100, 30)
+	bob := ts.dumbChatter(t, "bob", "dumb")
+
+	bob.send(strings.Repeat("x", 25) + "ignored")
+	bob.waitText("Too long: a line holds at most 20 characters")
+	bob.send("\r")
+	bob.say("short one")
+	alice.waitText("bob: short one")
+	if s := alice.screen(); strings.Contains(s, "xxxx") || strings.Contains(s, "ignored") {
+		t.Errorf("the overlong line was sent:\n%s", s)
+	}
+	if s := bob.screen(); strings.Contains(s, "ignored") {
+		t.Errorf("the rest of the dropped line was echoed:\n%s", s)
+	}
+	assertPlain(t, bob)
+}
+
+func TestFloodControlInLineModeIsANotice(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.MsgBurst, cfg.MsgPerSec = 3, 0.1
+	ts := startServer(t, cfg)
+	bob := ts.dumbChatter(t, "bob", "dumb") // the join notice takes one
+	bob.say("one")
+	bob.waitText("bob: one")
+	bob.say("two")
+	bob.waitText("bob: two")
+	bob.say("three")
+	bob.waitText("-!- Not sent: slow down: you can send again in")
+	// Typed by hand, the line is back at the prompt to send again.
+	bob.waitFor("the line back at the prompt", func(s string) bool { return lastLine(s) == "> three" })
+	assertPlain(t, bob)
+}
+
+func TestLineModeTellsWhyTheServerStopped(t *testing.T) {
+	ts := startServer(t, testConfig(t))
+	bob := ts.dumbChatter(t, "bob", "dumb")
+	ts.stop(t)
+	if err := bob.waitEnd(); err != nil {
+		t.Errorf("exit %v, want status 0", err)
+	}
+	if s := bob.screen(); !strings.Contains(s, "The server is restarting") {
+		t.Errorf("no reason given:\n%s", s)
+	}
+	assertPlain(t, bob)
+}
+
+func TestIdleTimeoutEndsTheLineMode(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.IdleTimeout = 400 * time.Millisecond
+	ts := startServer(t, cfg)
+	bob := ts.dumbChatter(t, "bob", "dumb")
+	bob.waitEnd()
+	if s := bob.screen(); !strings.Contains(s, "without activity") {
+		t.Errorf("no reason given:\n%s", s)
+	}
+	assertPlain(t, bob)
+}
+
+func TestDumbTerminal(t *testing.T) {
+	for term, want := range map[string]bool{
+		"dumb": true, "DUMB": true, "Dumb": true, "": true,
+		"xterm-256color": false, "vt100": false, "dumb-ish": false, "emacs": false,
+	} {
+		if got := dumbTerminal(term); got != want {
+			t.Errorf("dumbTerminal(%q) = %v, want %v", term, got, want)
+		}
+	}
+}
+
+// Every command /help lists has a handler, and nothing else has one.
+func TestLineCommandsAreTheCommandTable(t *testing.T) {
+	var listed []string
+	for _, c := range chat.Commands() {
+		listed = append(listed, c.Name)
+	}
+	handled := []string{"me"} // posts: submit handles it
+	for name := range lineCommands {
+		handled = append(handled, name)
+	}
+	slices.Sort(listed)
+	slices.Sort(handled)
+	if !slices.Equal(listed, handled) {
+		t.Errorf("commands listed %v, handled %v", listed, handled)
+	}
+}
+
+func TestFormatLine(t *testing.T) {
+	at := time.Date(2026, 3, 4, 9, 5, 59, 0, time.UTC)
+	for _, tt := range []struct {
+		msg  chat.Message
+		want string
+	}{
+		{chat.Message{Time: at, Author: "bob", Kind: chat.KindText, Body: "hi"}, "09:05 bob: hi"},
+		{chat.Message{Time: at, Author: "bob", Kind: chat.KindAction, Body: "waves"}, "09:05 * bob waves"},
+		{chat.Message{Time: at, Author: "bob", Kind: chat.KindJoin}, "09:05 → bob joined"},
+		{chat.Message{Time: at, Author: "bob", Kind: chat.KindLeave}, "09:05 ← bob left"},
+		{chat.Message{Time: at, Kind: chat.KindSystem, Body: "notice"}, "09:05 notice"},
+		// Stored text is sanitised again on the way out.
+		{chat.Message{Time: at, Author: "b\x1b[31mob", Kind: chat.KindText, Body: "a\x1b]0;t\x07b\r\nc\u202e"}, "09:05 b[31mob: a]0;tb  c"},
+	} {
+		if got := formatLine(tt.msg); got != tt.want {
+			t.Errorf("formatLine(%+v) = %q, want %q", tt.msg, got, tt.want)
+		}
+	}
+}
+
+// edit feeds keys to an editor of max characters and returns the lines it
+// completed, the actions other than none and Enter, the echo and the text
+// left.
+func edit(max int, keys string) (lines []string, actions []keyAction, echo, left string) {
+	e := &lineEditor{max: max}
+	var out []byte
+	for i := 0; i < len(keys); i++ {
+		switch a := e.key(keys[i], &out); a {
+		case keyNone:
+		case keyEnter:
+			lines = append(lines, e.take())
+		default:
+			actions = append(actions, a)
+		}
+	}
+	return lines, actions, string(out), string(e.text)
+}
+
+func TestLineEditor(t *testing.T) {
+	for _, tt := range []struct {
+		name, keys string
+		max        int // 0: 40
+		lines      []string
+		actions    []keyAction
+		echo, left string
+	}{
+		{name: "typing is echoed", keys: "hi there", echo: "hi there", left: "hi there"},
+		{name: "CR, LF and CRLF are one Enter each", keys: "a\rb\nc\r\nd\n\r", lines: []string{"a", "b", "c", "d", ""}, echo: "abcd"},
+		{name: "Backspace and Ctrl+H erase a character", keys: "abc\x7f\x08d", echo: "abc\b \b\b \bd", left: "ad"},
+		{name: "Backspace on an empty line does nothing", keys: "\x7fa", echo: "a", left: "a"},
+		{name: "a wide character is erased over two cells", keys: "a世\x7f", echo: "a世\b \b\b \b", left: "a"},
+		{name: "Ctrl+U erases the line", keys: "ab\x15c", echo: "ab\b \b\b \bc", left: "c"},
+		{name: "Ctrl+C with text clears", keys: "ab\x03c", actions: []keyAction{keyClear}, echo: "abc", left: "c"},
+		{name: "Ctrl+C on an empty line quits", keys: "\x03", actions: []keyAction{keyQuit}},
+		{name: "Ctrl+D on an empty line quits", keys: "\x04", actions: []keyAction{keyQuit}},
+		{name: "Ctrl+D with text does nothing", keys: "a\x04", echo: "a", left: "a"},
+		{name: "other controls are ignored", keys: "a\tb\x00\x07\x01c", echo: "abc", left: "abc"},
+		{name: "CSI sequences are dropped whole", keys: "a\x1b[A\x1b[1;5Cb\x1b[200~c\x1b[201~", echo: "abc", left: "abc"},
+		{name: "SS3 keys are dropped", keys: "a\x1bOPb", echo: "ab", left: "ab"},
+		{name: "OSC up to BEL or ST is dropped", keys: "a\x1b]0;x\x07b\x1b]52;c;eA==\x1b\\c", echo: "abc", left: "abc"},
+		{name: "Alt+key is dropped", keys: "a\x1bxb", echo: "ab", left: "ab"},
+		{name: "an unfinished CSI ends at a control", keys: "a\x1b[1\r", lines: []string{"a"}, echo: "a"},
+		{name: "C1 controls are dropped", keys: "a\u009b2Jb\u0085c", echo: "a2Jbc", left: "a2Jbc"},
+		{name: "invalid UTF-8 is dropped", keys: "a\xffb\xe4\xb8c\x80d", echo: "abcd", left: "abcd"},
+		{name: "bidi controls are dropped, joiners kept", keys: "a\u202eb👨\u200d👩", echo: "ab👨\u200d👩", left: "ab👨\u200d👩"},
+		{name: "over the limit the line is dropped to its end", max: 4, keys: "abcdef\x7fgh\rok", lines: []string{""}, actions: []keyAction{keyOverflow}, echo: "abcdok", left: "ok"},
+		{name: "Ctrl+U ends a dropped line", max: 4, keys: "abcdefg\x15ok\r", lines: []string{"ok"}, actions: []keyAction{keyOverflow, keyClear}, echo: "abcdok"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			lines, actions, echo, left := edit(cmp.Or(tt.max, 40), tt.keys)
+			if !slices.Equal(lines, tt.lines) || !slices.Equal(actions, tt.actions) || echo != tt.echo || left != tt.left {
+				t.Errorf("keys %q:\n lines %q, actions %v, echo %q, left %q\n want %q, %v, %q, %q",
+					tt.keys, lines, actions, echo, left, tt.lines, tt.actions, tt.echo, tt.left)
+			}
+		})
+	}
+}
+
+// FuzzLineEditor: whatever a client sends, the line holds at most max
+// characters, valid UTF-8 with no controls, and the echo is the text and
+// erasures: no escape sequence, no control but the backspaces.
+func FuzzLineEditor(f *testing.F) {
+	for _, seed := range []string{"hi\r", "a\x1b[31mb\x7f\x15", "\x1b]0;t\x07x\x1b\\", "世界\x08\r\n", "\u009b\u202e\xff\xe4", "abcdefghijk\rz"} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, keys []byte) {
+		const max = 8
+		e := &lineEditor{max: max}
+		var echo []byte
+		check := func(text string) {
+			if !utf8.ValidString(text) || utf8.RuneCountInString(text) > max {
+				t.Fatalf("line %q: invalid or over %d characters", text, max)
+			}
+			for _, r := range text {
+				if !typeable(r) {
+					t.Fatalf("line %q holds %U", text, r)
+				}
+			}
+		}
+		for _, b := range keys {
+			if e.key(b, &echo) == keyEnter {
+				check(e.take())
+			}
+		}
+		check(string(e.text))
+		for _, r := range string(echo) {
+			if r != '\b' && !typeable(r) {
+				t.Fatalf("echo %q holds %U", echo, r)
+			}
+		}
+	})
+}

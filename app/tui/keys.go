@@ -1,0 +1,163 @@
+package tui
+
+import (
+	"fmt"
+	"strings"
+
+	tea "charm.land/bubbletea/v2"
+
+	"messaging/chat"
+)
+
+// keyBinding is one row of /help's key list and what those keys do: the
+// list is both the help and the dispatch, so neither can forget a key.
+type keyBinding struct {
+	names []string // how /help (and the README) name the keys
+	help  string
+	keys  []string // as tea.KeyPressMsg.String() names them
+	// do handles a key and reports whether it did; a key it leaves, and
+	// every key of a binding without do, goes to the input line, whose
+	// editing keys (textinput's) these rows then describe.
+	do func(m *Model, k tea.KeyPressMsg) (tea.Cmd, bool)
+}
+
+var (
+	keyBindings []keyBinding
+	keyHandlers map[string]*keyBinding // by key, the bindings with do
+)
+
+// The list is set in init: its handlers reach help, which reads it.
+func init() {
+	keyBindings = []keyBinding{
+		{names: []string{"Enter"}, help: "send the line", keys: []string{"enter", "ctrl+j"}, do: (*Model).enterKey},
+		{names: []string{"Tab"}, help: "complete a name", keys: []string{"tab"}, do: (*Model).tabKey},
+		{names: []string{"Up/Down"}, help: "recall earlier lines", keys: []string{"up", "down"}, do: (*Model).recallKey},
+		{names: []string{"PgUp/PgDn", "mouse wheel"}, help: "scroll up / down", keys: []string{"pgup", "pgdown"}, do: (*Model).pageKey},
+		{names: []string{"Ctrl+Home/End"}, help: "oldest / newest messages", keys: []string{"ctrl+home", "ctrl+end"}, do: (*Model).endsKey},
+		{names: []string{"Home/End"}, help: "the same, on an empty line", keys: []string{"home", "end"}, do: (*Model).homeEndKey},
+		{names: []string{"Esc"}, help: "back down, then clear the line", keys: []string{"esc"}, do: (*Model).escKey},
+		{names: []string{"Ctrl+C"}, help: "clear the line, else quit", keys: []string{"ctrl+c"}, do: (*Model).interruptKey},
+		{names: []string{"Ctrl+D"}, help: "quit on an empty line", keys: []string{"ctrl+d"}, do: (*Model).eofKey},
+		// The input line's own editing keys (Home/End in text, and Ctrl+D,
+		// which deletes forward there, are its too).
+		{names: []string{"Left/Right", "Ctrl+B/F"}, help: "move a character", keys: []string{"left", "right", "ctrl+b", "ctrl+f"}},
+		{names: []string{"Alt+B/F", "Ctrl+Left/Right"}, help: "move a word", keys: []string{"alt+b", "alt+f", "ctrl+left", "ctrl+right", "alt+left", "alt+right"}},
+		{names: []string{"Ctrl+A/E", "Home/End"}, help: "start / end of the line", keys: []string{"ctrl+a", "ctrl+e"}},
+		{names: []string{"Backspace", "Delete"}, help: "delete a character", keys: []string{"backspace", "delete"}},
+		{names: []string{"Ctrl+W", "Alt+D"}, help: "delete a word back / forward", keys: []string{"ctrl+w", "alt+backspace", "alt+d", "alt+delete"}},
+		{names: []string{"Ctrl+U", "Ctrl+K"}, help: "delete to the start / end", keys: []string{"ctrl+u", "ctrl+k"}},
+	}
+	keyHandlers = map[string]*keyBinding{}
+	for i := range keyBindings {
+		b := &keyBindings[i]
+		for _, k := range b.keys {
+			if b.do != nil {
+				keyHandlers[k] = b
+			}
+		}
+	}
+}
+
+func (m *Model) key(k tea.KeyPressMsg) tea.Cmd {
+	if b := keyHandlers[k.String()]; b != nil {
+		if cmd, done := b.do(m, k); done {
+			return cmd
+		}
+	}
+	var cmd tea.Cmd
+	m.input, cmd = m.input.Update(k)
+	return cmd
+}
+
+// enterKey sends the line. Ctrl+J is a line feed: what Enter sends while
+// the client's terminal is still in cooked mode, as when typing ahead of
+// the chat screen.
+func (m *Model) enterKey(tea.KeyPressMsg) (tea.Cmd, bool) { return m.submit(), true }
+
+func (m *Model) tabKey(tea.KeyPressMsg) (tea.Cmd, bool) {
+	line, pos, matches := completeName(m.input.Value(), m.input.Position(), m.online)
+	m.input.SetValue(line)
+	m.input.SetCursor(pos)
+	if len(matches) > 1 {
+		m.notice(matchesNotice(matches))
+	}
+	return nil, true
+}
+
+func (m *Model) recallKey(k tea.KeyPressMsg) (tea.Cmd, bool) {
+	if k.String() == "up" {
+		m.recallLine(-1)
+	} else {
+		m.recallLine(1)
+	}
+	return nil, true
+}
+
+func (m *Model) pageKey(k tea.KeyPressMsg) (tea.Cmd, bool) {
+	if k.String() == "pgup" {
+		return m.scrollBy(m.page()), true
+	}
+	return m.scrollBy(-m.page()), true
+}
+
+func (m *Model) endsKey(k tea.KeyPressMsg) (tea.Cmd, bool) {
+	if k.String() == "ctrl+home" {
+		return m.scrollBy(len(m.lines)), true
+	}
+	m.scroll, m.unseen, m.toTop = 0, 0, false
+	return nil, true
+}
+
+// homeEndKey scrolls as Ctrl+Home/End on an empty line; in text it moves
+// the cursor, as in any line editor.
+func (m *Model) homeEndKey(k tea.KeyPressMsg) (tea.Cmd, bool) {
+	if m.input.Value() != "" {
+		return nil, false
+	}
+	return m.endsKey(tea.KeyPressMsg{Code: k.Code, Mod: tea.ModCtrl})
+}
+
+// escKey never quits: Esc means "cancel", and pressed twice to clear a
+// line it would end the chat.
+func (m *Model) escKey(tea.KeyPressMsg) (tea.Cmd, bool) {
+	if m.scroll > 0 {
+		m.scroll, m.unseen, m.toTop = 0, 0, false
+	} else {
+		m.input.SetValue("")
+	}
+	return nil, true
+}
+
+// interruptKey quits, unless there is a line to lose: then it clears the
+// line, which Up brings back, as a shell does.
+func (m *Model) interruptKey(tea.KeyPressMsg) (tea.Cmd, bool) {
+	text := m.input.Value()
+	if text == "" {
+		return tea.Quit, true
+	}
+	m.remember(text)
+	m.input.SetValue("")
+	m.notice("Ctrl+C again to quit; Up brings the line back.")
+	return nil, true
+}
+
+// eofKey quits on an empty line; in text the input line deletes the
+// character at the cursor.
+func (m *Model) eofKey(tea.KeyPressMsg) (tea.Cmd, bool) {
+	if m.input.Value() == "" {
+		return tea.Quit, true
+	}
+	return nil, false
+}
+
+// help lists the commands and the keys, as notices.
+func (m *Model) help() {
+	m.notice("Commands:")
+	for _, c := range chat.Commands() {
+		m.notice(fmt.Sprintf("  /%-12s %s", strings.TrimSpace(c.Name+" "+c.Args), c.Help))
+	}
+	m.notice("Keys:")
+	for _, b := range keyBindings {
+		m.notice(fmt.Sprintf("  %-13s %s", strings.Join(b.names, ", "), b.help))
+	}
+}

@@ -1,0 +1,136 @@
+package tui
+
+import (
+	"context"
+	"os"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
+
+	"messaging/chat"
+)
+
+// chattingSection is the README's "Chatting" section, where users read
+// about the keys.
+func chattingSection(t *testing.T) string {
+	t.Helper()
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(readme)
+	start := strings.Index(s, "\n## Chatting\n")
+	if start < 0 {
+		t.Fatal("README.md has no Chatting section")
+	}
+	s = s[start+1:]
+	if end := strings.Index(s[3:], "\n## "); end >= 0 {
+		s = s[:end+3]
+	}
+	return s
+}
+
+func TestTheREADMENamesEveryKeyHelpLists(t *testing.T) {
+	section := chattingSection(t)
+	for _, b := range keyBindings {
+		for _, name := range b.names {
+			if !strings.Contains(section, name) {
+				t.Errorf("/help lists %s (%s); README.md's Chatting section does not", name, b.help)
+			}
+		}
+	}
+}
+
+// The keys /help lists that the chat leaves to the input line are the
+// input line's: /help does not promise what it does not do.
+func TestHelpsEditingKeysAreTheInputLines(t *testing.T) {
+	f := newFixture(t, 80, 24, nil)
+	keyMap := reflect.ValueOf(f.model.input.KeyMap)
+	bound := func(k string) bool {
+		for i := range keyMap.NumField() {
+			if b, ok := keyMap.Field(i).Interface().(key.Binding); ok && b.Enabled() && slices.Contains(b.Keys(), k) {
+				return true
+			}
+		}
+		return false
+	}
+	for _, b := range keyBindings {
+		if b.do != nil {
+			continue
+		}
+		for _, k := range b.keys {
+			if !bound(k) {
+				t.Errorf("/help says %s (%s) edit the line; the input line does nothing with %s", strings.Join(b.names, ", "), b.help, k)
+			}
+		}
+	}
+}
+
+func TestEachKeyHasOneBinding(t *testing.T) {
+	seen := map[string]string{}
+	for _, b := range keyBindings {
+		for _, k := range b.keys {
+			if other, ok := seen[k]; ok {
+				t.Errorf("%s is bound twice: %s and %s", k, other, strings.Join(b.names, ", "))
+			}
+			seen[k] = strings.Join(b.names, ", ")
+		}
+	}
+}
+
+func TestHelpListsTheKeys(t *testing.T) {
+	f := newFixture(t, 100, 40, nil)
+	f.typeText("/help")
+	f.press(tea.KeyEnter)
+	s := f.screenText()
+	for _, b := range keyBindings {
+		if !strings.Contains(s, strings.Join(b.names, ", ")+" ") || !strings.Contains(s, b.help) {
+			t.Errorf("/help lacks %s (%s):\n%s", strings.Join(b.names, ", "), b.help, s)
+		}
+	}
+}
+
+// readmeScreen is the chat as README.md's Chatting section shows it.
+func readmeScreen(t *testing.T) Model {
+	t.Helper()
+	at := func(m int) time.Time { return base.Add(time.Duration(m) * time.Minute) }
+	f := newFixture(t, 88, 12, []chat.Message{
+		{ID: 1, Time: at(0), Author: "bob", Kind: chat.KindJoin},
+		{ID: 2, Time: at(1), Author: "bob", Kind: chat.KindText, Body: "hello everyone"},
+		{ID: 3, Time: at(2), Author: "alice", Kind: chat.KindText, Body: "hi bob! this line is long enough that it has to wrap, with a hanging indent under the text"},
+		{ID: 4, Time: at(3), Author: "carol", Kind: chat.KindAction, Body: "waves"},
+		{ID: 5, Time: at(4), Author: "carol", Kind: chat.KindText, Body: "wide characters: 世界 こんにちは 👋🏽 wrap by cells"},
+		{ID: 6, Time: at(5), Author: "bob", Kind: chat.KindText, Body: "@alice are you there?"},
+	})
+	for _, name := range []string{"bob", "carol"} {
+		if _, err := f.room.Join(context.Background(), name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.model.setOnline(f.room.Online())
+	return f.model
+}
+
+func TestTheREADMEShowsTheRealScreen(t *testing.T) {
+	section := chattingSection(t)
+	start := strings.Index(section, "```\n")
+	end := strings.Index(section[start+4:], "```")
+	if start < 0 || end < 0 {
+		t.Fatal("no sample screen in README.md's Chatting section")
+	}
+	sample := strings.TrimSuffix(section[start+4:start+4+end], "\n")
+	m := readmeScreen(t)
+	rows := strings.Split(ansi.Strip(m.View().Content), "\n")
+	for i := range rows {
+		rows[i] = strings.TrimRight(rows[i], " ")
+	}
+	if real := strings.Join(rows, "\n"); sample != real {
+		t.Errorf("README.md's sample screen:\n%s\nthe real one:\n%s", sample, real)
+	}
+}
