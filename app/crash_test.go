@@ -3,6 +3,7 @@ package app
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"io"
@@ -214,9 +215,7 @@ func readWholeHistory(t *testing.T, path string) []chat.Message {
 		t.Fatalf("open the database the server left: %v", err)
 	}
 	defer st.Close()
-	if err := st.IntegrityCheck(ctx); err != nil {
-		t.Errorf("the database the server left: %v", err)
-	}
+	checkIntegrity(t, path)
 	var pages [][]chat.Message
 	before := int64(0)
 	for {
@@ -500,4 +499,31 @@ func (l *childLog) read() (string, <-chan struct{}) {
 func (l *childLog) String() string {
 	text, _ := l.read()
 	return text
+}
+
+// checkIntegrity runs SQLite's integrity check on the database at path.
+func checkIntegrity(t *testing.T, path string) {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	rows, err := db.QueryContext(t.Context(), "PRAGMA integrity_check")
+	if err != nil {
+		t.Fatalf("integrity check: %v", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var line string
+		if err := rows.Scan(&line); err != nil {
+			t.Fatalf("integrity check: %v", err)
+		}
+		if line != "ok" {
+			t.Errorf("the database the server left: %s", line)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatalf("integrity check: %v", err)
+	}
 }

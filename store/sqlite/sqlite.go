@@ -210,33 +210,6 @@ func (s *Store) Close() error {
 	return nil
 }
 
-// IntegrityCheck runs PRAGMA integrity_check and returns an error listing
-// the problems SQLite found, if any.
-func (s *Store) IntegrityCheck(ctx context.Context) error {
-	rows, err := s.db.QueryContext(ctx, "PRAGMA integrity_check")
-	if err != nil {
-		return fmt.Errorf("integrity check: %w", err)
-	}
-	defer rows.Close()
-	var problems []string
-	for rows.Next() {
-		var line string
-		if err := rows.Scan(&line); err != nil {
-			return fmt.Errorf("integrity check: %w", err)
-		}
-		if line != "ok" {
-			problems = append(problems, line)
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("integrity check: %w", err)
-	}
-	if len(problems) > 0 {
-		return fmt.Errorf("integrity check: %s", strings.Join(problems, "; "))
-	}
-	return nil
-}
-
 // isUnique reports whether err is a UNIQUE constraint violation.
 func isUnique(err error) bool {
 	e, ok := errors.AsType[*sqlite.Error](err)

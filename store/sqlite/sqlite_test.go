@@ -93,17 +93,6 @@ func TestPragmas(t *testing.T) {
 	}
 }
 
-func TestIntegrityCheck(t *testing.T) {
-	s := open(t, filepath.Join(t.TempDir(), "messaging.db"))
-	defer s.Close()
-	if err := s.Append(t.Context(), []chat.Message{{Time: time.Now(), Author: "a", Kind: chat.KindText, Body: "b"}}); err != nil {
-		t.Fatalf("Append: %v", err)
-	}
-	if err := s.IntegrityCheck(t.Context()); err != nil {
-		t.Errorf("IntegrityCheck: %v", err)
-	}
-}
-
 func TestMissingDirectory(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "no-such-dir", "messaging.db")
 	s, err := Open(t.Context(), path)
