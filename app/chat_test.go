@@ -216,7 +216,7 @@ func bells(raw string) int {
 func TestAHugePasteIsRefusedWhole(t *testing.T) {
 	ts := startServer(t, testConfig(t))
 	alice := ts.chatter(t, "alice", 80, 24)
-	alice.paste(strings.Repeat("z", 2<<20)) // read at most tui.PasteLimit bytes of it
+	alice.paste(strings.Repeat("z", 2<<20)) // tui.Run reads at most pasteLimit bytes of it
 	alice.waitText("Not pasted")
 	alice.say("after the paste")
 	alice.waitText("alice: after the paste")

@@ -59,13 +59,13 @@ func startServer(t testing.TB, cfg Config) *testServer {
 	return startServerWith(t, cfg, nil)
 }
 
-// startServerWith starts a server after prepare has adjusted it (test
-// seams: the clock of the limits, a model wrapper).
-func startServerWith(t testing.TB, cfg Config, prepare func(*Server)) *testServer {
+// startServerWith starts a server built with opts, after prepare has
+// adjusted it (the clock of the limits).
+func startServerWith(t testing.TB, cfg Config, prepare func(*Server), opts ...option) *testServer {
 	t.Helper()
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, nil))
-	srv, err := New(context.Background(), cfg, log)
+	srv, err := newWith(context.Background(), cfg, log, opts...)
 	if err != nil {
 		t.Fatalf("start server: %v", err)
 	}

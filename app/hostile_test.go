@@ -279,7 +279,7 @@ func TestAClientThatStopsReadingAndResizesLeavesAtOnce(t *testing.T) {
 	if online := ts.srv.room.Online(); len(online) != 1 || online[0] != "carol" {
 		t.Errorf("online: %v, want only carol", online)
 	}
-	waitUntil(t, "bob's program to end", func() bool { return ts.srv.programs.len() == 1 })
+	waitUntil(t, "bob's program to end", func() bool { return ts.srv.sessions.len() == 1 })
 	if !strings.Contains(ts.logs.String(), "client stopped reading") {
 		t.Error("the reason is not in the log")
 	}

@@ -70,8 +70,13 @@ func (s *Server) lineMode(next ssh.Handler) ssh.Handler {
 // connection closes.
 func (s *Server) runLines(sess ssh.Session) {
 	name := identity(sess.Context())
-	ctx, cancel := context.WithCancel(sess.Context())
-	defer cancel()
+	ctx, end, ok := s.sessions.start(sess.Context()) // ended with a reason at shutdown
+	if !ok {
+		wish.Errorln(sess, "The server is shutting down. Please reconnect in a moment.")
+		_ = sess.Exit(1)
+		return
+	}
+	defer end()
 	member, err := s.room.Join(ctx, name)
 	if err != nil { // the room is closed (or, impossibly, the name is empty)
 		wish.Errorln(sess, "The server is shutting down. Please reconnect in a moment.")
@@ -109,7 +114,10 @@ func (s *Server) runLines(sess ssh.Session) {
 	l.notice(fmt.Sprintf("Messaging #lobby, signed in as %s (plain lines for TERM=%s).", name, cmp.Or(chat.Sanitize(pty.Term, 32), "none")))
 	l.notice("Enter sends a line · /help lists the commands · Ctrl+D on an empty line leaves")
 	reason := l.loop(ctx, keys, deliveries, failed)
-	if reason != "" && ctx.Err() == nil {
+	if ctx.Err() != nil {
+		reason = shutdownReason(ctx) // "" if the connection ended: nobody reads
+	}
+	if reason != "" {
 		l.println(reason)
 	}
 	l.flush()
@@ -195,6 +203,7 @@ type lineSession struct {
 	idleTimeout time.Duration
 
 	buf      []byte // output gathered, written once per event
+	refused  string // the line the command table refused last, back at the prompt (see chat.AfterRefused)
 	prompted bool   // the last line out is the prompt and the text typed
 	lastID   int64  // newest room message shown; older arrivals are duplicates
 	lastDay  string // the day line of the newest room message shown
@@ -279,68 +288,55 @@ func (l *lineSession) typed(keys []byte) (quit bool) {
 	return false
 }
 
-// lineCommands runs the commands of chat.Commands, by name; each reports
-// whether the user left. (/me is not here: it posts, see submit.)
-var lineCommands = map[string]func(l *lineSession, arg string) (quit bool){
-	"help": (*lineSession).help,
-	"who":  (*lineSession).who,
-	"quit": func(*lineSession, string) bool { return true },
-}
-
-// submit runs a line: a command, or text to post. It reports whether the
-// user left. keep: a line refused for now may go back to the prompt.
+// submit runs a line through the command table (chat.Run). It reports
+// whether the user left. keep: a line refused may go back to the prompt
+// to be fixed or sent again: when it was typed by hand, not in the middle
+// of a paste, where the next line would join it.
 func (l *lineSession) submit(line string, keep bool) (quit bool) {
 	if strings.TrimSpace(line) == "" {
 		return false
 	}
-	in := chat.ParseInput(line)
-	kind, body := chat.KindText, in.Text
-	switch run, ok := lineCommands[in.Command]; {
-	case in.Command == "":
-	case in.Command == "me":
-		if in.Arg == "" {
-			l.notice("Usage: /me ACTION, for example /me waves")
-			return false
-		}
-		kind, body = chat.KindAction, in.Arg
-	case ok:
-		return run(l, in.Arg)
-	default:
-		l.notice(fmt.Sprintf("Unknown command /%s. Type /help for the list; start a line with // to send a slash.", chat.Sanitize(in.Command, 30)))
-		return false
+	line = chat.AfterRefused(line, l.refused)
+	s := &lineCommand{l: l, line: line, keep: keep}
+	l.refused = ""
+	if !chat.Run(s, line) && keep {
+		l.refused = line
+		l.ed.restore(line) // at the prompt again, to fix
 	}
+	return s.quit
+}
+
+// lineCommand is the line mode as the command table sees it, for one line.
+type lineCommand struct {
+	l    *lineSession
+	line string
+	keep bool
+	quit bool
+}
+
+func (s *lineCommand) Notice(text string) { s.l.notice(text) }
+func (s *lineCommand) Online() []string   { return s.l.room.Online() }
+func (s *lineCommand) Quit()              { s.quit = true }
+
+func (s *lineCommand) Keys() []string {
+	return []string{"Keys: Enter sends the line · Backspace erases a character · Ctrl+U erases the line · Ctrl+C clears the line, or leaves on an empty one · Ctrl+D on an empty line leaves"}
+}
+
+func (s *lineCommand) Post(kind chat.Kind, body string) {
+	l := s.l
 	if len(l.posts) == cap(l.posts) { // the store is stuck: nothing more can be confirmed
 		l.notice(postTrouble(chat.ErrBusy))
-		return false
+		return
 	}
 	receipt, err := l.member.Send(kind, body)
 	if err != nil {
 		l.notice(postTrouble(err))
-		if keep && (errors.Is(err, chat.ErrBusy) || errors.As(err, new(*chat.SlowDownError))) {
-			l.ed.restore(line)
+		if s.keep && (errors.Is(err, chat.ErrBusy) || errors.As(err, new(*chat.SlowDownError))) {
+			l.ed.restore(s.line)
 		}
-		return false
+		return
 	}
-	l.posts <- posted{receipt: receipt, line: line} // room checked above; only this goroutine sends
-	return false
-}
-
-func (l *lineSession) help(string) bool {
-	l.notice("Commands:")
-	for _, c := range chat.Commands() {
-		l.notice(fmt.Sprintf("  /%-12s %s", strings.TrimSpace(c.Name+" "+c.Args), c.Help))
-	}
-	l.notice("Keys: Enter sends the line · Backspace erases a character · Ctrl+U erases the line · Ctrl+C clears the line, or leaves on an empty one · Ctrl+D on an empty line leaves")
-	return false
-}
-
-func (l *lineSession) who(string) bool {
-	names := l.room.Online()
-	for i, name := range names {
-		names[i] = chat.Sanitize(name, 64)
-	}
-	l.notice(fmt.Sprintf("%d online: %s", len(names), strings.Join(names, ", ")))
-	return false
+	l.posts <- posted{receipt: receipt, line: s.line} // room checked above; only this goroutine sends
 }
 
 // show prints room messages in order, skipping any already shown.

@@ -91,8 +91,10 @@ func TestLineModeCommands(t *testing.T) {
 	}
 	bob.say("/dance")
 	bob.waitText("-!- Unknown command /dance")
+	bob.send("\x15") // kept at the prompt (see below): Ctrl+U
 	bob.say("/me")
 	bob.waitText("Usage: /me ACTION")
+	bob.send("\x15")
 
 	bob.say("/me waves")
 	alice.waitText("* bob waves")
@@ -239,16 +241,24 @@ func TestFloodControlInLineModeIsANotice(t *testing.T) {
 }
 
 func TestLineModeTellsWhyTheServerStopped(t *testing.T) {
-	ts := startServer(t, testConfig(t))
-	bob := ts.dumbChatter(t, "bob", "dumb")
-	ts.stop(t)
-	if err := bob.waitEnd(); err != nil {
-		t.Errorf("exit %v, want status 0", err)
+	for _, restart := range []bool{false, true} {
+		ts := startServer(t, testConfig(t))
+		bob := ts.dumbChatter(t, "bob", "dumb")
+		want := "The server is shutting down."
+		if restart {
+			ts.restart(t)
+			want = "The server is restarting. Please reconnect in a moment."
+		} else {
+			ts.stop(t)
+		}
+		if err := bob.waitEnd(); err != nil {
+			t.Errorf("exit %v, want status 0", err)
+		}
+		if s := bob.screen(); !strings.Contains(s, want) {
+			t.Errorf("restart %v: reason %q not given:\n%s", restart, want, s)
+		}
+		assertPlain(t, bob)
 	}
-	if s := bob.screen(); !strings.Contains(s, "The server is restarting") {
-		t.Errorf("no reason given:\n%s", s)
-	}
-	assertPlain(t, bob)
 }
 
 func TestIdleTimeoutEndsTheLineMode(t *testing.T) {
@@ -274,21 +284,45 @@ func TestDumbTerminal(t *testing.T) {
 	}
 }
 
-// Every command /help lists has a handler, and nothing else has one.
-func TestLineCommandsAreTheCommandTable(t *testing.T) {
-	var listed []string
-	for _, c := range chat.Commands() {
-		listed = append(listed, c.Name)
+// A command used wrongly, or unknown, gets one notice and is printed at the
+// prompt again to fix; Enter on it again posts nothing, and a command typed
+// after it runs alone: "/me" then " /who" is /who, not "* bob /who".
+func TestLineModeKeepsAWrongCommandAtThePrompt(t *testing.T) {
+	ts := startServer(t, testConfig(t))
+	alice := ts.chatter(t, "alice", 100, 30)
+	bob := ts.dumbChatter(t, "bob", "dumb")
+	atPrompt := func(line string) {
+		t.Helper()
+		bob.waitFor(fmt.Sprintf("%q at the prompt", line), func(s string) bool { return lastLine(s) == "> "+line })
 	}
-	handled := []string{"me"} // posts: submit handles it
-	for name := range lineCommands {
-		handled = append(handled, name)
+	count := func(text string, n int) {
+		t.Helper()
+		bob.waitFor(fmt.Sprintf("%d of %q", n, text), func(string) bool { return strings.Count(bob.rawOutput(), text) == n })
 	}
-	slices.Sort(listed)
-	slices.Sort(handled)
-	if !slices.Equal(listed, handled) {
-		t.Errorf("commands listed %v, handled %v", listed, handled)
+
+	bob.say("/foo bar")
+	count("-!- Unknown command /foo.", 1)
+	atPrompt("/foo bar")
+	bob.send("\x15")
+
+	bob.say("/me")
+	count("-!- Usage: /me ACTION", 1)
+	atPrompt("/me")
+	bob.send("\r") // again: refused again, not posted
+	count("-!- Usage: /me ACTION", 2)
+	atPrompt("/me")
+	bob.say(" /who") // "/me /who": /who runs
+	count("-!- 2 online: alice, bob", 1)
+	bob.waitFor("an empty prompt", func(s string) bool { return lastLine(s) == ">" })
+
+	bob.say("/me")
+	atPrompt("/me")
+	bob.say(" waves") // fixed: sent
+	alice.waitText("* bob waves")
+	if s := alice.screen(); strings.Contains(s, "bob /who") || strings.Contains(s, "bob: /") || strings.Count(s, "* bob") != 1 {
+		t.Errorf("a refused line reached alice:\n%s", s)
 	}
+	assertPlain(t, bob)
 }
 
 func TestFormatLine(t *testing.T) {

@@ -14,7 +14,6 @@ import (
 	"sync"
 	"time"
 
-	tea "charm.land/bubbletea/v2"
 	"charm.land/ssh"
 	"charm.land/wish/v2"
 	gossh "golang.org/x/crypto/ssh"
@@ -31,7 +30,7 @@ const (
 	handshakeTimeout = 2 * time.Minute
 	// maxAuthTries matches OpenSSH's MaxAuthTries.
 	maxAuthTries = 6
-	// shutdownGrace bounds the wait for programs to quit at shutdown;
+	// shutdownGrace bounds the wait for sessions to end at shutdown;
 	// hangUpGrace the wait for clients to close their connections after.
 	shutdownGrace = 3 * time.Second
 	hangUpGrace   = time.Second
@@ -49,12 +48,11 @@ type Server struct {
 	limits *limits
 	auth   *authenticator
 	conns  connCount // open connections, for shutdown
-	// wrapModel, when set (tests only), wraps each session's model: the
-	// seam through which a test makes a session panic.
-	wrapModel func(tea.Model) tea.Model
+	// chatInput wraps each chat's input (see withChatInput).
+	chatInput func(io.Reader) io.Reader
 	ssh       *ssh.Server
 	listener  net.Listener
-	programs  *programSet
+	sessions  *sessionSet
 	lines     *tui.LineCache // log lines rendered once for the sessions showing them alike
 	// authFailures logs failed logins, summarised per address.
 	authFailures *repeatLog
@@ -104,12 +102,27 @@ func Run(ctx context.Context, getenv func(string) string, stderr io.Writer) int 
 // New opens the store, loads or creates the host key and starts listening.
 // Call Serve to accept connections.
 func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
+	return newWith(ctx, cfg, log)
+}
+
+// option adjusts a server as newServer builds it.
+type option func(*Server)
+
+// withChatInput has wrap wrap the input of every chat screen, after the
+// input rate bound: the tests' way to make a session's input misbehave
+// (a reader that panics).
+func withChatInput(wrap func(io.Reader) io.Reader) option {
+	return func(s *Server) { s.chatInput = wrap }
+}
+
+// newWith is New with options.
+func newWith(ctx context.Context, cfg Config, log *slog.Logger, opts ...option) (*Server, error) {
 	warnIfShared(log, cfg.Database)
 	st, err := sqlite.Open(ctx, cfg.Database)
 	if err != nil {
 		return nil, err
 	}
-	s, err := newServer(cfg, log, st)
+	s, err := newServer(cfg, log, st, opts...)
 	if err != nil {
 		_ = st.Close()
 		return nil, err
@@ -129,14 +142,17 @@ func warnIfShared(log *slog.Logger, path string) {
 		"database", path, "mode", info.Mode().Perm().String())
 }
 
-func newServer(cfg Config, log *slog.Logger, st store.Store) (*Server, error) {
+func newServer(cfg Config, log *slog.Logger, st store.Store, opts ...option) (*Server, error) {
 	lim := newLimits(cfg, time.Now)
 	auth, err := newAuthenticator(st, log, cfg, lim)
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{log: log, store: st, cfg: cfg, limits: lim, auth: auth, programs: newProgramSet(), lines: tui.NewLineCache(),
-		authFailures: newRepeatLog(log, repeatWindow, repeatFirst)}
+	s := &Server{log: log, store: st, cfg: cfg, limits: lim, auth: auth, sessions: newSessionSet(), lines: tui.NewLineCache(),
+		chatInput: func(r io.Reader) io.Reader { return r }, authFailures: newRepeatLog(log, repeatWindow, repeatFirst)}
+	for _, o := range opts {
+		o(s)
+	}
 	s.ssh, err = wish.NewServer(
 		wish.WithHostKeyPath(cfg.HostKey),
 		wish.WithPasswordAuth(auth.passwordHandler),
@@ -183,9 +199,9 @@ func (s *Server) HostKeyFingerprint() string {
 }
 
 // Serve accepts connections until ctx is cancelled, then shuts down: stop
-// accepting; tell every session's program the server is shutting down, or
-// restarting if ctx was cancelled with ErrRestart or RESTART_NOTICE is set
-// (each quits, restoring its terminal); close the room, which commits what
+// accepting; end every chat session, telling its user the server is
+// shutting down, or restarting if ctx was cancelled with ErrRestart or
+// RESTART_NOTICE is set (each restores its terminal); close the room, which commits what
 // was posted; give clients a moment to hang up, then close what is left;
 // close the store. Each step is bounded.
 func (s *Server) Serve(ctx context.Context) error {
@@ -199,9 +215,9 @@ func (s *Server) Serve(ctx context.Context) error {
 	case serveErr = <-served:
 	}
 	restart := s.cfg.RestartNotice || errors.Is(context.Cause(ctx), ErrRestart)
-	s.log.Info("shutting down", "sessions", s.programs.len(), "restart", restart)
-	// Each program tells its user why, and restores the terminal.
-	s.programs.quitAll(tui.ShutdownMsg{Restart: restart}, shutdownGrace)
+	s.log.Info("shutting down", "sessions", s.sessions.len(), "restart", restart)
+	// Each session restores its terminal and tells its user why.
+	s.sessions.endAll(shutdown{restart: restart}, shutdownGrace)
 	s.room.Close() // after the last post a program could make
 	// Not ssh.Server.Shutdown: its WaitGroup races with connections still
 	// finishing their handshake. The server's own count of open
@@ -229,60 +245,93 @@ func (s *Server) logAuth(conn gossh.ConnMetadata, method string, err error) {
 		"user", user, "method", method, "remote", conn.RemoteAddr().String())
 }
 
-// programSet tracks the live programs so that shutdown can quit them.
-type programSet struct {
-	mu       sync.Mutex
-	programs map[*tea.Program]struct{}
-	closed   bool
-	done     sync.WaitGroup
-}
+// shutdown is the cause with which the server ends its sessions'
+// contexts when it stops; each tells its user the Reason (tui.Run, the
+// line mode).
+type shutdown struct{ restart bool }
 
-func newProgramSet() *programSet {
-	return &programSet{programs: map[*tea.Program]struct{}{}}
-}
-
-// add registers p; false once shutdown has begun.
-func (ps *programSet) add(p *tea.Program) bool {
-	ps.mu.Lock()
-	defer ps.mu.Unlock()
-	if ps.closed {
-		return false
+func (c shutdown) Error() string {
+	if c.restart {
+		return "server restarting"
 	}
-	ps.programs[p] = struct{}{}
-	ps.done.Add(1)
-	return true
+	return "server shutting down"
 }
 
-func (ps *programSet) remove(p *tea.Program) {
-	ps.mu.Lock()
-	defer ps.mu.Unlock()
-	if _, ok := ps.programs[p]; ok {
-		delete(ps.programs, p)
-		ps.done.Done()
+// Reason is what the user reads.
+func (c shutdown) Reason() string {
+	if c.restart {
+		return "The server is restarting. Please reconnect in a moment."
 	}
+	return "The server is shutting down."
 }
 
-func (ps *programSet) len() int {
-	ps.mu.Lock()
-	defer ps.mu.Unlock()
-	return len(ps.programs)
+// shutdownReason is what to tell the user of a session whose ctx has ended:
+// the server's reason if it ended the session, else "" (the connection
+// ended it: nobody is left to read).
+func shutdownReason(ctx context.Context) string {
+	var c shutdown
+	if errors.As(context.Cause(ctx), &c) {
+		return c.Reason()
+	}
+	return ""
 }
 
-// quitAll refuses new programs, sends every live one msg, which tells it
-// the server is shutting down (they quit), and waits for them, at most
+// sessionSet tracks the live chat sessions (screens and line mode) so that
+// shutdown can end them.
+type sessionSet struct {
+	mu      sync.Mutex
+	cancels map[*context.CancelCauseFunc]struct{}
+	closed  bool
+	done    sync.WaitGroup
+}
+
+func newSessionSet() *sessionSet {
+	return &sessionSet{cancels: map[*context.CancelCauseFunc]struct{}{}}
+}
+
+// start registers a session: ctx is its context, which endAll cancels;
+// call end when the session is over. ok is false once shutdown has begun.
+func (ss *sessionSet) start(parent context.Context) (ctx context.Context, end func(), ok bool) {
+	ctx, cancel := context.WithCancelCause(parent)
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	if ss.closed {
+		cancel(nil)
+		return ctx, func() {}, false
+	}
+	key := &cancel
+	ss.cancels[key] = struct{}{}
+	ss.done.Add(1)
+	return ctx, func() {
+		cancel(nil)
+		ss.mu.Lock()
+		defer ss.mu.Unlock()
+		if _, ok := ss.cancels[key]; ok {
+			delete(ss.cancels, key)
+			ss.done.Done()
+		}
+	}, true
+}
+
+func (ss *sessionSet) len() int {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	return len(ss.cancels)
+}
+
+// endAll refuses new sessions, ends every live one with cause, and waits
+// for them to finish (each restores its terminal and says why), at most
 // grace.
-func (ps *programSet) quitAll(msg tui.ShutdownMsg, grace time.Duration) {
-	ps.mu.Lock()
-	ps.closed = true
-	for p := range ps.programs {
-		// Send blocks until the program's event loop takes the message or
-		// the program ends; one slow session must not hold up the others.
-		go p.Send(msg)
+func (ss *sessionSet) endAll(cause error, grace time.Duration) {
+	ss.mu.Lock()
+	ss.closed = true
+	for cancel := range ss.cancels {
+		(*cancel)(cause)
 	}
-	ps.mu.Unlock()
+	ss.mu.Unlock()
 
 	finished := make(chan struct{})
-	go func() { ps.done.Wait(); close(finished) }()
+	go func() { ss.done.Wait(); close(finished) }()
 	select {
 	case <-finished:
 	case <-time.After(grace):

@@ -4,17 +4,13 @@ import (
 	"context"
 	"errors"
 	"io"
-	"net"
-	"sync"
+	"runtime/debug"
 	"sync/atomic"
 	"time"
 
-	tea "charm.land/bubbletea/v2"
 	"charm.land/ssh"
 	"charm.land/wish/v2"
-	"charm.land/wish/v2/bubbletea"
 	"github.com/charmbracelet/colorprofile"
-	uv "github.com/charmbracelet/ultraviolet"
 	gossh "golang.org/x/crypto/ssh"
 
 	"messaging/app/tui"
@@ -27,9 +23,6 @@ const (
 	// stallLimit: a client whose session output has been blocked this long
 	// has stopped reading.
 	stallLimit = 5 * time.Second
-	// noChatLimit is how long a logged-in connection may go without
-	// starting its chat.
-	noChatLimit = 30 * time.Second
 	// evictedGrace is how long an evicted session's program gets to quit
 	// by itself before its connection is closed under it.
 	evictedGrace = 2 * time.Second
@@ -60,7 +53,7 @@ func (s *Server) recoverPanics(next ssh.Handler) ssh.Handler {
 	return func(sess ssh.Session) {
 		defer func() {
 			if r := recover(); r != nil {
-				s.log.Error("session panic", "user", identity(sess.Context()), "panic", r)
+				s.log.Error("session panic", "user", identity(sess.Context()), "panic", r, "stack", string(debug.Stack()))
 				_ = sess.Exit(1)
 			}
 		}()
@@ -112,20 +105,27 @@ func (s *Server) limitSessions(next ssh.Handler) ssh.Handler {
 	}
 }
 
-// runChat joins the room and runs the session's chat screen until the user
-// quits, the connection ends, or the room ends the session.
+// runChat joins the room and runs the session's chat screen (tui.Run)
+// until the user quits, the connection ends, the room ends the session or
+// the server stops.
 func (s *Server) runChat(ssh.Handler) ssh.Handler {
 	return func(sess ssh.Session) {
 		name := identity(sess.Context())
-		// The chat's own context: its goroutines end with it, even if the
-		// connection stays open a moment longer.
-		ctx, cancel := context.WithCancel(sess.Context())
-		defer cancel()
 		if name == "" { // cannot happen: every auth method sets it
 			wish.Errorln(sess, "not signed in")
 			_ = sess.Exit(1)
 			return
 		}
+		// The chat's own context: its goroutines end with it, even if the
+		// connection stays open a moment longer; the server ends it, with
+		// the reason, when it stops.
+		ctx, end, ok := s.sessions.start(sess.Context())
+		if !ok {
+			wish.Errorln(sess, "The server is shutting down. Please reconnect in a moment.")
+			_ = sess.Exit(1)
+			return
+		}
+		defer end()
 		member, err := s.room.Join(ctx, name)
 		if err != nil {
 			wish.Errorln(sess, "The server is shutting down. Please reconnect in a moment.")
@@ -134,161 +134,80 @@ func (s *Server) runChat(ssh.Handler) ssh.Handler {
 		}
 		defer member.Leave()
 		// A closed connection ends the membership at once, whatever the
-		// program is blocked in: the others must not see a ghost.
-		stopLeaving := context.AfterFunc(ctx, member.Leave)
-		defer stopLeaving()
+		// screen is blocked in: the others must not see a ghost.
+		defer context.AfterFunc(ctx, member.Leave)()
 		// Join first, then read the history: a message committed in between
 		// arrives twice (the screen drops it by ID), never zero times.
 		recent, err := s.room.Recent(ctx)
 		if err != nil {
 			s.log.Error("load history", "user", name, "err", err)
 		}
-
-		pty, _, _ := sess.Pty()
-		var windowChanges <-chan ssh.Window // window changes never reach charm's session (guardSessions)
-		if sc := channelOf(sess); sc != nil {
-			windowChanges = sc.windows
-		}
-		width, height := clampSize(pty.Window.Width, pty.Window.Height)
 		conn, _ := sess.Context().Value(ssh.ContextKeyConn).(gossh.Conn)
 		out := newStallWriter(terminalOutput(sess), stallLimit, func() {
 			if conn != nil {
 				s.closeConn(conn, name, "client stopped reading")
 			}
 		})
-		var program *tea.Program // set before it runs
-		screen := tui.NewScreen(tui.New(ctx, tui.Options{
+		go s.watch(ctx, conn, member, name)
+
+		pty, _, _ := sess.Pty()
+		width, height := clampSize(pty.Window.Width, pty.Window.Height)
+		err = tui.Run(ctx, tui.Terminal{
+			In:  s.chatInput(newRateReader(ctx, sess, s.cfg.InputRate, inputBurst)),
+			Out: out, Term: pty.Term, Width: width, Height: height,
+			Resizes: windowSizes(sess),
+		}, tui.Options{
 			Room: s.room, Member: member, Recent: recent, HistoryLen: s.cfg.History,
-			MaxMessage: s.cfg.MaxMessage, IdleTimeout: s.cfg.IdleTimeout, Width: width, Height: height,
+			MaxMessage: s.cfg.MaxMessage, IdleTimeout: s.cfg.IdleTimeout,
 			Profile: colorprofile.Env(append(sess.Environ(), "TERM="+pty.Term)),
 			Lines:   s.lines,
-		}), out).OnRun(func() tea.Msg {
-			stopFrameTicker(program)
-			return nil
 		})
-		var model tea.Model = screen
-		if s.wrapModel != nil {
-			model = s.wrapModel(model)
-		}
-		opts := append(bubbletea.MakeOptions(sess),
-			// After MakeOptions, these replace its input and output. The
-			// input is readInput's (see stopFrameTicker).
-			tea.WithInput(nil),
-			tea.WithOutput(out),
-			tea.WithContext(ctx),
-			tea.WithoutSignalHandler(), // the process's signals belong to main
-			tea.WithWindowSize(width, height),
-			// The screen draws itself (tui.Screen): Bubble Tea's renderer
-			// would re-read the whole screen for every change.
-			tea.WithoutRenderer(),
-			tea.WithFPS(1), // until stopFrameTicker
-			tea.WithFilter(screen.Filter),
-		)
-		program = tea.NewProgram(model, opts...)
-		if !s.programs.add(program) {
-			wish.Errorln(sess, "The server is shutting down. Please reconnect in a moment.")
-			_ = sess.Exit(1)
-			return
-		}
-		defer s.programs.remove(program)
-
-		go tui.Deliver(ctx, member, program.Send)
-		input := newPasteLimiter(newRateReader(ctx, sess, s.cfg.InputRate, inputBurst), tui.PasteLimit(s.cfg.MaxMessage))
-		go readInput(ctx, program, input, pty.Term)
-		go forwardResizes(ctx, program, windowChanges)
-		go s.watch(ctx, conn, member, name)
-		screen.Open() // the user sees the chat now; keys wait for Run
-		final, err := program.Run()
-		switch {
-		case errors.Is(err, tea.ErrProgramPanic):
-			// Bubble Tea recovered it; the screen is restored below and
-			// only this session ends.
-			s.log.Error("session panic", "user", name, "err", err)
-		case err != nil && !errors.Is(err, tea.ErrProgramKilled):
-			s.log.Error("program", "user", name, "err", err)
-		}
-		program.Kill()   // ends what Run left behind if it ended abnormally
-		screen.Restore() // after every way out: quit, eviction, shutdown, panic
-		if m, ok := final.(interface{ ExitReason() string }); ok && m.ExitReason() != "" {
-			// On stdout, so it follows the terminal's restoration in
-			// order; through out, so a client that stopped reading
-			// cannot hold the session open. \r\n: out does not
-			// translate newlines (see terminalOutput).
-			_, _ = io.WriteString(out, m.ExitReason()+"\r\n")
+		if err != nil { // a panic (with its stack), or the program failed
+			s.log.Error("session ended by an error", "user", name, "err", err)
 		}
 		_ = sess.Exit(0)
 	}
 }
 
-// stopFrameTicker ends the frame ticker Bubble Tea runs for every program,
-// with a renderer or without: once a second it wakes to flush a buffer that
-// stays empty here, as the screen writes to the session itself. Hundreds of
-// idle sessions' ticks were most of an idle server's CPU, and a share of
-// every delivery's. ReleaseTerminal is the one public way to stop the
-// ticker; with the program's own input reader disabled (readInput reads)
-// and no renderer, the ticker is all it releases. (Bubble Tea's clipboard
-// and raw-output commands queue output for the ticker, and with its input
-// off it drops terminal queries: the chat uses none of them.) Call it once
-// the program runs (Screen.OnRun): it returns after half a second, the
-// time it waits for the input reader the program does not have.
-func stopFrameTicker(program *tea.Program) {
-	_ = program.ReleaseTerminal()
-}
-
-// readInput is the program's input: it decodes what the user types with
-// the terminal reader Bubble Tea's own input uses, and hands the events to
-// the program, which translates them as it would its own reader's. It ends
-// when the session's channel closes.
-//
-// An ESC that ends what the client sent is the Esc key at once, not the
-// start of a sequence that the next key, typed a moment later, would
-// complete as Alt+key (see loneEscReader).
-//
-// A size report in the input (what a terminal answers to a size query,
-// which the chat never sends) is dropped: typed by a client, it would size
-// the screen past the clamp and as often as it likes. Only the SSH
-// window-change requests size the screen (forwardResizes).
-func readInput(ctx context.Context, program *tea.Program, input io.Reader, term string) {
-	events := make(chan uv.Event)
-	go func() {
-		defer close(events)
-		defer func() { _ = recover() }() // a decoder bug ends this input, not the server
-		// A read error ends the input as the end of input does: the
-		// session is closing.
-		_ = newKeyReader(input, term).StreamEvents(ctx, events)
-	}()
-	for event := range events {
-		if _, ok := event.(uv.WindowSizeEvent); ok {
-			continue
-		}
-		program.Send(event) // returns at once once the program ended
+// windowSizes is the session's window changes as tui.Run takes them:
+// clamped, and at most one per resizeEvery, so that a flood of
+// window-change requests costs one layout each period. Nil without the
+// session's channel (window changes never reach charm's session: see
+// guardSessions).
+func windowSizes(sess ssh.Session) func(context.Context) (int, int, bool) {
+	sc := channelOf(sess)
+	if sc == nil {
+		return nil
 	}
+	return pacedSizes(sc.windows, resizeEvery)
 }
 
-// forwardResizes passes window changes to the program, clamped, and at most
-// one per resizeEvery: a flood of resize requests costs one layout each
-// period. It ends with the session.
-func forwardResizes(ctx context.Context, program *tea.Program, changes <-chan ssh.Window) {
-	defer func() { _ = recover() }() // a resize must never take the server down
-	var pending *ssh.Window
-	var ready <-chan time.Time // nil: may send at once
-	for {
+// pacedSizes returns the next size from changes, clamped, and no sooner
+// than every after the one before. The channel keeps only the latest
+// change not yet taken (sessionChannel.offerWindow): the sizes a wait
+// skips were replaced anyway.
+func pacedSizes(changes <-chan ssh.Window, every time.Duration) func(context.Context) (int, int, bool) {
+	var last time.Time
+	return func(ctx context.Context) (int, int, bool) {
+		if wait := every - time.Since(last); !last.IsZero() && wait > 0 {
+			timer := time.NewTimer(wait)
+			select {
+			case <-ctx.Done():
+				timer.Stop()
+				return 0, 0, false
+			case <-timer.C:
+			}
+		}
 		select {
 		case <-ctx.Done():
-			return
+			return 0, 0, false
 		case w, ok := <-changes:
 			if !ok {
-				return
+				return 0, 0, false
 			}
-			pending = &w
-		case <-ready:
-			ready = nil
-		}
-		if pending != nil && ready == nil {
-			width, height := clampSize(pending.Width, pending.Height)
-			program.Send(tea.WindowSizeMsg{Width: width, Height: height})
-			pending = nil
-			ready = time.After(resizeEvery)
+			last = time.Now()
+			width, height := clampSize(w.Width, w.Height)
+			return width, height, true
 		}
 	}
 }
@@ -312,7 +231,12 @@ func (s *Server) watch(ctx context.Context, conn gossh.Conn, member *chat.Member
 	if conn == nil {
 		return
 	}
-	defer func() { _ = recover() }()
+	defer func() {
+		if r := recover(); r != nil { // this goroutine's one recovery layer
+			s.log.Error("session panic", "user", name, "in", "connection watch", "panic", r, "stack", string(debug.Stack()))
+			s.closeConn(conn, name, "its watch failed") // ends only this session
+		}
+	}()
 	var keepalive <-chan time.Time
 	if s.cfg.Keepalive > 0 {
 		tick := time.NewTicker(s.cfg.Keepalive)
@@ -320,7 +244,7 @@ func (s *Server) watch(ctx context.Context, conn gossh.Conn, member *chat.Member
 		keepalive = tick.C
 	}
 	var (
-		evicted  = member.Evicted()
+		ended    = member.Done()
 		grace    <-chan time.Time
 		answered = make(chan struct{}, 1)
 		probing  bool
@@ -332,8 +256,11 @@ func (s *Server) watch(ctx context.Context, conn gossh.Conn, member *chat.Member
 			return
 		case <-answered:
 			probing, misses = false, 0
-		case <-evicted:
-			evicted = nil // a closed channel stays ready
+		case <-ended:
+			ended = nil // a closed channel stays ready
+			if !errors.As(member.Err(), new(*chat.EvictedError)) {
+				continue // it left, or the room closed: the session is ending anyway
+			}
 			timer := time.NewTimer(evictedGrace)
 			defer timer.Stop()
 			grace = timer.C
@@ -431,137 +358,4 @@ func (sw *stallWriter) check() {
 	if sw.armed.CompareAndSwap(false, true) {
 		sw.timer.Reset(sw.limit - blocked)
 	}
-}
-
-// connState is what the server knows of one connection, kept in its
-// ssh.Context from the first byte. A connection holds an unauthenticated
-// slot until it logs in, then a session slot until it closes: MAX_SESSIONS
-// counts logged-in connections, each of which may run one chat. A
-// logged-in connection that opens no chat within noChatLimit, or whose chat
-// has ended, is closed.
-type connState struct {
-	ip     string
-	limits *limits
-	conn   net.Conn
-	shells atomic.Int32
-
-	onClose func() // once, when the connection closes
-
-	mu             sync.Mutex
-	closed         bool
-	channels       int // session channels open (guardSessions)
-	releaseUnauth  func()
-	releaseSession func()      // nil until logged in, or if no slot was free
-	closer         *time.Timer // closes a connection that has no chat
-}
-
-type connStateKey struct{}
-
-func connOf(ctx ssh.Context) *connState {
-	c, _ := ctx.Value(connStateKey{}).(*connState)
-	return c
-}
-
-// loggedIn moves the connection from the unauthenticated count to the
-// sessions, and gives it noChatLimit to start its chat.
-func (c *connState) loggedIn() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.releaseUnauth()
-	if c.closed || c.closer != nil { // closer is set once logged in
-		return
-	}
-	if release, ok := c.limits.admitSession(c.ip); ok {
-		c.releaseSession = release
-	}
-	c.closer = time.AfterFunc(noChatLimit, func() { _ = c.conn.Close() })
-}
-
-// startChat reports whether the connection may run a chat now: its first,
-// with a session slot.
-func (c *connState) startChat() (ok bool, why string) {
-	if c.shells.Add(1) > 1 {
-		return false, "One chat per connection: open another connection for another chat."
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.releaseSession == nil {
-		return false, "Too many chat sessions are open (from your address, or in all). Close one and try again."
-	}
-	c.closer.Stop()
-	return true, ""
-}
-
-// openChannel counts a new session channel, unless the connection has
-// maxChannelsPerConn open already.
-func (c *connState) openChannel() bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.channels >= maxChannelsPerConn {
-		return false
-	}
-	c.channels++
-	return true
-}
-
-func (c *connState) closeChannel() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.channels--
-}
-
-// chatEnded closes the connection shortly after its chat: nothing else can
-// happen on it, and the pause lets the last bytes reach the client.
-func (c *connState) chatEnded() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if !c.closed {
-		c.closer = time.AfterFunc(hangUpGrace, func() { _ = c.conn.Close() })
-	}
-}
-
-// close gives back the connection's slots; idempotent.
-func (c *connState) close() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if !c.closed {
-		c.onClose()
-	}
-	c.closed = true
-	c.releaseUnauth()
-	if c.releaseSession != nil {
-		c.releaseSession()
-	}
-	if c.closer != nil {
-		c.closer.Stop()
-	}
-}
-
-// admitConnection is the server's connection callback: it refuses, before
-// any cryptography, connections from penalised addresses and connections
-// over the caps on unauthenticated ones.
-func (s *Server) admitConnection(ctx ssh.Context, conn net.Conn) net.Conn {
-	ip := hostOf(conn.RemoteAddr())
-	release, ok := s.limits.admitConnection(ip)
-	if !ok {
-		s.log.Debug("connection refused", "remote", conn.RemoteAddr().String())
-		return nil // the server closes it
-	}
-	s.conns.add(1)
-	c := &connState{ip: ip, limits: s.limits, releaseUnauth: release, onClose: func() { s.conns.add(-1) }}
-	wrapped := &trackedConn{Conn: conn, state: c}
-	c.conn = wrapped
-	ctx.SetValue(connStateKey{}, c)
-	return wrapped
-}
-
-// trackedConn gives back the connection's slots when it closes.
-type trackedConn struct {
-	net.Conn
-	state *connState
-}
-
-func (c *trackedConn) Close() error {
-	c.state.close()
-	return c.Conn.Close()
 }

@@ -12,52 +12,26 @@ import (
 	"testing"
 	"time"
 
-	tea "charm.land/bubbletea/v2"
 	"charm.land/ssh"
 	gossh "golang.org/x/crypto/ssh"
 
 	"messaging/chat"
 )
 
-// probeModel wraps a session's model (the Server.wrapModel seam): it
-// records the window sizes the model is given, and panics on "☠".
-type probeModel struct {
-	tea.Model
-	probe *probe
-}
+// panicOn is a session input that panics on reading "☠": a bug in the
+// input path, which tui.Run decodes on goroutines of its own.
+type panicOn struct{ r io.Reader }
 
-type probe struct {
-	mu    sync.Mutex
-	sizes []tea.WindowSizeMsg
-}
-
-func (p *probe) wrap(m tea.Model) tea.Model { return probeModel{m, p} }
-
-func (p *probe) resizes() []tea.WindowSizeMsg {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return append([]tea.WindowSizeMsg(nil), p.sizes...)
-}
-
-func (m probeModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
-	switch msg := msg.(type) {
-	case tea.KeyPressMsg:
-		if msg.Text == "☠" {
-			panic("a bug in Update")
-		}
-	case tea.WindowSizeMsg:
-		m.probe.mu.Lock()
-		m.probe.sizes = append(m.probe.sizes, msg)
-		m.probe.mu.Unlock()
+func (p panicOn) Read(b []byte) (int, error) {
+	n, err := p.r.Read(b)
+	if strings.Contains(string(b[:n]), "☠") {
+		panic("a bug in the input")
 	}
-	next, cmd := m.Model.Update(msg)
-	m.Model = next
-	return m, cmd
+	return n, err
 }
 
 func TestAPanicEndsOnlyItsOwnSession(t *testing.T) {
-	p := &probe{}
-	ts := startServerWith(t, testConfig(t), func(s *Server) { s.wrapModel = p.wrap })
+	ts := startServerWith(t, testConfig(t), nil, withChatInput(func(r io.Reader) io.Reader { return panicOn{r} }))
 	alice := ts.chatter(t, "alice", 80, 24)
 	bob := ts.chatter(t, "bob", 80, 24)
 
@@ -67,8 +41,12 @@ func TestAPanicEndsOnlyItsOwnSession(t *testing.T) {
 		t.Error("the panicking session left its terminal in the alternate screen")
 	}
 	alice.waitText("← bob left")
-	if !strings.Contains(ts.logs.String(), "level=ERROR") {
-		t.Error("the panic was not logged")
+	logs := ts.logs.String()
+	if n := strings.Count(logs, "level=ERROR"); n != 1 || !strings.Contains(logs, "a bug in the input") {
+		t.Errorf("the panic was logged %d times, want once:\n%s", n, logs)
+	}
+	if !strings.Contains(logs, "goroutine ") || !strings.Contains(logs, "panicOn.Read") {
+		t.Errorf("the panic was logged without its stack:\n%s", logs)
 	}
 	alice.say("still here")
 	alice.waitText("alice: still here")
@@ -76,33 +54,16 @@ func TestAPanicEndsOnlyItsOwnSession(t *testing.T) {
 	carol.waitText("alice: still here")
 }
 
-// A size report typed into the session is not a window change: only the
-// SSH window-change requests size the screen, clamped and paced.
-func TestATypedSizeReportDoesNotResize(t *testing.T) {
-	p := &probe{}
-	ts := startServerWith(t, testConfig(t), func(s *Server) { s.wrapModel = p.wrap })
-	alice := ts.chatter(t, "alice", 80, 24)
-	alice.send("\x1b[8;200;4096t")
-	alice.say("after the report") // typed after it: handled after it
-	alice.waitText("alice: after the report")
-	for _, size := range p.resizes() {
-		if size.Width != 80 || size.Height != 24 {
-			t.Errorf("the model was sized %dx%d by typed input, want 80x24 only", size.Width, size.Height)
-		}
-	}
-}
-
-func TestResizeFloodIsCoalescedAndClamped(t *testing.T) {
-	p := &probe{}
-	ts := startServerWith(t, testConfig(t), func(s *Server) { s.wrapModel = p.wrap })
+// A flood of window changes leaves the chat working; each becomes a layout
+// only as pacedSizes allows (TestPacedSizesCoalesceAndClamp).
+func TestAResizeFloodLeavesTheChatWorking(t *testing.T) {
+	ts := startServer(t, testConfig(t))
 	alice := ts.chatter(t, "alice", 80, 24)
 	bob := ts.chatter(t, "bob", 80, 24)
 
 	// A window large enough for every size of the flood.
 	bob.resize(maxWidth, maxHeight, 80, 24)
-	start := time.Now()
-	const floods = 5000
-	for i := 0; i < floods; i++ {
+	for i := 0; i < 5000; i++ {
 		if err := bob.session.WindowChange(20+i%50, 60+i%100); err != nil {
 			t.Fatal(err)
 		}
@@ -112,22 +73,46 @@ func TestResizeFloodIsCoalescedAndClamped(t *testing.T) {
 	}
 	alice.say("are you still there?")
 	bob.waitText("alice: are you still there?")
-	waitUntil(t, "the last window size", func() bool {
-		sizes := p.resizes()
-		return len(sizes) > 0 && sizes[len(sizes)-1].Width == maxWidth
-	})
-	elapsed := time.Since(start)
-	sizes := p.resizes()
-	t.Logf("%d window changes in %s became %d layouts", floods+1, elapsed.Round(time.Millisecond), len(sizes))
-	// One layout per period, plus the first size and some slack; without
-	// coalescing it would be thousands.
-	if limit := int(elapsed/resizeEvery) + 10; len(sizes) > limit {
-		t.Errorf("%d layouts for a flood of %d resizes in %s, want at most %d", len(sizes), floods, elapsed, limit)
-	}
-	for _, s := range sizes {
-		if s.Width > maxWidth || s.Height > maxHeight {
-			t.Errorf("window %dx%d reached the model, want at most %dx%d", s.Width, s.Height, maxWidth, maxHeight)
+}
+
+func TestPacedSizesCoalesceAndClamp(t *testing.T) {
+	sc := &sessionChannel{windows: make(chan ssh.Window, 1)}
+	next := pacedSizes(sc.windows, resizeEvery)
+	start := time.Now()
+	var floods atomic.Int64
+	go func() { // a flood that lasts ten periods
+		for i := 0; time.Since(start) < 10*resizeEvery; i++ {
+			sc.offerWindow(ssh.Window{Width: 20 + i%50, Height: 60 + i%100})
+			floods.Add(1)
 		}
+		sc.offerWindow(ssh.Window{Width: 100000, Height: 100000})
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
+	defer cancel()
+	var sizes [][2]int
+	for {
+		width, height, ok := next(ctx)
+		if !ok {
+			t.Fatalf("the last size never came; got %d sizes", len(sizes))
+		}
+		sizes = append(sizes, [2]int{width, height})
+		if width > maxWidth || height > maxHeight {
+			t.Errorf("window %dx%d came through, want at most %dx%d", width, height, maxWidth, maxHeight)
+		}
+		if width == maxWidth {
+			break
+		}
+	}
+	elapsed := time.Since(start)
+	t.Logf("%d window changes in %s became %d sizes", floods.Load()+1, elapsed.Round(time.Millisecond), len(sizes))
+	// One per period, plus the first and some slack; without pacing it
+	// would be thousands.
+	if limit := int(elapsed/resizeEvery) + 3; len(sizes) > limit {
+		t.Errorf("%d sizes for a flood of %d in %s, want at most %d", len(sizes), floods.Load(), elapsed, limit)
+	}
+	cancel()
+	if _, _, ok := next(ctx); ok {
+		t.Error("a size after the session ended")
 	}
 }
 

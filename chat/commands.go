@@ -1,28 +1,158 @@
 package chat
 
 import (
+	"fmt"
 	"strings"
 	"unicode"
 	"unicode/utf8"
 )
 
-// Command describes one slash command for /help.
+// Command is one slash command: an entry of the command table, which holds
+// each command's name, how its argument is written, one line of help, and
+// what it does. /help (in both user interfaces), Tab completion of command
+// names and Run all read the table, so a new command is one entry here and
+// nothing else.
+//
+// A command acts on the user's chat through a Session, which the two user
+// interfaces implement: the full-screen chat (app/tui) and the line mode
+// for dumb terminals (app). A command never sees a screen, a terminal or
+// the room itself.
+//
+// What Run decides, so that both user interfaces behave the same:
+//   - text (and "//text") goes to Session.Post as KindText;
+//   - a known command runs with its argument. An argument written in
+//     capitals ("ACTION") is required: without one, Run shows
+//     "Usage: /me ACTION (...)" and refuses the line. One in brackets
+//     ("[TEXT]") is optional. A command that takes no argument ignores
+//     what follows it ("/quit now" quits);
+//   - an unknown command gets one notice and is refused;
+//   - a refused line is never posted. The user interface keeps it for the
+//     user to fix (the full-screen input keeps it; the line mode prints it
+//     at the prompt again), and Enter on it again is refused again.
+//   - a user who does not notice the kept text and types a new command
+//     after it ("/me" kept, then " /who" typed: "/me /who") gets that
+//     command, not a post of "* bob /who": the user interface passes each
+//     line through AfterRefused before Run.
 type Command struct {
 	Name string // without the slash, lower case: "me"
-	Args string // how its argument is written in help, "" if none
+	Args string // its argument as /help writes it: "ACTION" required, "[TEXT]" optional, "" none
 	Help string // one line
+	// Run does the command; arg is trimmed, and not empty when Args is
+	// required.
+	Run func(s Session, arg string)
 }
 
-var commands = []Command{
-	{Name: "help", Help: "list the commands and keys"},
-	{Name: "who", Help: "list who is online"},
-	{Name: "me", Args: "ACTION", Help: "describe an action: /me waves"},
-	{Name: "quit", Help: "leave the chat"},
+// Session is one user's chat as a command sees it. The full-screen chat
+// and the line mode implement it.
+type Session interface {
+	// Notice shows text, one line, to this user only.
+	Notice(text string)
+	// Post sends a message from this user to the room. A refusal (too
+	// long, too fast, the room busy) is the user interface's to report,
+	// and to keep the line for sending again where it can.
+	Post(kind Kind, body string)
+	// Online lists who is online, as names to show.
+	Online() []string
+	// Keys are the lines /help shows after the commands: the keys this
+	// user interface knows.
+	Keys() []string
+	// Quit ends the session, as the user asked.
+	Quit()
+}
+
+var commands []Command
+
+// The table is set in init: /help's handler reads it.
+func init() {
+	commands = []Command{
+		{Name: "help", Help: "list the commands and keys", Run: help},
+		{Name: "who", Help: "list who is online", Run: who},
+		{Name: "me", Args: "ACTION", Help: "describe an action: /me waves", Run: func(s Session, arg string) { s.Post(KindAction, arg) }},
+		{Name: "quit", Help: "leave the chat", Run: func(s Session, _ string) { s.Quit() }},
+	}
 }
 
 // Commands returns the slash commands, in the order /help lists them.
 // The slice is a copy: callers may keep or change it.
 func Commands() []Command { return append([]Command(nil), commands...) }
+
+// lookup finds a command by its name, lower case, without the slash.
+func lookup(name string) (Command, bool) {
+	for _, c := range commands {
+		if c.Name == name {
+			return c, true
+		}
+	}
+	return Command{}, false
+}
+
+// usage is how a command is written: "/me ACTION".
+func (c Command) usage() string { return strings.TrimSpace("/" + c.Name + " " + c.Args) }
+
+// argRequired reports whether the command needs an argument.
+func (c Command) argRequired() bool { return c.Args != "" && !strings.HasPrefix(c.Args, "[") }
+
+// HelpLine is the command's row in /help.
+func (c Command) HelpLine() string { return fmt.Sprintf("  %-13s %s", c.usage(), c.Help) }
+
+func help(s Session, _ string) {
+	s.Notice("Commands:")
+	for _, c := range commands {
+		s.Notice(c.HelpLine())
+	}
+	for _, line := range s.Keys() {
+		s.Notice(line)
+	}
+}
+
+func who(s Session, _ string) {
+	var names []string // a copy: Online may hand out the user interface's own list
+	for _, name := range s.Online() {
+		names = append(names, Sanitize(name, 64))
+	}
+	s.Notice(fmt.Sprintf("%d online: %s", len(names), strings.Join(names, ", ")))
+}
+
+// Run runs a line the user typed in s: a command from the table or, for
+// text, s.Post. It returns false when it refused the line (an unknown
+// command, or a command without its required argument), having told the
+// user why: the caller keeps the line for the user to fix, and passes it to
+// AfterRefused with the next line. Text, even blank, goes to Post, which
+// refuses what Sanitize leaves empty: callers skip a blank line before.
+func Run(s Session, line string) (ok bool) {
+	in := ParseInput(line)
+	if in.Command == "" {
+		s.Post(KindText, in.Text)
+		return true
+	}
+	c, found := lookup(in.Command)
+	switch {
+	case !found:
+		s.Notice(fmt.Sprintf("Unknown command /%s. Type /help for the list; start a line with // to send a slash.", Sanitize(in.Command, 30)))
+		return false
+	case c.argRequired() && in.Arg == "":
+		s.Notice(fmt.Sprintf("Usage: %s (%s)", c.usage(), c.Help))
+		return false
+	}
+	c.Run(s, in.Arg)
+	return true
+}
+
+// AfterRefused is the line to run when the user presses Enter on line,
+// which may still begin with refused, the line Run refused last (kept for
+// the user to fix). Usually it was fixed ("/me" became "/me waves"), or is
+// the same (refused again): that is line itself. But when a command was
+// typed after the refused text ("/me /who", "/foo bar/who"), the user did
+// not mean the refused text (they did not see it was kept): the new
+// command alone is the line, and "/me" does not post "* bob /who". If Run
+// refuses that command too, it is what the caller keeps.
+func AfterRefused(line, refused string) string {
+	rest, ok := strings.CutPrefix(line, refused)
+	if !ok || refused == "" || ParseInput(rest).Command == "" {
+		return line
+	}
+	return strings.TrimLeftFunc(rest, unicode.IsSpace)
+}
 
 // Input is a line typed into the chat, parsed.
 type Input struct {
@@ -40,8 +170,8 @@ type Input struct {
 //   - "//text" is the text "/text": a doubled slash sends one slash;
 //   - anything else, including "/" alone or "/ x", is text as typed.
 //
-// ParseInput does not know which commands exist: callers look Command up in
-// Commands and report unknown ones.
+// ParseInput does not know which commands exist: Run looks Command up in
+// the table and reports unknown ones.
 func ParseInput(line string) Input {
 	line = strings.TrimLeftFunc(line, func(r rune) bool { return unicode.IsSpace(r) || r == '\u2800' || dropped(r) })
 	rest, ok := strings.CutPrefix(line, "/")

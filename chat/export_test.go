@@ -24,7 +24,7 @@ func (r *Room) submit(ctx context.Context, m *Member, q *request) error {
 	case r.posts <- q:
 	case <-r.quit:
 		return ErrRoomClosed
-	case <-m.ended: // left or evicted
+	case <-m.Done(): // left or evicted
 		return ErrLeft
 	case <-ctx.Done():
 		return ctx.Err()

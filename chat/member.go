@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"unicode/utf8"
 )
 
@@ -31,8 +29,11 @@ func (e *TooLongError) Error() string {
 }
 
 // EvictedError is returned by Receive once an evicted member's outbox is
-// drained. Its Error is written for the user.
-type EvictedError struct{}
+// drained, and by Err from the eviction on. Its Error is written for the
+// user; Reason is for logs and tests.
+type EvictedError struct {
+	Reason string // why the worker evicted it: "too far behind", "outbox full too long", "delivery failed"
+}
 
 func (*EvictedError) Error() string {
 	return "you were disconnected because your connection could not keep up"
@@ -40,28 +41,38 @@ func (*EvictedError) Error() string {
 
 // Member is one session in the room. Its methods are safe for concurrent
 // use, but Receive is meant for a single consumer.
+//
+// A member ends once, in one of three ways, and its life's cause says
+// which: ErrLeft (Leave), an *EvictedError (its worker evicted it) or
+// ErrRoomClosed (the room closed). The first way wins; the others then
+// change nothing.
 type Member struct {
 	room   *Room
 	w      *worker
 	id     uint64
 	name   string
 	outbox chan Message // sent to and closed only by w
-	// leaving is set by Leave before it closes left: the worker checks it
-	// for every delivery, and it sits beside outbox, which the worker
-	// reads next, where the channel would cost a cache miss per member.
-	leaving atomic.Bool
 
-	left      chan struct{} // closed by Leave
-	leaveOnce sync.Once
-	evicted   chan struct{} // closed by w when it evicts the member
-	evictOnce sync.Once
-	ended     chan struct{} // closed by the first of Leave and eviction
-	endOnce   sync.Once
-	departed  atomic.Bool // presence already ended (Leave or eviction)
+	life context.Context         // done once the member has ended; its cause says why
+	end  context.CancelCauseFunc // ends life; only the first call sets the cause
+
+	present bool // guarded by room.mu: counted in room.online until depart
 }
 
-// end closes ended, once.
-func (m *Member) end() { m.endOnce.Do(func() { close(m.ended) }) }
+func newMember(r *Room, w *worker, id uint64, name string) *Member {
+	// Not derived from Join's ctx: that one bounds the call, not the
+	// membership (callers end it with Leave).
+	life, end := context.WithCancelCause(context.Background())
+	return &Member{
+		room:   r,
+		w:      w,
+		id:     id,
+		name:   name,
+		outbox: make(chan Message, r.cfg.OutboxSize),
+		life:   life,
+		end:    end,
+	}
+}
 
 // Name returns the name the member joined with.
 func (m *Member) Name() string { return m.name }
@@ -69,7 +80,20 @@ func (m *Member) Name() string { return m.name }
 // ID returns the member's session ID, unique in the room.
 func (m *Member) ID() uint64 { return m.id }
 
-func (m *Member) hasLeft() bool { return m.leaving.Load() }
+// ended reports whether the member has ended; its worker asks before every
+// delivery. Err of a cancel context is an atomic load, not a mutex: an
+// atomic.Bool beside outbox made no measurable difference to
+// BenchmarkDeliver.
+func (m *Member) ended() bool { return m.life.Err() != nil }
+
+// Done is closed once the member has ended: it left, was evicted, or the
+// room closed. Err then says which.
+func (m *Member) Done() <-chan struct{} { return m.life.Done() }
+
+// Err returns nil while the member is in the room; once Done is closed it
+// returns ErrLeft after Leave, an *EvictedError after eviction, or
+// ErrRoomClosed after Room.Close, whichever came first.
+func (m *Member) Err() error { return context.Cause(m.life) }
 
 // Send sanitises body (see Sanitize), trims surrounding space, and hands it
 // to the room as kind, which MUST be KindText or KindAction, without
@@ -110,12 +134,12 @@ func (m *Member) prepare(kind Kind, body string) (*request, error) {
 	if kind != KindText && kind != KindAction {
 		return nil, fmt.Errorf("post: kind %d is not text or action", kind)
 	}
-	select {
-	case <-m.left:
+	switch err := m.Err(); {
+	case err == nil:
+	case errors.Is(err, ErrRoomClosed):
+		return nil, ErrRoomClosed
+	default: // left or evicted
 		return nil, ErrLeft
-	case <-m.evicted:
-		return nil, ErrLeft
-	default:
 	}
 	limit := m.room.cfg.MaxMessage
 	text := clean(body, limit)
@@ -156,33 +180,25 @@ func clean(body string, limit int) string {
 // ErrRoomClosed; after Leave, whatever was queued and then ErrLeft; when
 // ctx ends, ctx.Err().
 func (m *Member) Receive(ctx context.Context) ([]Message, error) {
-	// Three channels to wait on, not four: every delivery wakes this wait,
-	// in every session.
 	select {
 	case msg, ok := <-m.outbox:
 		return m.batch(msg, ok)
-	case <-m.ended:
+	case <-m.life.Done():
 	case <-ctx.Done():
 	}
 	// Ended or cancelled: what was queued still comes first (select picks
-	// at random among ready cases). Once evicted, nothing more comes: the
-	// worker sends nothing after evicting.
+	// at random among ready cases). Nothing more comes once the member has
+	// ended: its worker ends it only after its last send (eviction, Close),
+	// or drops it (Leave).
 	select {
 	case msg, ok := <-m.outbox:
 		return m.batch(msg, ok)
 	default:
 	}
-	select {
-	case <-m.evicted:
-		return nil, &EvictedError{}
-	default:
+	if err := m.Err(); err != nil {
+		return nil, err
 	}
-	select {
-	case <-m.left:
-		return nil, ErrLeft
-	default:
-		return nil, ctx.Err()
-	}
+	return nil, ctx.Err()
 }
 
 // batch returns first and what else is queued now.
@@ -234,19 +250,14 @@ func (m *Member) offer(msgs []Message) int {
 // and is safe after eviction (which already posted the notice) and after
 // Room.Close (when the notice is no longer stored).
 func (m *Member) Leave() {
-	m.leaveOnce.Do(func() {
-		m.leaving.Store(true)
-		close(m.left)
-		m.end()
-		w := m.w
-		w.mu.Lock()
-		if !w.closed {
-			w.left = append(w.left, m)
-		}
-		w.mu.Unlock()
-		m.room.depart(m)
-	})
+	m.end(ErrLeft) // no effect if it was evicted or the room closed first
+	if !m.room.depart(m) {
+		return // an earlier Leave or the eviction did the rest
+	}
+	w := m.w
+	w.mu.Lock()
+	if !w.closed {
+		w.left = append(w.left, m) // so that w lets go of m before its next batch
+	}
+	w.mu.Unlock()
 }
-
-// Evicted is closed when the room evicts the member.
-func (m *Member) Evicted() <-chan struct{} { return m.evicted }

@@ -84,10 +84,20 @@ func (c RoomConfig) withDefaults() RoomConfig {
 //     member's outbox with a non-blocking send.
 //   - A member's outbox has one consumer: whoever calls Receive (the
 //     session). Only the owning worker sends to it and closes it.
-//   - The room's mutex guards who is online (name -> sessions), the queue of
-//     notices and the closed flag. The flood limits per person have their
-//     own lock, so that posts never wait on the room's. Each worker's mutex guards only the
-//     members joining or leaving it since its last pass.
+//   - A member's life is one context, ended once, with a cause that says
+//     why: ErrLeft (Leave, from any goroutine), an *EvictedError with the
+//     reason (its worker, after its last send), or ErrRoomClosed (its
+//     worker at Close, after closing the outbox, so that Receive returns
+//     what was queued first). The first end wins; later ones change
+//     nothing. The worker checks it before every delivery and drops a
+//     member that has left.
+//   - The room's mutex guards who is online (name -> sessions, and whether
+//     each member still counts there), the queue of notices and the closed
+//     flag. A member stops counting once, at Leave or its eviction,
+//     whichever comes first: one leave notice per person, never two. The
+//     flood limits per person have their own lock, so that posts never wait
+//     on the room's. Each worker's mutex guards only the members joining or
+//     leaving it since its last pass.
 //
 // Order: every member receives messages in ID order, its own included, and
 // receives every message stored after its Join returned, until it leaves,
@@ -106,12 +116,13 @@ func (c RoomConfig) withDefaults() RoomConfig {
 // batch. If the overflow stays non-empty for longer
 // than EvictAfter, or grows past MaxPending, the member is evicted: it gets
 // nothing more, its Receive returns what is already in its outbox and then
-// an *EvictedError, and the others see it leave. A slow member never slows
+// an *EvictedError (its Err too), and the others see it leave. A slow member never slows
 // the room or the other members.
 //
 // Lock order: Room.mu before worker.mu, and before the flood limits' lock,
 // which is a leaf; no code holds a worker's mutex while taking the room's.
-// No lock is held while sending on a channel that can block.
+// A member's context is ended with none of them held. No lock is held
+// while sending on a channel that can block.
 type Room struct {
 	history History
 	cfg     RoomConfig
@@ -250,16 +261,7 @@ func (r *Room) Join(ctx context.Context, name string) (*Member, error) {
 	}
 	id := r.nextID.Add(1)
 	w := r.workers[id%uint64(len(r.workers))]
-	m := &Member{
-		room:    r,
-		w:       w,
-		id:      id,
-		name:    name,
-		outbox:  make(chan Message, r.cfg.OutboxSize),
-		left:    make(chan struct{}),
-		evicted: make(chan struct{}),
-		ended:   make(chan struct{}),
-	}
+	m := newMember(r, w, id, name)
 
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -283,6 +285,7 @@ func (r *Room) Join(ctx context.Context, name string) (*Member, error) {
 		r.online[key] = p
 	}
 	p.sessions++
+	m.present = true
 	// A join notice costs the person a message of their flood limit, so
 	// that reconnecting in a loop cannot flood the room with notices: past
 	// the limit, they come and go quietly.
@@ -293,26 +296,29 @@ func (r *Room) Join(ctx context.Context, name string) (*Member, error) {
 	return m, nil
 }
 
-// depart ends m's presence once, whether it left or was evicted; the last
-// session of a name posts a KindLeave notice.
-func (r *Room) depart(m *Member) {
-	if !m.departed.CompareAndSwap(false, true) {
-		return
-	}
+// depart ends m's presence, whether it left or was evicted, and reports
+// whether this call did (false: it had already departed). The last session
+// of a name posts a KindLeave notice.
+func (r *Room) depart(m *Member) bool {
 	key := foldName(m.name)
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if !m.present {
+		return false
+	}
+	m.present = false
 	p := r.online[key]
 	if p == nil {
-		return
+		return true
 	}
 	if p.sessions--; p.sessions > 0 {
-		return
+		return true
 	}
 	delete(r.online, key)
 	if p.announced {
 		r.noticeLocked(Message{Author: p.name, Kind: KindLeave}) // spelled as in the join notice
 	}
+	return true
 }
 
 // noticeLocked queues a join or leave notice for the sequencer. r.mu held.

@@ -362,12 +362,7 @@ func TestNothingDeliveredBeforeCommit(t *testing.T) {
 }
 
 func evicted(m *Member) bool {
-	select {
-	case <-m.evicted:
-		return true
-	default:
-		return false
-	}
+	return errors.As(m.Err(), new(*EvictedError))
 }
 
 func TestEviction(t *testing.T) {
@@ -832,7 +827,10 @@ func TestDeliveryPanicCostsOnlyThatMember(t *testing.T) {
 	alice := join(t, r, "alice")
 	bomb := join(t, r, "bomb") // same worker as everyone: Workers is 1
 	// A fault in delivering to bomb: the worker's next send to its outbox
-	// panics.
+	// panics. Once bomb has its own join notice the worker owes it nothing
+	// until bob's join, whose registration orders the close before that
+	// send (a close racing a send is a data race, not the fault wanted).
+	receiveUntil(t, bomb, func(m Message) bool { return m.Kind == KindJoin && m.Author == "bomb" })
 	close(bomb.outbox)
 	bob := join(t, r, "bob")
 	var got []Message
@@ -855,7 +853,7 @@ func TestDeliveryPanicCostsOnlyThatMember(t *testing.T) {
 	}
 	checkConsecutive(t, "bob", got)
 	select {
-	case <-bomb.Evicted():
+	case <-bomb.Done():
 	default:
 		t.Error("the member whose delivery panicked was not evicted")
 	}
@@ -983,5 +981,121 @@ func TestReconnectingInALoopCannotFloodTheRoomWithNotices(t *testing.T) {
 	}
 	if joins != 3 || leaves != 3 {
 		t.Errorf("20 reconnects gave %d join and %d leave notices, want 3 of each (the flood burst)", joins, leaves)
+	}
+}
+
+// A member ends once, in one of three ways; Err and Receive say which, and
+// a second way afterwards (Leave after eviction, eviction after Leave, Leave
+// after Close) changes nothing: no panic, and the session counts once, so
+// its twin keeps the name online and the name gets one leave notice.
+func TestAMemberEndsOnceAndSaysWhy(t *testing.T) {
+	leave := func(t *testing.T, r *Room, m *Member) { m.Leave() }
+	// evictLate evicts m as its worker would had it not seen the Leave
+	// yet: a worker of the test's own, so that no running one is touched.
+	evictLate := func(t *testing.T, r *Room, m *Member) {
+		w := &worker{room: r, members: map[uint64]*slot{m.id: {m: m}}, stalled: map[uint64]*slot{}}
+		w.evict(w.members[m.id], "too far behind")
+	}
+	// evict: slow's outbox (1) holds its join notice, its overflow (1)
+	// bob's; bob's post is one too many.
+	evict := func(t *testing.T, r *Room, m *Member) {
+		bob := join(t, r, "bob")
+		if err := bob.Post(testCtx(t), KindText, "one too many"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	closeRoom := func(t *testing.T, r *Room, m *Member) { r.Close() }
+	tests := []struct {
+		name      string
+		end, then func(t *testing.T, r *Room, m *Member)
+		want      error  // from Err and Receive; nil: an *EvictedError with reason
+		reason    string // of the *EvictedError
+		postErr   error
+		leaves    int // leave notices stored for slow
+	}{
+		{"left", leave, evictLate, ErrLeft, "", ErrLeft, 1},
+		{"left twice", leave, leave, ErrLeft, "", ErrLeft, 1},
+		{"evicted, then left", evict, leave, nil, "too far behind", ErrLeft, 1},
+		{"room closed, then left", closeRoom, leave, ErrRoomClosed, "", ErrRoomClosed, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := &memHistory{}
+			r := newTestRoom(t, h, RoomConfig{OutboxSize: 1, MaxPending: 1, EvictAfter: time.Hour})
+			ctx := testCtx(t)
+			slow := join(t, r, "slow")
+			twin := join(t, r, "SLOW") // another session of the same person, reading
+			var reader sync.WaitGroup
+			reader.Go(func() { drainUntilError(t, twin) })
+			defer reader.Wait()
+			defer twin.Leave()
+			waitFor(t, "slow's join notice", func() bool { return h.len() == 1 })
+			if err := slow.Err(); err != nil {
+				t.Fatalf("Err before the end = %v, want nil", err)
+			}
+			select {
+			case <-slow.Done():
+				t.Fatal("Done closed before the end")
+			default:
+			}
+
+			tt.end(t, r, slow)
+			select {
+			case <-slow.Done():
+			case <-ctx.Done():
+				t.Fatal("Done not closed after the end")
+			}
+			if tt.leaves > 0 { // after Close, only Leave departs
+				waitFor(t, "slow to depart", func() bool {
+					r.mu.Lock()
+					defer r.mu.Unlock()
+					return !slow.present
+				})
+			}
+			tt.then(t, r, slow)
+			if online := r.Online(); !slices.Contains(online, "slow") {
+				t.Errorf("Online() = %q: its twin's session no longer counts", online)
+			}
+			twin.Leave()
+			if online := r.Online(); slices.Contains(online, "slow") {
+				t.Errorf("Online() = %q after both sessions ended", online)
+			}
+
+			check := func(what string, err error) {
+				t.Helper()
+				if tt.want != nil {
+					if err != tt.want {
+						t.Errorf("%s = %v, want %v", what, err, tt.want)
+					}
+					return
+				}
+				var ev *EvictedError
+				if !errors.As(err, &ev) || ev.Reason != tt.reason {
+					t.Errorf("%s = %#v, want an *EvictedError with reason %q", what, err, tt.reason)
+				}
+			}
+			check("Err", slow.Err())
+			_, err := drainUntilError(t, slow)
+			check("Receive", err)
+			if err := slow.Post(ctx, KindText, "hello?"); err != tt.postErr {
+				t.Errorf("Post = %v, want %v", err, tt.postErr)
+			}
+
+			if tt.leaves > 0 { // a post committed after the ends: any leave notice is stored before it
+				carol := join(t, r, "carol")
+				if err := carol.Post(ctx, KindText, "mark"); err != nil {
+					t.Fatal(err)
+				}
+			}
+			leaves := 0
+			for _, m := range h.all() {
+				if m.Kind == KindLeave && m.Author == "slow" {
+					leaves++
+				}
+			}
+			if leaves != tt.leaves {
+				t.Errorf("%d leave notices for slow, want %d", leaves, tt.leaves)
+			}
+		})
 	}
 }

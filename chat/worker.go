@@ -1,6 +1,7 @@
 package chat
 
 import (
+	"errors"
 	"runtime/debug"
 	"sync"
 	"time"
@@ -101,7 +102,7 @@ func (w *worker) deliver(s *slot, batch []Message, now time.Time) {
 			w.evict(s, "delivery failed")
 		}
 	}()
-	if s.m.hasLeft() {
+	if s.m.ended() { // left (eviction and Close never leave it here)
 		delete(w.members, s.m.id)
 		delete(w.stalled, s.m.id)
 		return
@@ -154,15 +155,17 @@ func (w *worker) evict(s *slot, reason string) {
 	delete(w.members, s.m.id)
 	delete(w.stalled, s.m.id)
 	s.pending = nil
-	s.m.evictOnce.Do(func() { close(s.m.evicted); s.m.end() })
-	if !s.m.hasLeft() {
+	s.m.end(&EvictedError{Reason: reason}) // no effect if it left first
+	if errors.As(s.m.Err(), new(*EvictedError)) {
 		w.room.log.Info("chat: member evicted", "name", s.m.name, "id", s.m.id, "reason", reason)
 	}
 	w.room.depart(s.m)
 }
 
 // shutdown runs once w.in is closed: it refuses new members, gives each
-// member what still fits and closes every outbox.
+// member what still fits, closes every outbox and then ends the member with
+// ErrRoomClosed (after the close, so that Receive returns what was queued
+// first).
 func (w *worker) shutdown() {
 	w.mu.Lock()
 	w.closed = true
@@ -172,6 +175,7 @@ func (w *worker) shutdown() {
 		delete(w.members, id) // first, so a panic and a rerun cannot close twice
 		w.flush(s)
 		close(s.m.outbox)
+		s.m.end(ErrRoomClosed) // no effect if it left first
 	}
 	clear(w.stalled)
 }

@@ -5,7 +5,79 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"messaging/chat"
 )
+
+// complete is Tab: it completes a command's name at the start of the line,
+// else the name of someone online.
+func (m *Model) complete() {
+	what := "commands"
+	line, pos, matches, ok := completeCommand(m.input.Value(), m.input.Position(), commandNames())
+	if !ok {
+		what = "names"
+		line, pos, matches = completeName(m.input.Value(), m.input.Position(), m.online)
+	}
+	m.input.SetValue(line)
+	m.input.SetCursor(pos)
+	if len(matches) > 1 {
+		m.notice(matchesNotice(what, matches))
+	}
+}
+
+// commandNames are the command table's names, in its order.
+func commandNames() []string {
+	var names []string
+	for _, c := range chat.Commands() {
+		names = append(names, c.Name)
+	}
+	return names
+}
+
+// completeCommand completes a command's name (names: without the slash)
+// in the line's first word, as completeName does a person's: ok reports
+// that the word before the cursor is one (it begins with one slash, only
+// blanks before it), whether or not a command matches. One command
+// becomes "/name " (lower case, as the table writes it); several complete
+// what they share, then matches lists them ("/" alone lists them all).
+func completeCommand(line string, pos int, names []string) (completed string, cursor int, matches []string, ok bool) {
+	runes := []rune(line)
+	pos = min(max(pos, 0), len(runes))
+	if pos < len(runes) && !unicode.IsSpace(runes[pos]) {
+		return line, pos, nil, false // inside a word
+	}
+	start := pos
+	for start > 0 && !unicode.IsSpace(runes[start-1]) {
+		start--
+	}
+	word := string(runes[start:pos])
+	if strings.TrimSpace(string(runes[:start])) != "" || !strings.HasPrefix(word, "/") || strings.HasPrefix(word, "//") {
+		return line, pos, nil, false
+	}
+	prefix := strings.ToLower(word[1:])
+	for _, name := range names {
+		if strings.HasPrefix(name, prefix) {
+			matches = append(matches, "/"+name)
+		}
+	}
+	switch {
+	case len(matches) == 0:
+		return line, pos, nil, true
+	case len(matches) > 1:
+		word = commonPrefix(matches)
+		if utf8.RuneCountInString(word) <= utf8.RuneCountInString(prefix)+1 {
+			return line, pos, matches, true // nothing to add: say which match
+		}
+		matches = nil
+	default:
+		word = matches[0]
+		if pos == len(runes) {
+			word += " "
+		}
+		matches = nil
+	}
+	return string(runes[:start]) + word + string(runes[pos:]), start + utf8.RuneCountInString(word), nil, true
+}
 
 // completeName completes the word before the cursor (pos, in runes) to the
 // name of someone online, as Tab does in most chats; the cursor must be at
@@ -78,11 +150,11 @@ func commonPrefix(names []string) string {
 	return string(first[:n])
 }
 
-// matchesNotice lists the names a Tab could not choose between, the first
-// maxListed of them.
-func matchesNotice(names []string) string {
+// matchesNotice lists the names (or commands: what) a Tab could not choose
+// between, the first maxListed of them.
+func matchesNotice(what string, names []string) string {
 	const maxListed = 20
-	text := fmt.Sprintf("%d names match: %s", len(names), strings.Join(names[:min(len(names), maxListed)], ", "))
+	text := fmt.Sprintf("%d %s match: %s", len(names), what, strings.Join(names[:min(len(names), maxListed)], ", "))
 	if len(names) > maxListed {
 		text += ", …"
 	}

@@ -75,3 +75,37 @@ func TestTabCompletesANameOnline(t *testing.T) {
 		t.Errorf("no list of the matches:\n%s", s)
 	}
 }
+
+func TestCompleteCommand(t *testing.T) {
+	names := []string{"help", "who", "me", "quit", "whois"}
+	tests := []struct {
+		line       string
+		pos        int
+		want       string
+		wantCursor int
+		matches    string
+		ok         bool
+	}{
+		{"/h", 2, "/help ", 6, "", true},
+		{"/H", 2, "/help ", 6, "", true}, // as the table writes it
+		{"  /q", 4, "  /quit ", 8, "", true},
+		{"/me", 3, "/me ", 4, "", true},
+		{"/w", 2, "/who", 4, "", true},              // grows to what both share
+		{"/who", 4, "/who", 4, "/who,/whois", true}, // cannot grow: which match
+		{"/", 1, "/", 1, "/help,/who,/me,/quit,/whois", true},
+		{"/x", 2, "/x", 2, "", true},              // none: not a name either
+		{"/h rest", 2, "/help rest", 5, "", true}, // a blank follows already
+		{"/help", 2, "/help", 2, "", false},       // inside a word
+		{"//h", 3, "//h", 3, "", false},           // text
+		{"hi /h", 5, "hi /h", 5, "", false},       // not the first word
+		{"ca", 2, "ca", 2, "", false},             // a name, maybe
+		{"", 0, "", 0, "", false},
+	}
+	for _, tt := range tests {
+		got, cursor, matches, ok := completeCommand(tt.line, tt.pos, names)
+		if got != tt.want || cursor != tt.wantCursor || strings.Join(matches, ",") != tt.matches || ok != tt.ok {
+			t.Errorf("completeCommand(%q, %d) = %q, %d, %q, %v; want %q, %d, %q, %v",
+				tt.line, tt.pos, got, cursor, matches, ok, tt.want, tt.wantCursor, tt.matches, tt.ok)
+		}
+	}
+}

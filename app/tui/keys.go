@@ -5,8 +5,6 @@ import (
 	"strings"
 
 	tea "charm.land/bubbletea/v2"
-
-	"messaging/chat"
 )
 
 // keyBinding is one row of /help's key list and what those keys do: the
@@ -30,7 +28,7 @@ var (
 func init() {
 	keyBindings = []keyBinding{
 		{names: []string{"Enter"}, help: "send the line", keys: []string{"enter", "ctrl+j"}, do: (*Model).enterKey},
-		{names: []string{"Tab"}, help: "complete a name", keys: []string{"tab"}, do: (*Model).tabKey},
+		{names: []string{"Tab"}, help: "complete a name or /command", keys: []string{"tab"}, do: (*Model).tabKey},
 		{names: []string{"Up/Down"}, help: "recall earlier lines", keys: []string{"up", "down"}, do: (*Model).recallKey},
 		{names: []string{"PgUp/PgDn", "mouse wheel"}, help: "scroll up / down", keys: []string{"pgup", "pgdown"}, do: (*Model).pageKey},
 		{names: []string{"Ctrl+Home/End"}, help: "oldest / newest messages", keys: []string{"ctrl+home", "ctrl+end"}, do: (*Model).endsKey},
@@ -75,12 +73,7 @@ func (m *Model) key(k tea.KeyPressMsg) tea.Cmd {
 func (m *Model) enterKey(tea.KeyPressMsg) (tea.Cmd, bool) { return m.submit(), true }
 
 func (m *Model) tabKey(tea.KeyPressMsg) (tea.Cmd, bool) {
-	line, pos, matches := completeName(m.input.Value(), m.input.Position(), m.online)
-	m.input.SetValue(line)
-	m.input.SetCursor(pos)
-	if len(matches) > 1 {
-		m.notice(matchesNotice(matches))
-	}
+	m.complete()
 	return nil, true
 }
 
@@ -150,14 +143,12 @@ func (m *Model) eofKey(tea.KeyPressMsg) (tea.Cmd, bool) {
 	return nil, false
 }
 
-// help lists the commands and the keys, as notices.
-func (m *Model) help() {
-	m.notice("Commands:")
-	for _, c := range chat.Commands() {
-		m.notice(fmt.Sprintf("  /%-12s %s", strings.TrimSpace(c.Name+" "+c.Args), c.Help))
-	}
-	m.notice("Keys:")
+// keyHelp is the key list /help shows after the commands (chat.Run lists
+// those, from the command table).
+func keyHelp() []string {
+	lines := []string{"Keys:"}
 	for _, b := range keyBindings {
-		m.notice(fmt.Sprintf("  %-13s %s", strings.Join(b.names, ", "), b.help))
+		lines = append(lines, fmt.Sprintf("  %-13s %s", strings.Join(b.names, ", "), b.help))
 	}
+	return lines
 }

@@ -42,9 +42,9 @@ func TestSharedLinesLookAsIfRenderedAlone(t *testing.T) {
 			t.Fatal(err)
 		}
 		o := Options{Room: room, Member: member, HistoryLen: 100, MaxMessage: 1000, Width: v.width, Height: 30, Profile: v.profile}
-		alone := New(ctx, o)
+		alone := newModel(ctx, o)
 		o.Lines = cache
-		shared := New(ctx, o)
+		shared := newModel(ctx, o)
 		v.alone, v.shared = &alone, &shared
 	}
 	var msgs []chat.Message
@@ -119,7 +119,7 @@ func TestASharedLineIsNobodysOwn(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		m := New(ctx, Options{Room: room, Member: member, HistoryLen: 100, MaxMessage: 1000, Width: 100, Height: 30, Profile: colorprofile.ANSI256, Lines: lines})
+		m := newModel(ctx, Options{Room: room, Member: member, HistoryLen: 100, MaxMessage: 1000, Width: 100, Height: 30, Profile: colorprofile.ANSI256, Lines: lines})
 		return &m
 	}
 	alice, bob, bobAlone := model("alice", cache), model("bob", cache), model("bob", nil)

@@ -246,7 +246,7 @@ func BenchmarkDrawNewMessage(b *testing.B) {
 			if shared {
 				f.model.shared = NewLineCache()
 			}
-			s := NewScreen(f.model, io.Discard)
+			s := newScreen(f.model, io.Discard, nil)
 			s.out.draw(s.Model.frame(), false)
 			var bytes countingWriter
 			s.out.w = &bytes
@@ -360,7 +360,7 @@ func TestRowsSurviveWidthDisagreements(t *testing.T) {
 func TestAWindowChangeRepaintsEvenAtTheSameSize(t *testing.T) {
 	f := newFixture(t, 80, 24, conversation(30))
 	term := newTerminal(80, 24)
-	s := Screen{Model: &f.model, out: &screenOutput{lineRenderer: term.r}}
+	s := screenOn(&f.model, term.r)
 	play := func() {
 		_, _ = term.emu.Write(term.out.Bytes())
 		term.out.Reset()
@@ -417,35 +417,48 @@ func TestAppendNumberWritesDecimal(t *testing.T) {
 	}
 }
 
-// TestFilterDrawsDeliveriesOutsideTheRound: the program's filter updates
-// and draws a delivery and drops it, unless drawing waits for the next
-// frame, when its command goes on through Update; other messages pass
-// untouched.
+// screenOn is a screen drawing m through r, as Run makes one, without a
+// program: frames that wait are drawn by sending it flushMsg by hand.
+func screenOn(m *Model, r *lineRenderer) screen {
+	return screen{Model: m, out: &screenOutput{lineRenderer: r}, started: make(chan struct{}), guard: func(c tea.Cmd) tea.Cmd { return c }}
+}
+
+// TestFilterDrawsDeliveriesOutsideTheRound: the program's filter applies
+// and drops a delivery, drawing it at once or, within frameEvery of the
+// last draw, with the next frame; other messages pass untouched.
 func TestFilterDrawsDeliveriesOutsideTheRound(t *testing.T) {
 	f := newFixture(t, 80, 24, conversation(3))
 	term := newTerminal(80, 24)
-	s := Screen{Model: &f.model, out: &screenOutput{lineRenderer: term.r}}
+	s := screenOn(&f.model, term.r)
+	flushed := make(chan tea.Msg, 1)
+	s.out.send = func(msg tea.Msg) { flushed <- msg }
 	s.draw()
 	term.out.Reset()
 	deliver := func(id int64, body string) tea.Msg {
-		return s.Filter(s, receivedMsg{[]chat.Message{{ID: id, Time: base, Author: "bob", Kind: chat.KindText, Body: body}}})
+		return s.filter(s, receivedMsg{[]chat.Message{{ID: id, Time: base, Author: "bob", Kind: chat.KindText, Body: body}}})
 	}
 
-	// Within frameEvery of the last draw: applied, drawn later.
-	passed := deliver(1000, "too soon to draw")
-	cmdMsg, ok := passed.(commandMsg)
-	if !ok || cmdMsg.cmd == nil {
-		t.Fatalf("a delivery waiting for its frame gave %#v, want its command", passed)
-	}
-	if _, cmd := s.Update(cmdMsg); cmd == nil {
-		t.Error("Update dropped the command the filter passed on")
+	// Within frameEvery of the last draw: applied, drawn with the next frame.
+	if passed := deliver(1000, "too soon to draw"); passed != nil {
+		t.Fatalf("a delivery waiting for its frame was passed on: %#v", passed)
 	}
 	if !strings.Contains(f.model.View().Content, "too soon to draw") {
 		t.Error("the delivery was not applied")
 	}
+	if strings.Contains(term.out.String(), "too soon to draw") {
+		t.Error("the delivery was drawn before its frame")
+	}
+	select {
+	case msg := <-flushed:
+		s.Update(msg)
+	case <-time.After(time.Second):
+		t.Fatal("the next frame was never asked for")
+	}
+	if !strings.Contains(term.out.String(), "too soon to draw") {
+		t.Errorf("the delivery was not drawn with the next frame: %q", term.out.String())
+	}
 
 	// The frame is due: applied, drawn, dropped.
-	s.Update(flushMsg{})
 	term.out.Reset()
 	s.out.lastDraw = time.Time{}
 	if passed := deliver(1001, "drawn at once"); passed != nil {
@@ -456,7 +469,7 @@ func TestFilterDrawsDeliveriesOutsideTheRound(t *testing.T) {
 	}
 
 	key := tea.KeyPressMsg{Code: 'x', Text: "x"}
-	if passed := s.Filter(s, key); passed != key {
+	if passed := s.filter(s, key); passed != key {
 		t.Errorf("a key came out of the filter as %#v", passed)
 	}
 	if f.model.input.Value() != "" {

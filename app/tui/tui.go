@@ -88,6 +88,7 @@ type Model struct {
 	recall     []string
 	recallAt   int
 	draft      string // the unsent line, kept while recalling
+	refused    string // the line the command table refused last, kept in the input (see chat.AfterRefused)
 	exitReason string
 	bell       bool   // a mention arrived: ring once at the next draw
 	lastLineID uint64 // the newest log line's id
@@ -99,8 +100,8 @@ type Model struct {
 	lastActivity time.Time
 }
 
-// New returns the screen for member, showing recent history.
-func New(ctx context.Context, o Options) Model {
+// newModel returns the screen for member, showing recent history.
+func newModel(ctx context.Context, o Options) Model {
 	in := textinput.New()
 	in.Prompt = "> "
 	in.Placeholder = "Type a message, /help for commands"
@@ -131,7 +132,7 @@ func New(ctx context.Context, o Options) Model {
 // server ended the session (eviction, shutdown).
 func (m *Model) ExitReason() string { return m.exitReason }
 
-// Messages Deliver and the model's commands bring.
+// Messages deliver and the model's commands bring.
 type (
 	receivedMsg struct{ msgs []chat.Message }
 	endedMsg    struct{ err error }
@@ -145,22 +146,10 @@ type (
 	}
 )
 
-// ShutdownMsg tells the screen that the server is shutting down: it quits,
-// telling the user why. Restart: the operator is restarting the server.
-type ShutdownMsg struct{ Restart bool }
-
-const (
-	restartReason  = "The server is restarting. Please reconnect in a moment."
-	shutdownReason = "The server is shutting down."
-)
-
-// reason is what the screen tells its user as it quits.
-func (msg ShutdownMsg) reason() string {
-	if msg.Restart {
-		return restartReason
-	}
-	return shutdownReason
-}
+// restartReason is what the user reads when the room closed under the
+// screen. (A shutdown the server announces arrives as the cause of Run's
+// context.)
+const restartReason = "The server is restarting. Please reconnect in a moment."
 
 func (m Model) Init() tea.Cmd { return m.idleCheck() }
 
@@ -176,13 +165,13 @@ func (m *Model) idleCheck() tea.Cmd {
 	return tea.Tick(m.idleTimeout/4, func(time.Time) tea.Msg { return idleMsg{} })
 }
 
-// Deliver hands the member's messages to the screen through send (the
+// deliver hands the member's messages to the screen through send (the
 // program's Send), a batch per wake-up, until the member leaves or is
 // evicted or ctx ends; then it tells the screen why. Run it in one
 // goroutine for the session's life: a tea.Cmd re-armed after each batch
 // would start a goroutine per batch, a measurable share of a delivery's
 // cost with hundreds of sessions.
-func Deliver(ctx context.Context, member *chat.Member, send func(tea.Msg)) {
+func deliver(ctx context.Context, member *chat.Member, send func(tea.Msg)) {
 	for {
 		msgs, err := member.Receive(ctx)
 		if err != nil {
@@ -221,9 +210,6 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 		}
 	case endedMsg:
 		m.exitReason = endReason(msg.err)
-		return tea.Quit
-	case ShutdownMsg:
-		m.exitReason = msg.reason()
 		return tea.Quit
 	case idleMsg:
 		if idle := time.Since(m.lastActivity); idle >= m.idleTimeout {
@@ -273,7 +259,11 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 	return nil
 }
 
-// submit handles Enter: a command runs here, text goes to the room.
+// submit handles Enter: the line runs through the command table
+// (chat.Run), here in Update, so a person's lines keep the order typed.
+// A line run or sent leaves the input (Up brings it back); a line refused
+// (an unknown command, a command without its argument, a post refused)
+// stays in it for the user to fix.
 func (m *Model) submit() tea.Cmd {
 	text := m.input.Value()
 	if strings.TrimSpace(text) == "" {
@@ -282,54 +272,67 @@ func (m *Model) submit() tea.Cmd {
 		m.input.SetValue("")
 		return nil
 	}
-	in := chat.ParseInput(text)
-	kind, body := chat.KindText, in.Text
-	switch in.Command {
-	case "":
-	case "me":
-		if strings.TrimSpace(in.Arg) == "" {
-			m.notice("Usage: /me ACTION, for example /me waves")
-			return nil
+	line := chat.AfterRefused(text, m.refused)
+	s := &commandScreen{m: m, line: line}
+	ok := chat.Run(s, line)
+	m.refused = ""
+	if !ok {
+		m.refused = line
+	}
+	if !ok || s.kept { // refused: the line stays in the input
+		if line != text { // without the refused text before it
+			m.input.SetValue(line)
+			m.input.CursorEnd()
 		}
-		kind, body = chat.KindAction, in.Arg
-	case "help":
-		m.remember(text)
-		m.input.SetValue("")
-		m.help()
-		return nil
-	case "who":
-		m.remember(text)
-		m.input.SetValue("")
-		m.setOnline(m.room.Online())
-		m.notice(fmt.Sprintf("%d online: %s", len(m.online), strings.Join(m.online, ", ")))
-		return nil
-	case "quit":
-		return tea.Quit
-	default:
-		m.remember(text) // Up brings it back to correct
-		m.input.SetValue("")
-		m.notice(fmt.Sprintf("Unknown command /%s. Type /help for the list; start a line with // to send a slash.", chat.Sanitize(in.Command, 30)))
 		return nil
 	}
+	m.remember(line)
+	m.input.SetValue("")
+	return s.cmd
+}
+
+// commandScreen is the screen as the command table sees it, for one line.
+type commandScreen struct {
+	m    *Model
+	line string
+	cmd  tea.Cmd // what the line asks of the program: a post's commit, or quit
+	kept bool    // a post was refused: the line stays in the input
+}
+
+func (s *commandScreen) Notice(text string) { s.m.notice(text) }
+func (s *commandScreen) Keys() []string     { return keyHelp() }
+func (s *commandScreen) Quit()              { s.cmd = tea.Quit }
+
+// Online also refreshes the member list.
+func (s *commandScreen) Online() []string {
+	s.m.setOnline(s.m.room.Online())
+	return slices.Clone(s.m.online)
+}
+
+func (s *commandScreen) Post(kind chat.Kind, body string) {
+	s.cmd, s.kept = s.m.post(kind, body, s.line)
+}
+
+// post hands a message to the room and returns the wait for its commit,
+// which gives line back to the input if the commit fails. kept: it was
+// refused, with a notice, and stays in the input.
+func (m *Model) post(kind chat.Kind, body, line string) (cmd tea.Cmd, kept bool) {
 	// Refuse overlong text here too, keeping it in the input to shorten.
 	if n := utf8.RuneCountInString(chat.Sanitize(body, 0)); n > m.max {
 		m.notice(fmt.Sprintf("Not sent: the message is %d characters long; the limit is %d. Shorten it and press Enter again.", n, m.max))
-		return nil
+		return nil, true
 	}
-	// Handing the line to the room here, in Update, keeps a person's lines
-	// in the order typed; only the wait for the commit runs in a command.
+	// Only the wait for the commit runs in a command.
 	receipt, err := m.member.Send(kind, body)
 	if err != nil {
-		m.postFailed(err) // the text stays in the input
-		return nil
+		m.postFailed(err)
+		return nil, true
 	}
-	m.remember(text)
-	m.input.SetValue("")
 	m.scroll, m.unseen = 0, 0
 	ctx := m.ctx
 	return func() tea.Msg {
-		return postedMsg{text: text, err: receipt.Wait(ctx)}
-	}
+		return postedMsg{text: line, err: receipt.Wait(ctx)}
+	}, false
 }
 
 func (m *Model) remember(text string) {
@@ -544,9 +547,9 @@ func (m *Model) top() int { return max(len(m.lines)-m.logHeight(), 0) }
 // limit, so that an overlong message is refused with its true length.
 func inputLimit(maxMessage int) int { return 8 * maxMessage }
 
-// PasteLimit is the most bytes of one paste worth reading: any paste cut
+// pasteLimit is the most bytes of one paste worth reading: any paste cut
 // there is still longer than the input holds, so it is refused whole.
-func PasteLimit(maxMessage int) int { return 4*inputLimit(maxMessage) + 4 }
+func pasteLimit(maxMessage int) int { return 4*inputLimit(maxMessage) + 4 }
 
 func firstID(entries []entry) int64 {
 	for _, e := range entries {

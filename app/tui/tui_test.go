@@ -42,7 +42,7 @@ func newFixture(t testing.TB, width, height int, recent []chat.Message) *fixture
 	if _, err := member.Receive(ctx); err != nil { // alice's join notice: stored by now
 		t.Fatal(err)
 	}
-	m := New(ctx, Options{Room: room, Member: member, Recent: recent, HistoryLen: 100, MaxMessage: 1000, Width: width, Height: height})
+	m := newModel(ctx, Options{Room: room, Member: member, Recent: recent, HistoryLen: 100, MaxMessage: 1000, Width: width, Height: height})
 	return &fixture{t: t, store: st, room: room, model: m}
 }
 
@@ -290,7 +290,7 @@ func TestScrollingPastTheTopLoadsOlderHistory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f = &fixture{t: t, store: f.store, room: f.room, model: New(context.Background(), Options{
+	f = &fixture{t: t, store: f.store, room: f.room, model: newModel(context.Background(), Options{
 		Room: f.room, Member: f.model.member, Recent: recent, HistoryLen: 100, MaxMessage: 1000, Width: 80, Height: 24,
 	})}
 	for range 10 {
@@ -319,7 +319,7 @@ func TestScrollingPastTheTopLoadsOlderHistory(t *testing.T) {
 func TestInput(t *testing.T) {
 	f := newFixture(t, 80, 24, nil)
 
-	// Unknown commands stay local; Up brings the line back to correct.
+	// Unknown commands stay local, and in the input to correct.
 	f.typeText("/frobnicate now")
 	if cmd := f.press(tea.KeyEnter); cmd != nil {
 		t.Error("unknown command produced a command (a post?)")
@@ -327,8 +327,8 @@ func TestInput(t *testing.T) {
 	if s := f.screenText(); !strings.Contains(s, "-!- Unknown command /frobnicate") {
 		t.Errorf("no notice for an unknown command:\n%s", s)
 	}
-	if f.press(tea.KeyUp); f.model.input.Value() != "/frobnicate now" {
-		t.Errorf("Up after an unknown command gave %q", f.model.input.Value())
+	if got := f.model.input.Value(); got != "/frobnicate now" {
+		t.Errorf("after an unknown command the input holds %q", got)
 	}
 	f.model.input.SetValue("")
 
@@ -417,6 +417,144 @@ func TestInput(t *testing.T) {
 		if !strings.Contains(s, want) {
 			t.Errorf("/help or /who output lacks %q:\n%s", want, s)
 		}
+	}
+}
+
+// noticesSince are the log's notices from entry i on.
+func (f *fixture) noticesSince(i int) []string {
+	var notices []string
+	for _, e := range f.model.entries[i:] {
+		if e.local {
+			notices = append(notices, e.msg.Body)
+		}
+	}
+	return notices
+}
+
+// A command used wrongly says how to use it and stays in the input to fix;
+// Enter on it again does not post it, and a command typed after it runs
+// alone: "/me" then " /who" is /who, not "* alice /who".
+func TestAWrongCommandStaysInTheInput(t *testing.T) {
+	f := newFixture(t, 100, 30, nil)
+	f.typeText("/me")
+	for i := range 2 {
+		if cmd := f.press(tea.KeyEnter); cmd != nil {
+			t.Errorf("Enter %d on /me alone gave a command (a post?)", i+1)
+		}
+		if got := f.model.input.Value(); got != "/me" {
+			t.Errorf("Enter %d on /me alone left %q in the input", i+1, got)
+		}
+	}
+	if n := len(f.logEntries("Usage: /me ACTION")); n != 1 {
+		t.Errorf("%d usage notices, want 1 (counted)", n)
+	}
+	before := len(f.model.entries)
+	f.typeText(" /who")
+	if cmd := f.press(tea.KeyEnter); cmd != nil {
+		t.Error(`"/me" then " /who" was posted`)
+	}
+	if got := f.noticesSince(before); !slices.Equal(got, []string{"1 online: alice"}) {
+		t.Errorf(`"/me" then " /who" gave notices %q, want /who's`, got)
+	}
+	if got := f.model.input.Value(); got != "" {
+		t.Errorf("after /who the input holds %q", got)
+	}
+	if f.press(tea.KeyUp); f.model.input.Value() != "/who" {
+		t.Errorf("Up recalls %q, want the /who that ran", f.model.input.Value())
+	}
+	f.model.input.SetValue("")
+
+	// Edited into another command, it runs that command.
+	f.typeText("/me")
+	f.press(tea.KeyEnter)
+	f.send(tea.KeyPressMsg{Code: 'u', Mod: tea.ModCtrl})
+	f.typeText(" /who")
+	before = len(f.model.entries)
+	if cmd := f.press(tea.KeyEnter); cmd != nil || f.model.input.Value() != "" {
+		t.Errorf("/me edited into /who: command %v, input %q", cmd != nil, f.model.input.Value())
+	}
+	if got := f.noticesSince(before); !slices.Equal(got, []string{"1 online: alice"}) {
+		t.Errorf("/me edited into /who gave notices %q", got)
+	}
+
+	// Fixed, it is sent.
+	f.typeText("/me")
+	f.press(tea.KeyEnter)
+	f.typeText(" waves")
+	if cmd := f.press(tea.KeyEnter); cmd == nil || f.model.input.Value() != "" {
+		t.Errorf("/me fixed into /me waves: command %v, input %q; want it sent", cmd != nil, f.model.input.Value())
+	}
+
+	// A wrong command typed after a wrong one is what stays.
+	f.typeText("/me")
+	f.press(tea.KeyEnter)
+	f.typeText(" /nosuch")
+	if cmd := f.press(tea.KeyEnter); cmd != nil || f.model.input.Value() != "/nosuch" {
+		t.Errorf("/me then /nosuch: command %v, input %q; want /nosuch kept", cmd != nil, f.model.input.Value())
+	}
+}
+
+// An unknown command says so and stays in the input; Enter again counts
+// the notice and posts nothing.
+func TestAnUnknownCommandStaysInTheInput(t *testing.T) {
+	f := newFixture(t, 100, 30, nil)
+	f.typeText("/foo bar")
+	for i := range 2 {
+		if cmd := f.press(tea.KeyEnter); cmd != nil {
+			t.Errorf("Enter %d on /foo bar gave a command (a post?)", i+1)
+		}
+		if got := f.model.input.Value(); got != "/foo bar" {
+			t.Errorf("Enter %d on /foo bar left %q in the input", i+1, got)
+		}
+	}
+	if s := f.screenText(); !strings.Contains(s, "Unknown command /foo. Type /help for the list") || !strings.Contains(s, "(×2)") {
+		t.Errorf("want one notice for /foo, counted twice:\n%s", s)
+	}
+}
+
+func TestTabCompletesCommandNames(t *testing.T) {
+	f := newFixture(t, 100, 30, nil)
+	f.typeText("/w")
+	f.press(tea.KeyTab)
+	if got := f.model.input.Value(); got != "/who " {
+		t.Fatalf("/w Tab gave %q, want %q", got, "/who ")
+	}
+	before := len(f.model.entries)
+	if cmd := f.press(tea.KeyEnter); cmd != nil || !slices.Equal(f.noticesSince(before), []string{"1 online: alice"}) {
+		t.Errorf("the completed /who did not run: command %v, notices %q", cmd != nil, f.noticesSince(before))
+	}
+
+	f.typeText("/")
+	f.press(tea.KeyTab)
+	want := make([]string, 0)
+	for _, c := range chat.Commands() {
+		want = append(want, "/"+c.Name)
+	}
+	if got := f.model.input.Value(); got != "/" {
+		t.Errorf("/ Tab changed the line to %q", got)
+	}
+	if s := f.screenText(); !strings.Contains(s, fmt.Sprintf("%d commands match: %s", len(want), strings.Join(want, ", "))) {
+		t.Errorf("/ Tab does not list the commands %q:\n%s", want, s)
+	}
+}
+
+// /help lists exactly the command table, in its order, then the keys.
+func TestHelpListsExactlyTheCommandTable(t *testing.T) {
+	f := newFixture(t, 100, 40, nil)
+	before := len(f.model.entries)
+	f.typeText("/help")
+	f.press(tea.KeyEnter)
+	got := f.noticesSince(before)
+	want := []string{"Commands:"}
+	for _, c := range chat.Commands() {
+		want = append(want, c.HelpLine())
+	}
+	keys := slices.Index(got, "Keys:")
+	if keys < 0 || !slices.Equal(got[:keys], want) {
+		t.Errorf("/help lists\n%s\nwant the commands\n%s\nthen the keys", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if keys >= 0 && len(got)-keys-1 != len(keyBindings) {
+		t.Errorf("/help lists %d keys, want %d", len(got)-keys-1, len(keyBindings))
 	}
 }
 
@@ -742,7 +880,7 @@ func TestSlowDownNoticesCountInOne(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{t: t, store: st, room: room, model: New(context.Background(), Options{
+	f := &fixture{t: t, store: st, room: room, model: newModel(context.Background(), Options{
 		Room: room, Member: member, HistoryLen: 100, MaxMessage: 1000, Width: 80, Height: 24,
 	})}
 	refused := 0

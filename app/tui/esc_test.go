@@ -1,4 +1,4 @@
-package app
+package tui
 
 import (
 	"context"
@@ -12,6 +12,9 @@ import (
 
 	uv "github.com/charmbracelet/ultraviolet"
 )
+
+// waitLimit bounds every wait in these tests.
+const waitLimit = 15 * time.Second
 
 // chunkReader returns what is sent on its channel, one send per Read, as an
 // SSH channel returns what arrived in one packet; closing the channel ends

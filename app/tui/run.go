@@ -1,0 +1,263 @@
+package tui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"runtime/debug"
+	"sync"
+
+	tea "charm.land/bubbletea/v2"
+	uv "github.com/charmbracelet/ultraviolet"
+)
+
+// Terminal is a session's terminal as Run uses it. The caller bounds what
+// the client controls: the rate of In, the sizes and how often they change.
+type Terminal struct {
+	In     io.Reader // what the user types; Run decodes it
+	Out    io.Writer // where the screen draws; Run writes nothing elsewhere
+	Term   string    // the client's TERM, for decoding its keys
+	Width  int       // the window's size when Run starts
+	Height int
+	// Resizes waits for the window's next size; ok is false once there
+	// will be no more, or when ctx ends. Run calls it from one goroutine,
+	// one call at a time.
+	Resizes func(ctx context.Context) (width, height int, ok bool)
+}
+
+// Run shows the chat on t until the user quits, the room ends the member
+// (eviction, the room closing), or ctx ends; then it gives the terminal
+// back as the user had it and prints why the chat ended, if the user
+// should know. It owns the session's whole terminal loop: the program, the
+// decoding of t.In, the window changes, the line renderer and its frames.
+// o.Width and o.Height are ignored: t's size is used.
+//
+// The caller ends a session with a reason by cancelling ctx with a cause
+// (context.WithCancelCause) that has a method Reason() string: the user
+// reads that reason. Any other end of ctx (the connection closed) ends it
+// silently.
+//
+// A panic in any of Run's goroutines, the program's included, ends only
+// this session: Run restores the terminal and returns an error holding the
+// panic and its stack, for the caller to log. Other errors are the
+// program's; a chat that ended for one of the reasons above returns nil.
+func Run(ctx context.Context, t Terminal, o Options) error {
+	parent := ctx
+	ctx, stop := context.WithCancel(ctx) // Run's goroutines end with it
+	defer stop()
+	r := &runner{stop: stop}
+
+	o.Width, o.Height = t.Width, t.Height
+	s := newScreen(newModel(ctx, o), t.Out, r.guard)
+	program := tea.NewProgram(s,
+		tea.WithContext(ctx),
+		tea.WithInput(nil), // Run reads the input (readInput; see stopFrameTicker)
+		tea.WithOutput(t.Out),
+		tea.WithoutSignalHandler(), // the process's signals are not the session's
+		tea.WithoutCatchPanics(),   // the runner recovers and reports them, once
+		tea.WithWindowSize(t.Width, t.Height),
+		tea.WithColorProfile(o.Profile), // not detected from the server's environment
+		// The screen draws itself: Bubble Tea's renderer would re-read
+		// the whole screen for every change.
+		tea.WithoutRenderer(),
+		tea.WithFPS(1), // until stopFrameTicker
+		// Deliveries are drawn outside Bubble Tea's round (screen.filter).
+		// The only filter: Wish's suspend/resume one is for a model that
+		// suspends, which this one never does.
+		tea.WithFilter(s.filter),
+	)
+	s.out.send = program.Send
+
+	s.open() // the user sees the chat now; keys wait for the program
+	go r.guarded("delivery", func() { deliver(ctx, o.Member, program.Send) })
+	go r.guarded("input", func() { r.readInput(ctx, program, t, pasteLimit(o.MaxMessage)) })
+	go r.guarded("resizes", func() { forwardResizes(ctx, program, t.Resizes) })
+	go r.guarded("frame ticker", func() { stopFrameTicker(ctx, program, s.started) })
+	err := r.runProgram(program)
+	program.Kill()    // ends what Run left behind if it ended abnormally
+	s.out.stopFlush() // no frame is drawn after this
+	s.restore()       // after every way out: quit, eviction, shutdown, panic
+	reason := s.Model.ExitReason()
+	var announced interface{ Reason() string }
+	if errors.As(context.Cause(parent), &announced) {
+		reason = announced.Reason()
+	}
+	if reason != "" {
+		// \r\n: a terminal in raw mode does not translate newlines.
+		_, _ = io.WriteString(t.Out, reason+"\r\n")
+	}
+	if failure := r.failure(); failure != nil {
+		return failure
+	}
+	if errors.Is(err, tea.ErrProgramKilled) {
+		return nil // ctx ended, or the runner stopped it after a panic
+	}
+	return err
+}
+
+// runner is what Run's goroutines share: the first panic any of them
+// recovered, and the stop that ends the others.
+type runner struct {
+	stop     context.CancelFunc
+	mu       sync.Mutex
+	panicked error
+}
+
+// recovered records a panic recovered in the goroutine named where, with
+// the stack of the panic, and stops the session. Only the first is kept:
+// the others follow from it.
+func (r *runner) recovered(where string, v any) {
+	err := fmt.Errorf("panic in %s: %v\n%s", where, v, debug.Stack())
+	r.mu.Lock()
+	if r.panicked == nil {
+		r.panicked = err
+	}
+	r.mu.Unlock()
+	r.stop()
+}
+
+func (r *runner) failure() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.panicked
+}
+
+// guarded runs f, the whole of one of Run's goroutines, as that
+// goroutine's one recovery layer.
+func (r *runner) guarded(where string, f func()) {
+	defer func() {
+		if v := recover(); v != nil {
+			r.recovered(where, v)
+		}
+	}()
+	f()
+}
+
+// runProgram runs the program on Run's goroutine, which is the program's
+// event loop: a panic in the model's Init, Update or the filter ends here.
+func (r *runner) runProgram(p *tea.Program) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			r.recovered("the program", v)
+			err = tea.ErrProgramKilled
+		}
+	}()
+	_, err = p.Run()
+	return err
+}
+
+// guard wraps a command the model returns: Bubble Tea runs each command on
+// a goroutine of its own, which a panic would otherwise take down with the
+// server (the program's own recovery is off: it prints to the server's
+// stderr). The commands of a batch are wrapped as the batch runs.
+func (r *runner) guard(cmd tea.Cmd) tea.Cmd {
+	if cmd == nil {
+		return nil
+	}
+	return func() (msg tea.Msg) {
+		defer func() {
+			if v := recover(); v != nil {
+				r.recovered("a command", v)
+				msg = nil
+			}
+		}()
+		msg = cmd()
+		if batch, ok := msg.(tea.BatchMsg); ok {
+			guarded := make(tea.BatchMsg, len(batch))
+			for i, c := range batch {
+				guarded[i] = r.guard(c)
+			}
+			msg = guarded
+		}
+		return msg
+	}
+}
+
+// errPanicked ends the input after a panic in one of its readers.
+var errPanicked = errors.New("input reader panicked")
+
+// guardedReader is the input as the terminal reader's own goroutine reads
+// it (uv.TerminalReader.StreamEvents starts one): a panic in a Read, in the
+// paste limiter, the lone-Esc reader or the caller's reader, is recovered
+// here, the one recovery layer that goroutine has, and ends the input.
+type guardedReader struct {
+	r   io.Reader
+	run *runner
+}
+
+func (g guardedReader) Read(p []byte) (n int, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			g.run.recovered("input", v)
+			n, err = 0, errPanicked
+		}
+	}()
+	return g.r.Read(p)
+}
+
+// readInput is the program's input: it decodes what the user types with
+// the terminal reader Bubble Tea's own input uses, and hands the events to
+// the program, which translates them as it would its own reader's. It ends
+// when the input ends.
+//
+// Bracketed pastes are cut at pasteMax bytes (pasteLimiter). An ESC that
+// ends what the client sent is the Esc key at once, not the start of a
+// sequence that the next key, typed a moment later, would complete as
+// Alt+key (see loneEscReader).
+//
+// A size report in the input (what a terminal answers to a size query,
+// which the chat never sends) is dropped: typed by a client, it would size
+// the screen past the caller's bounds and as often as it likes. Only
+// t.Resizes sizes the screen.
+func (r *runner) readInput(ctx context.Context, program *tea.Program, t Terminal, pasteMax int) {
+	events := make(chan uv.Event)
+	input := guardedReader{newPasteLimiter(t.In, pasteMax), r}
+	go r.guarded("input decoder", func() {
+		defer close(events)
+		// A read error ends the input as the end of input does: the
+		// session is closing.
+		_ = newKeyReader(input, t.Term).StreamEvents(ctx, events)
+	})
+	for event := range events {
+		if _, ok := event.(uv.WindowSizeEvent); ok {
+			continue
+		}
+		program.Send(event) // returns at once once the program ended
+	}
+}
+
+// forwardResizes passes the window's sizes to the program until there are
+// no more.
+func forwardResizes(ctx context.Context, program *tea.Program, next func(context.Context) (int, int, bool)) {
+	if next == nil {
+		return
+	}
+	for {
+		width, height, ok := next(ctx)
+		if !ok {
+			return
+		}
+		program.Send(tea.WindowSizeMsg{Width: width, Height: height})
+	}
+}
+
+// stopFrameTicker ends the frame ticker Bubble Tea runs for every program,
+// with a renderer or without: once a second it wakes to flush a buffer that
+// stays empty here, as the screen writes to the session itself. Hundreds of
+// idle sessions' ticks were most of an idle server's CPU, and a share of
+// every delivery's. ReleaseTerminal is the one public way to stop the
+// ticker; with the program's own input reader disabled (readInput reads)
+// and no renderer, the ticker is all it releases. (Bubble Tea's clipboard
+// and raw-output commands queue output for the ticker, and with its input
+// off it drops terminal queries: the chat uses none of them.) It is called
+// once the program runs (its model's Init closed started): it returns after
+// half a second, the time it waits for the input reader the program does
+// not have.
+func stopFrameTicker(ctx context.Context, program *tea.Program, started <-chan struct{}) {
+	select {
+	case <-started:
+		_ = program.ReleaseTerminal()
+	case <-ctx.Done():
+	}
+}

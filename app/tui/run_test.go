@@ -1,0 +1,203 @@
+package tui
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+)
+
+// syncBuffer is a terminal's output as a test reads it while Run writes.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// running is a chat for "alice" run by Run on an 80x24 terminal.
+type running struct {
+	out    *syncBuffer
+	cancel context.CancelCauseFunc
+	done   chan error
+}
+
+func startRun(t *testing.T, in io.Reader, resizes func(context.Context) (int, int, bool)) *running {
+	t.Helper()
+	room, _ := newRoom(t)
+	ctx, cancel := context.WithCancelCause(context.Background())
+	t.Cleanup(func() { cancel(nil) })
+	member, err := room.Join(ctx, "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &running{out: &syncBuffer{}, cancel: cancel, done: make(chan error, 1)}
+	term := Terminal{In: in, Out: r.out, Term: "xterm-256color", Width: 80, Height: 24, Resizes: resizes}
+	go func() {
+		r.done <- Run(ctx, term, Options{Room: room, Member: member, HistoryLen: 100, MaxMessage: 1000})
+	}()
+	return r
+}
+
+func (r *running) wait(t *testing.T) error {
+	t.Helper()
+	select {
+	case err := <-r.done:
+		return err
+	case <-time.After(waitLimit):
+		t.Fatal("Run did not return")
+		return nil
+	}
+}
+
+func (r *running) waitOutput(t *testing.T, what string) {
+	t.Helper()
+	for deadline := time.Now().Add(waitLimit); !strings.Contains(r.out.String(), what); {
+		if time.Now().After(deadline) {
+			t.Fatalf("%q never written; output %q", what, r.out.String())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// reason is a cause with a reason for the user.
+type reason string
+
+func (r reason) Error() string  { return "stopped" }
+func (r reason) Reason() string { return string(r) }
+
+func TestRunEndsWithItsContextsReasonAfterRestoring(t *testing.T) {
+	in, typing := io.Pipe()
+	defer typing.Close()
+	r := startRun(t, in, nil)
+	r.waitOutput(t, enterScreen)
+	r.cancel(reason("The server is shutting down."))
+	if err := r.wait(t); err != nil {
+		t.Errorf("Run: %v", err)
+	}
+	if out := r.out.String(); !strings.HasSuffix(out, leaveScreen+"The server is shutting down.\r\n") {
+		t.Errorf("output ends %q, want the terminal restored, then the reason", out[max(len(out)-80, 0):])
+	}
+}
+
+func TestRunEndsSilentlyWhenItsContextEndsWithoutAReason(t *testing.T) {
+	in, typing := io.Pipe()
+	defer typing.Close()
+	r := startRun(t, in, nil)
+	r.waitOutput(t, enterScreen)
+	r.cancel(nil)
+	if err := r.wait(t); err != nil {
+		t.Errorf("Run: %v", err)
+	}
+	if out := r.out.String(); !strings.HasSuffix(out, leaveScreen) {
+		t.Errorf("output ends %q, want the terminal restored and nothing after", out[max(len(out)-80, 0):])
+	}
+}
+
+// A size report typed into the session is not a window change: only
+// Terminal.Resizes sizes the screen.
+func TestATypedSizeReportDoesNotResize(t *testing.T) {
+	in, typing := io.Pipe()
+	defer typing.Close()
+	r := startRun(t, in, nil)
+	r.waitOutput(t, enterScreen)
+	go func() { _, _ = io.WriteString(typing, "\x1b[8;200;4096t"+"hello") }()
+	r.waitOutput(t, "hello") // typed after the report: handled after it
+	r.cancel(nil)
+	r.wait(t)
+	// At 200 rows the log's scroll region would end on row 198.
+	if out := r.out.String(); strings.Contains(out, "\x1b[2;198r") || !strings.Contains(out, "\x1b[2;22r") {
+		t.Errorf("the typed report sized the screen: %q", out)
+	}
+}
+
+func TestAWindowChangeRepaintsTheScreen(t *testing.T) {
+	in, typing := io.Pipe()
+	defer typing.Close()
+	sizes := make(chan [2]int, 1)
+	r := startRun(t, in, func(ctx context.Context) (int, int, bool) {
+		select {
+		case s := <-sizes:
+			return s[0], s[1], true
+		case <-ctx.Done():
+			return 0, 0, false
+		}
+	})
+	r.waitOutput(t, enterScreen)
+	sizes <- [2]int{100, 30}
+	r.waitOutput(t, "\x1b[2;28r") // the log's scroll region at 30 rows
+	r.cancel(nil)
+	r.wait(t)
+}
+
+// panicky is an input that panics on its first read.
+type panicky struct{}
+
+func (panicky) Read([]byte) (int, error) { panic("a bug in the input") }
+
+func TestAPanicInTheInputEndsTheChatWithItsStack(t *testing.T) {
+	r := startRun(t, panicky{}, nil)
+	err := r.wait(t)
+	if err == nil || !strings.Contains(err.Error(), "a bug in the input") || !strings.Contains(err.Error(), "panicky.Read") {
+		t.Errorf("Run returned %v, want the panic with its stack", err)
+	}
+	if out := r.out.String(); !strings.HasSuffix(out, leaveScreen) {
+		t.Errorf("the terminal was not restored: output ends %q", out[max(len(out)-80, 0):])
+	}
+}
+
+func TestAPanicInTheResizesEndsTheChatWithItsStack(t *testing.T) {
+	in, typing := io.Pipe()
+	defer typing.Close()
+	r := startRun(t, in, func(context.Context) (int, int, bool) { panic("a bug in the resizes") })
+	err := r.wait(t)
+	if err == nil || !strings.Contains(err.Error(), "panic in resizes: a bug in the resizes") || !strings.Contains(err.Error(), "goroutine ") {
+		t.Errorf("Run returned %v, want the panic with its stack", err)
+	}
+	if out := r.out.String(); !strings.HasSuffix(out, leaveScreen) {
+		t.Errorf("the terminal was not restored: output ends %q", out[max(len(out)-80, 0):])
+	}
+}
+
+// Bubble Tea runs each command on a goroutine of its own, the commands of
+// a batch each on another: guard recovers a panic in any of them.
+func TestGuardedCommandsReportTheirPanics(t *testing.T) {
+	stopped := false
+	r := &runner{stop: func() { stopped = true }}
+	fine := func() tea.Msg { return "fine" }
+	bad := func() tea.Msg { panic("a bug in a command") }
+	batch := r.guard(tea.Batch(fine, bad))()
+	cmds, ok := batch.(tea.BatchMsg)
+	if !ok || len(cmds) != 2 {
+		t.Fatalf("the batch came out as %#v", batch)
+	}
+	if msg := cmds[0](); msg != "fine" {
+		t.Errorf("a guarded command gave %v", msg)
+	}
+	if msg := cmds[1](); msg != nil {
+		t.Errorf("a command that panicked gave %v", msg)
+	}
+	err := r.failure()
+	if err == nil || !strings.Contains(err.Error(), "a bug in a command") || !stopped {
+		t.Errorf("failure %v, stopped %v: want the panic reported and the chat stopped", err, stopped)
+	}
+	if errors.Is(err, tea.ErrProgramKilled) {
+		t.Error("the panic was reported as a kill")
+	}
+}
