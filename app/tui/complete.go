@@ -9,22 +9,6 @@ import (
 	"messaging/chat"
 )
 
-// complete is Tab: it completes a command's name at the start of the line,
-// else the name of someone online.
-func (m *Model) complete() {
-	what := "commands"
-	line, pos, matches, ok := completeCommand(m.input.Value(), m.input.Position(), commandNames())
-	if !ok {
-		what = "names"
-		line, pos, matches = completeName(m.input.Value(), m.input.Position(), m.online)
-	}
-	m.input.SetValue(line)
-	m.input.SetCursor(pos)
-	if len(matches) > 1 {
-		m.notice(matchesNotice(what, matches))
-	}
-}
-
 // commandNames are the command table's names, in its order.
 func commandNames() []string {
 	var names []string

@@ -57,18 +57,18 @@ func TestTabCompletesANameOnline(t *testing.T) {
 
 	f.typeText("ca")
 	f.press(tea.KeyTab)
-	if got := f.model.input.Value(); got != "carol: " {
+	if got := f.model.prompt.input.Value(); got != "carol: " {
 		t.Errorf("Tab after ca gave %q", got)
 	}
 	f.typeText("hi")
-	if got := f.model.input.Value(); got != "carol: hi" {
+	if got := f.model.prompt.input.Value(); got != "carol: hi" {
 		t.Errorf("typing after the completion gave %q: the cursor is not after it", got)
 	}
-	f.model.input.SetValue("")
+	f.model.prompt.input.SetValue("")
 
 	f.typeText("bob")
 	f.press(tea.KeyTab)
-	if got := f.model.input.Value(); got != "bob" {
+	if got := f.model.prompt.input.Value(); got != "bob" {
 		t.Errorf("Tab with two matches changed the line to %q", got)
 	}
 	if s := f.screenText(); !strings.Contains(s, "2 names match: bob, bobby") {

@@ -62,9 +62,7 @@ func (m *Model) key(k tea.KeyPressMsg) tea.Cmd {
 			return cmd
 		}
 	}
-	var cmd tea.Cmd
-	m.input, cmd = m.input.Update(k)
-	return cmd
+	return m.prompt.edit(k)
 }
 
 // enterKey sends the line. Ctrl+J is a line feed: what Enter sends while
@@ -73,38 +71,40 @@ func (m *Model) key(k tea.KeyPressMsg) tea.Cmd {
 func (m *Model) enterKey(tea.KeyPressMsg) (tea.Cmd, bool) { return m.submit(), true }
 
 func (m *Model) tabKey(tea.KeyPressMsg) (tea.Cmd, bool) {
-	m.complete()
+	if notice := m.prompt.complete(m.online); notice != "" {
+		m.notice(notice)
+	}
 	return nil, true
 }
 
 func (m *Model) recallKey(k tea.KeyPressMsg) (tea.Cmd, bool) {
 	if k.String() == "up" {
-		m.recallLine(-1)
+		m.prompt.recallLine(-1)
 	} else {
-		m.recallLine(1)
+		m.prompt.recallLine(1)
 	}
 	return nil, true
 }
 
 func (m *Model) pageKey(k tea.KeyPressMsg) (tea.Cmd, bool) {
 	if k.String() == "pgup" {
-		return m.scrollBy(m.page()), true
+		return m.scrollBy(m.log.page()), true
 	}
-	return m.scrollBy(-m.page()), true
+	return m.scrollBy(-m.log.page()), true
 }
 
 func (m *Model) endsKey(k tea.KeyPressMsg) (tea.Cmd, bool) {
 	if k.String() == "ctrl+home" {
-		return m.scrollBy(len(m.lines)), true
+		return m.scrollBy(len(m.log.lines)), true
 	}
-	m.scroll, m.unseen, m.toTop = 0, 0, false
+	m.log.follow()
 	return nil, true
 }
 
 // homeEndKey scrolls as Ctrl+Home/End on an empty line; in text it moves
 // the cursor, as in any line editor.
 func (m *Model) homeEndKey(k tea.KeyPressMsg) (tea.Cmd, bool) {
-	if m.input.Value() != "" {
+	if !m.prompt.empty() {
 		return nil, false
 	}
 	return m.endsKey(tea.KeyPressMsg{Code: k.Code, Mod: tea.ModCtrl})
@@ -113,10 +113,10 @@ func (m *Model) homeEndKey(k tea.KeyPressMsg) (tea.Cmd, bool) {
 // escKey never quits: Esc means "cancel", and pressed twice to clear a
 // line it would end the chat.
 func (m *Model) escKey(tea.KeyPressMsg) (tea.Cmd, bool) {
-	if m.scroll > 0 {
-		m.scroll, m.unseen, m.toTop = 0, 0, false
+	if m.log.scroll > 0 {
+		m.log.follow()
 	} else {
-		m.input.SetValue("")
+		m.prompt.clear()
 	}
 	return nil, true
 }
@@ -124,12 +124,12 @@ func (m *Model) escKey(tea.KeyPressMsg) (tea.Cmd, bool) {
 // interruptKey quits, unless there is a line to lose: then it clears the
 // line, which Up brings back, as a shell does.
 func (m *Model) interruptKey(tea.KeyPressMsg) (tea.Cmd, bool) {
-	text := m.input.Value()
+	text := m.prompt.value()
 	if text == "" {
 		return tea.Quit, true
 	}
-	m.remember(text)
-	m.input.SetValue("")
+	m.prompt.remember(text)
+	m.prompt.clear()
 	m.notice("Ctrl+C again to quit; Up brings the line back.")
 	return nil, true
 }
@@ -137,7 +137,7 @@ func (m *Model) interruptKey(tea.KeyPressMsg) (tea.Cmd, bool) {
 // eofKey quits on an empty line; in text the input line deletes the
 // character at the cursor.
 func (m *Model) eofKey(tea.KeyPressMsg) (tea.Cmd, bool) {
-	if m.input.Value() == "" {
+	if m.prompt.empty() {
 		return tea.Quit, true
 	}
 	return nil, false

@@ -51,7 +51,7 @@ func TestTheREADMENamesEveryKeyHelpLists(t *testing.T) {
 // input line's: /help does not promise what it does not do.
 func TestHelpsEditingKeysAreTheInputLines(t *testing.T) {
 	f := newFixture(t, 80, 24, nil)
-	keyMap := reflect.ValueOf(f.model.input.KeyMap)
+	keyMap := reflect.ValueOf(f.model.prompt.input.KeyMap)
 	bound := func(k string) bool {
 		for i := range keyMap.NumField() {
 			if b, ok := keyMap.Field(i).Interface().(key.Binding); ok && b.Enabled() && slices.Contains(b.Keys(), k) {

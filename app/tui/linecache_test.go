@@ -68,11 +68,11 @@ func TestSharedLinesLookAsIfRenderedAlone(t *testing.T) {
 		}
 	}
 	for _, v := range viewers {
-		if len(v.shared.lines) != len(v.alone.lines) {
-			t.Fatalf("%s: %d lines shared, %d alone", v.name, len(v.shared.lines), len(v.alone.lines))
+		if len(v.shared.log.lines) != len(v.alone.log.lines) {
+			t.Fatalf("%s: %d lines shared, %d alone", v.name, len(v.shared.log.lines), len(v.alone.log.lines))
 		}
-		for i := range v.alone.lines {
-			got, want := v.shared.lines[i], v.alone.lines[i]
+		for i := range v.alone.log.lines {
+			got, want := v.shared.log.lines[i], v.alone.log.lines[i]
 			if got.text != want.text || got.width != want.width {
 				t.Errorf("%s, line %d: shared %q (%d cells), alone %q (%d cells)", v.name, i, got.text, got.width, want.text, want.width)
 			}
@@ -127,7 +127,7 @@ func TestASharedLineIsNobodysOwn(t *testing.T) {
 	for _, m := range []*Model{alice, bob, bobAlone} { // alice first: she fills the cache
 		m.appendMessages([]chat.Message{msg}, true)
 	}
-	if got, want := bob.lines[len(bob.lines)-1].text, bobAlone.lines[len(bobAlone.lines)-1].text; got != want {
+	if got, want := bob.log.lines[len(bob.log.lines)-1].text, bobAlone.log.lines[len(bobAlone.log.lines)-1].text; got != want {
 		t.Errorf("bob shows alice's rendering:\n shared %q\n alone  %q", got, want)
 	}
 }
@@ -136,15 +136,15 @@ func TestASharedLineIsNobodysOwn(t *testing.T) {
 // log; adding it all would push the live messages out of the cache.
 func TestAReflowAddsNothingToTheCache(t *testing.T) {
 	f := newFixture(t, 100, 30, nil)
-	f.model.shared = NewLineCache()
+	f.model.log.shared = NewLineCache()
 	for i := range 50 {
 		f.model.appendMessages([]chat.Message{{ID: int64(100 + i), Time: base, Author: "bob", Kind: chat.KindText, Body: fmt.Sprint("message ", i)}}, true)
 	}
-	if n := len(f.model.shared.lines); n != 50 {
+	if n := len(f.model.log.shared.lines); n != 50 {
 		t.Fatalf("%d renderings cached for 50 messages", n)
 	}
 	f.model.resize(70, 30)
-	if n := len(f.model.shared.lines); n != 50 {
+	if n := len(f.model.log.shared.lines); n != 50 {
 		t.Errorf("a resize left %d renderings cached, want the same 50", n)
 	}
 	if s := f.screenText(); !strings.Contains(s, "bob: message 49") {

@@ -2,6 +2,7 @@ package tui
 
 import (
 	"io"
+	"slices"
 	"strconv"
 )
 
@@ -38,15 +39,15 @@ const (
 type lineRenderer struct {
 	w           io.Writer
 	buf         []byte
-	shown       frame     // what the terminal shows now
-	borderDrawn []bool    // rows of the log whose member-column border is on screen
-	sideRows    []byte    // what redrawing each row of the member column writes (see sideRow)
-	sideEnds    []int     // row i of sideRows ends at sideEnds[i+1]
-	sideRowsOf  *sideCell // the column sideRows was made for: its first cell
-	sideRowsAt  int       // and the screen column it starts at
-	scrolled    []byte    // what the column needs after a scroll (see scrolledSide)
-	scrolledFor sideKey   // the column, layout and scroll scrolled was made for
-	drawn       bool      // shown is on the terminal
+	shown       frame      // what the terminal shows now
+	borderDrawn []bool     // rows of the log whose member-column border is on screen
+	sideRows    []byte     // what redrawing each row of the member column writes (see sideRow)
+	sideEnds    []int      // row i of sideRows ends at sideEnds[i+1]
+	sideRowsFor []sideCell // the column sideRows was made for
+	sideRowsAt  int        // and the screen column it starts at
+	scrolled    []byte     // what the column needs after a scroll (see scrolledSide)
+	scrolledFor sideScroll // the column, layout and scroll scrolled was made for
+	drawn       bool       // shown is on the terminal
 	started     bool
 	err         error // the first write error: nothing is written after it
 }
@@ -108,7 +109,7 @@ func (r *lineRenderer) repaint(b []byte, f frame) []byte {
 	b = append(b, "\x1b[H\x1b[J"...) // home, erase below: the whole screen
 	if h := len(f.log); h >= 2 {
 		b = append(b, "\x1b[2;"...)
-		b = appendNumber(b, h+1)
+		b = strconv.AppendInt(b, int64(h+1), 10)
 		b = append(b, 'r')
 	} else {
 		b = append(b, "\x1b[r"...)
@@ -146,7 +147,7 @@ func (r *lineRenderer) update(b []byte, f frame) []byte {
 	if k > 0 {
 		b = cup(b, 1, 0)
 		b = append(b, "\x1b["...)
-		b = appendNumber(b, k)
+		b = strconv.AppendInt(b, int64(k), 10)
 		b = append(b, 'M')
 		if s.side != nil {
 			copy(r.borderDrawn, r.borderDrawn[k:])
@@ -155,7 +156,10 @@ func (r *lineRenderer) update(b []byte, f frame) []byte {
 	}
 	// The column unchanged, the rows a scroll moved are drawn together by
 	// scrolledSide, once the log rows are written.
-	sameSide := k > 0 && len(f.side) > 0 && len(s.side) == len(f.side) && &s.side[0] == &f.side[0]
+	sameSide := k > 0 && len(f.side) > 0 && slices.Equal(s.side, f.side)
+	if f.side != nil {
+		r.layoutSide(f)
+	}
 	for i, row := range f.log {
 		var old line
 		if i+k < len(s.log) {
@@ -193,13 +197,13 @@ func (r *lineRenderer) update(b []byte, f frame) []byte {
 // and k, in one piece of memory: a message then costs one copy instead of
 // a comparison per row.
 func (r *lineRenderer) scrolledSide(f frame, k int) []byte {
-	if key := (sideKey{&f.side[0], len(f.side), f.sideAt, k}); r.scrolledFor != key {
-		r.scrolledFor = key
+	if key := r.scrolledFor; key.at != f.sideAt || key.k != k || !slices.Equal(key.side, f.side) {
+		r.scrolledFor = sideScroll{side: f.side, at: f.sideAt, k: k}
 		r.scrolled = r.scrolled[:0]
 		for i := 0; i+k < len(f.side); i++ {
 			moved := f.side[i+k]
-			if moved.differs(f.side[i]) {
-				r.scrolled = r.sideRow(r.scrolled, f, i)
+			if moved.text != f.side[i].text {
+				r.scrolled = r.sideRow(r.scrolled, i)
 				if moved.width > f.side[i].width {
 					r.scrolled = append(r.scrolled, "\x1b[K"...)
 				}
@@ -209,13 +213,12 @@ func (r *lineRenderer) scrolledSide(f frame, k int) []byte {
 	return r.scrolled
 }
 
-// sideKey names a member column (its first cell and length: a new column
-// is a new array, and the key keeps the old one alive, so no new column
-// can take its address), where it stands, and a scroll.
-type sideKey struct {
-	first    *sideCell
-	len, at  int
-	scrolled int
+// sideScroll names what scrolledSide was made for: a member column (a
+// frame's column is never changed once made, so keeping it is keeping a
+// copy), where it stands, and a scroll.
+type sideScroll struct {
+	side  []sideCell
+	at, k int
 }
 
 // drawSideCell draws row i of the member column where it differs from
@@ -234,8 +237,8 @@ func (r *lineRenderer) drawSideCell(b []byte, f frame, i int, hasBorder bool, ol
 		}
 		b = append(b, f.side[i].text...)
 		return append(b, "\x1b[K"...)
-	case old.differs(f.side[i]):
-		b = r.sideRow(b, f, i)
+	case old.text != f.side[i].text:
+		b = r.sideRow(b, i)
 		if old.width > f.side[i].width {
 			b = append(b, "\x1b[K"...)
 		}
@@ -245,20 +248,26 @@ func (r *lineRenderer) drawSideCell(b []byte, f frame, i int, hasBorder bool, ol
 	}
 }
 
-// sideRow redraws row i of the member column after its border: the move
-// there and the cell. A scroll moves the whole column, so most of its rows
-// are redrawn for every message: what each writes is made once per column
-// and layout, in one piece of memory.
-func (r *lineRenderer) sideRow(b []byte, f frame, i int) []byte {
-	if r.sideRowsOf != &f.side[0] || r.sideRowsAt != f.sideAt || len(r.sideEnds) != len(f.side)+1 {
-		r.sideRowsOf, r.sideRowsAt = &f.side[0], f.sideAt
-		r.sideRows, r.sideEnds = r.sideRows[:0], append(r.sideEnds[:0], 0)
-		for y, cell := range f.side {
-			r.sideRows = cup(r.sideRows, y+1, f.sideAt+sideBorderWidth)
-			r.sideRows = append(r.sideRows, cell.text...)
-			r.sideEnds = append(r.sideEnds, len(r.sideRows))
-		}
+// layoutSide makes what redrawing each row of f's member column writes
+// (the move there and the cell), unless it has it already: a scroll moves
+// the whole column, so most of its rows are redrawn for every message, and
+// the bytes are made once per column and layout, in one piece of memory.
+func (r *lineRenderer) layoutSide(f frame) {
+	if r.sideRowsAt == f.sideAt && len(r.sideEnds) == len(f.side)+1 && slices.Equal(r.sideRowsFor, f.side) {
+		return
 	}
+	r.sideRowsFor, r.sideRowsAt = f.side, f.sideAt
+	r.sideRows, r.sideEnds = r.sideRows[:0], append(r.sideEnds[:0], 0)
+	for y, cell := range f.side {
+		r.sideRows = cup(r.sideRows, y+1, f.sideAt+sideBorderWidth)
+		r.sideRows = append(r.sideRows, cell.text...)
+		r.sideEnds = append(r.sideEnds, len(r.sideRows))
+	}
+}
+
+// sideRow redraws row i of the member column after its border, as
+// layoutSide made it.
+func (r *lineRenderer) sideRow(b []byte, i int) []byte {
 	return append(b, r.sideRows[r.sideEnds[i]:r.sideEnds[i+1]]...)
 }
 
@@ -303,27 +312,12 @@ func scrolledBy(old, cur []line) int {
 // cup moves the cursor to row y, column x (from 0).
 func cup(b []byte, y, x int) []byte {
 	b = append(b, "\x1b["...)
-	b = appendNumber(b, y+1)
+	b = strconv.AppendInt(b, int64(y+1), 10)
 	if x > 0 {
 		b = append(b, ';')
-		b = appendNumber(b, x+1)
+		b = strconv.AppendInt(b, int64(x+1), 10)
 	}
 	return append(b, 'H')
-}
-
-// appendNumber is strconv.AppendInt with the usual screen coordinates
-// (under 1000) written directly: a frame holds dozens of them.
-func appendNumber(b []byte, n int) []byte {
-	switch {
-	case n < 0 || n >= 1000:
-		return strconv.AppendInt(b, int64(n), 10)
-	case n < 10:
-		return append(b, byte('0'+n))
-	case n < 100:
-		return append(b, byte('0'+n/10), byte('0'+n%10))
-	default:
-		return append(b, byte('0'+n/100), byte('0'+n/10%10), byte('0'+n%10))
-	}
 }
 
 // writeRow writes text on row y from its first column, leaving nothing of

@@ -6,7 +6,6 @@ import (
 	"io"
 	"math/rand/v2"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -192,8 +191,8 @@ func (f *fixture) randomEvent(rng *rand.Rand, nextID *int64) string {
 		f.send(tea.PasteMsg{Content: strings.Repeat("pasted text ", rng.IntN(120))})
 		return "paste"
 	default:
-		f.model.input.SetValue("")
-		f.model.refreshInput()
+		f.model.prompt.input.SetValue("")
+		f.model.prompt.refresh(f.model.width)
 		f.typeText([]string{"/who", "/help", "/nosuch"}[rng.IntN(3)])
 		f.press(tea.KeyEnter)
 		return "command"
@@ -244,7 +243,7 @@ func BenchmarkDrawNewMessage(b *testing.B) {
 			f := newFixture(b, 100, 30, conversation(50))
 			f.model.setOnline(crowd(300))
 			if shared {
-				f.model.shared = NewLineCache()
+				f.model.log.shared = NewLineCache()
 			}
 			s := newScreen(f.model, io.Discard, nil)
 			s.out.draw(s.Model.frame(), false)
@@ -256,7 +255,7 @@ func BenchmarkDrawNewMessage(b *testing.B) {
 				if shared {
 					b.StopTimer()
 					other := *s.Model
-					other.shared.put(lineKey{msg.ID, other.wrapWidth(), other.st.profile}, other.st.render(entry{msg: msg}, "carol", other.wrapWidth()))
+					other.log.shared.put(lineKey{msg.ID, other.wrapWidth(), other.st.profile}, other.st.render(entry{msg: msg}, "carol", other.wrapWidth()))
 					b.StartTimer()
 				}
 				s.Model.apply(receivedMsg{[]chat.Message{msg}})
@@ -291,7 +290,7 @@ func TestRowsSurviveWidthDisagreements(t *testing.T) {
 		reference(ref, f.model)
 		frame := f.model.frame()
 		for y := range f.model.height {
-			contested := y == f.model.height-2 && disputed(f.model.input.Value())
+			contested := y == f.model.height-2 && disputed(f.model.prompt.input.Value())
 			if y >= 1 && y <= len(frame.log) {
 				contested = disputed(frame.log[y-1].text)
 				if got := term.emu.CellAt(frame.sideAt, y).Content; got != sideBorder {
@@ -409,14 +408,6 @@ func TestAFullWidthRowLeavesNothingBehind(t *testing.T) {
 	}
 }
 
-func TestAppendNumberWritesDecimal(t *testing.T) {
-	for _, n := range []int{-12, 0, 1, 9, 10, 42, 99, 100, 101, 500, 999, 1000, 12345} {
-		if got, want := string(appendNumber([]byte("x"), n)), "x"+strconv.Itoa(n); got != want {
-			t.Errorf("appendNumber(%d) = %q, want %q", n, got, want)
-		}
-	}
-}
-
 // screenOn is a screen drawing m through r, as Run makes one, without a
 // program: frames that wait are drawn by sending it flushMsg by hand.
 func screenOn(m *Model, r *lineRenderer) screen {
@@ -472,7 +463,7 @@ func TestFilterDrawsDeliveriesOutsideTheRound(t *testing.T) {
 	if passed := s.filter(s, key); passed != key {
 		t.Errorf("a key came out of the filter as %#v", passed)
 	}
-	if f.model.input.Value() != "" {
+	if f.model.prompt.input.Value() != "" {
 		t.Error("the filter applied a key")
 	}
 }
@@ -484,7 +475,7 @@ func TestAFrameKeepsItsRows(t *testing.T) {
 	f := newFixture(t, 80, 24, conversation(40))
 	shown := f.model.frame()
 	want := slices.Clone(shown.log)
-	f.model.reflow()
+	f.model.log.reflow()
 	f.send(receivedMsg{[]chat.Message{{ID: 1000, Time: base, Author: "bob", Kind: chat.KindText, Body: "after the reflow"}}})
 	f.model.frame()
 	if !slices.Equal(shown.log, want) {

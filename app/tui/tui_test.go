@@ -178,12 +178,12 @@ func TestLayout(t *testing.T) {
 
 func TestResizeReflows(t *testing.T) {
 	f := newFixture(t, 120, 30, sample())
-	wide := len(f.model.lines)
+	wide := len(f.model.log.lines)
 	f.send(tea.WindowSizeMsg{Width: 40, Height: 30})
-	if len(f.model.lines) <= wide {
-		t.Errorf("%d lines at 40 columns, %d at 120: no reflow", len(f.model.lines), wide)
+	if len(f.model.log.lines) <= wide {
+		t.Errorf("%d lines at 40 columns, %d at 120: no reflow", len(f.model.log.lines), wide)
 	}
-	for _, l := range f.model.lines {
+	for _, l := range f.model.log.lines {
 		if l.width > 40 {
 			t.Errorf("line %q is %d wide at 40 columns", ansi.Strip(l.text), l.width)
 		}
@@ -199,7 +199,7 @@ func TestMentionIsHighlighted(t *testing.T) {
 		{ID: 11, Time: base, Author: "bob", Kind: chat.KindText, Body: "malice aforethought"},
 	}})
 	var mention, plain string
-	for _, l := range f.model.lines {
+	for _, l := range f.model.log.lines {
 		switch {
 		case strings.Contains(l.text, "lunch"):
 			mention = l.text
@@ -268,12 +268,12 @@ func TestScrollingKeepsTheViewAndCountsNewMessages(t *testing.T) {
 	}
 	f.press(tea.KeyPgUp)
 	f.press(tea.KeyPgDown)
-	if f.model.scroll != 0 {
-		t.Errorf("PgDn did not return to the bottom: scroll %d", f.model.scroll)
+	if f.model.log.scroll != 0 {
+		t.Errorf("PgDn did not return to the bottom: scroll %d", f.model.log.scroll)
 	}
 	f.send(tea.MouseWheelMsg{Button: tea.MouseWheelUp})
-	if f.model.scroll != wheelLines {
-		t.Errorf("wheel up scrolled %d lines, want %d", f.model.scroll, wheelLines)
+	if f.model.log.scroll != wheelLines {
+		t.Errorf("wheel up scrolled %d lines, want %d", f.model.log.scroll, wheelLines)
 	}
 }
 
@@ -300,7 +300,7 @@ func TestScrollingPastTheTopLoadsOlderHistory(t *testing.T) {
 		}
 		f.send(cmd()) // the page from the store
 	}
-	if !f.model.atStart {
+	if !f.model.log.atStart {
 		t.Fatal("Home never reached the start of the history")
 	}
 	s := f.screenText()
@@ -311,7 +311,7 @@ func TestScrollingPastTheTopLoadsOlderHistory(t *testing.T) {
 		t.Errorf("no start marker:\n%s", s)
 	}
 	// 250 messages and alice's own join notice, each exactly once.
-	if got := len(f.model.entries); got != 251 {
+	if got := len(f.model.log.entries); got != 251 {
 		t.Errorf("%d entries loaded, want all 251 exactly once", got)
 	}
 }
@@ -327,16 +327,16 @@ func TestInput(t *testing.T) {
 	if s := f.screenText(); !strings.Contains(s, "-!- Unknown command /frobnicate") {
 		t.Errorf("no notice for an unknown command:\n%s", s)
 	}
-	if got := f.model.input.Value(); got != "/frobnicate now" {
+	if got := f.model.prompt.input.Value(); got != "/frobnicate now" {
 		t.Errorf("after an unknown command the input holds %q", got)
 	}
-	f.model.input.SetValue("")
+	f.model.prompt.input.SetValue("")
 
 	// A blank line is cleared, so that it cannot hide the next line's
 	// slash: "   " then "/who" runs /who, and " /who" does too.
 	f.typeText("   ")
-	if cmd := f.press(tea.KeyEnter); cmd != nil || f.model.input.Value() != "" {
-		t.Errorf("Enter on a blank line: command %v, input left %q", cmd != nil, f.model.input.Value())
+	if cmd := f.press(tea.KeyEnter); cmd != nil || f.model.prompt.input.Value() != "" {
+		t.Errorf("Enter on a blank line: command %v, input left %q", cmd != nil, f.model.prompt.input.Value())
 	}
 	f.typeText(" /who")
 	if cmd := f.press(tea.KeyEnter); cmd != nil {
@@ -348,34 +348,34 @@ func TestInput(t *testing.T) {
 
 	// Overlong text is refused with a notice and kept for editing.
 	long := strings.Repeat("x", 1001)
-	f.model.input.SetValue(long)
+	f.model.prompt.input.SetValue(long)
 	if cmd := f.press(tea.KeyEnter); cmd != nil {
 		t.Error("overlong message was posted")
 	}
-	if f.model.input.Value() != long {
+	if f.model.prompt.input.Value() != long {
 		t.Error("overlong message was not kept in the input")
 	}
-	if last := f.model.entries[len(f.model.entries)-1].msg.Body; !strings.Contains(last, "1001 characters long; the limit is 1000") {
+	if last := f.model.log.entries[len(f.model.log.entries)-1].msg.Body; !strings.Contains(last, "1001 characters long; the limit is 1000") {
 		t.Errorf("notice for an overlong message = %q", last)
 	}
 	if s := f.screenText(); !strings.Contains(s, "1001/1000") {
 		t.Errorf("no counter for an overlong message:\n%s", s)
 	}
-	f.model.input.SetValue("")
+	f.model.prompt.input.SetValue("")
 
 	// A pasted paragraph becomes one line.
 	f.send(tea.PasteMsg{Content: "line one\nline two\r\nline three"})
-	if got := f.model.input.Value(); got != "line one line two line three" {
+	if got := f.model.prompt.input.Value(); got != "line one line two line three" {
 		t.Errorf("paste gave %q", got)
 	}
-	f.model.input.SetValue("")
+	f.model.prompt.input.SetValue("")
 
 	// A paste that could never be sent is refused whole, not cut.
 	f.send(tea.PasteMsg{Content: strings.Repeat("z", inputLimit(1000)+1)})
-	if got := f.model.input.Value(); got != "" {
+	if got := f.model.prompt.input.Value(); got != "" {
 		t.Errorf("an oversized paste left %d characters in the input", len(got))
 	}
-	if last := f.model.entries[len(f.model.entries)-1].msg.Body; !strings.Contains(last, "Not pasted") {
+	if last := f.model.log.entries[len(f.model.log.entries)-1].msg.Body; !strings.Contains(last, "Not pasted") {
 		t.Errorf("no notice for an oversized paste: %q", last)
 	}
 
@@ -385,23 +385,23 @@ func TestInput(t *testing.T) {
 		f.press(tea.KeyEnter)
 	}
 	f.press(tea.KeyUp)
-	if got := f.model.input.Value(); got != "/who" {
+	if got := f.model.prompt.input.Value(); got != "/who" {
 		t.Errorf("Up recalled %q, want /who", got)
 	}
 	f.press(tea.KeyUp)
-	if got := f.model.input.Value(); got != "/help" {
+	if got := f.model.prompt.input.Value(); got != "/help" {
 		t.Errorf("Up Up recalled %q, want /help", got)
 	}
 	f.press(tea.KeyDown)
 	f.press(tea.KeyDown)
-	if got := f.model.input.Value(); got != "" {
+	if got := f.model.prompt.input.Value(); got != "" {
 		t.Errorf("Down past the newest left %q", got)
 	}
 	// A half-typed line survives a trip through the recall.
 	f.typeText("my draft")
 	f.press(tea.KeyUp)
 	f.press(tea.KeyDown)
-	if got := f.model.input.Value(); got != "my draft" {
+	if got := f.model.prompt.input.Value(); got != "my draft" {
 		t.Errorf("Up then Down turned the draft into %q", got)
 	}
 	// With text in the input, Home and End edit it instead of scrolling.
@@ -409,8 +409,8 @@ func TestInput(t *testing.T) {
 	f.typeText(">")
 	f.press(tea.KeyEnd)
 	f.typeText("<")
-	if got := f.model.input.Value(); got != ">my draft<" || f.model.scroll != 0 {
-		t.Errorf("Home/End in a draft: %q, scroll %d", got, f.model.scroll)
+	if got := f.model.prompt.input.Value(); got != ">my draft<" || f.model.log.scroll != 0 {
+		t.Errorf("Home/End in a draft: %q, scroll %d", got, f.model.log.scroll)
 	}
 	s := f.screenText()
 	for _, want := range []string{"/me ACTION", "/quit", "1 online: alice"} {
@@ -423,7 +423,7 @@ func TestInput(t *testing.T) {
 // noticesSince are the log's notices from entry i on.
 func (f *fixture) noticesSince(i int) []string {
 	var notices []string
-	for _, e := range f.model.entries[i:] {
+	for _, e := range f.model.log.entries[i:] {
 		if e.local {
 			notices = append(notices, e.msg.Body)
 		}
@@ -441,14 +441,14 @@ func TestAWrongCommandStaysInTheInput(t *testing.T) {
 		if cmd := f.press(tea.KeyEnter); cmd != nil {
 			t.Errorf("Enter %d on /me alone gave a command (a post?)", i+1)
 		}
-		if got := f.model.input.Value(); got != "/me" {
+		if got := f.model.prompt.input.Value(); got != "/me" {
 			t.Errorf("Enter %d on /me alone left %q in the input", i+1, got)
 		}
 	}
 	if n := len(f.logEntries("Usage: /me ACTION")); n != 1 {
 		t.Errorf("%d usage notices, want 1 (counted)", n)
 	}
-	before := len(f.model.entries)
+	before := len(f.model.log.entries)
 	f.typeText(" /who")
 	if cmd := f.press(tea.KeyEnter); cmd != nil {
 		t.Error(`"/me" then " /who" was posted`)
@@ -456,22 +456,22 @@ func TestAWrongCommandStaysInTheInput(t *testing.T) {
 	if got := f.noticesSince(before); !slices.Equal(got, []string{"1 online: alice"}) {
 		t.Errorf(`"/me" then " /who" gave notices %q, want /who's`, got)
 	}
-	if got := f.model.input.Value(); got != "" {
+	if got := f.model.prompt.input.Value(); got != "" {
 		t.Errorf("after /who the input holds %q", got)
 	}
-	if f.press(tea.KeyUp); f.model.input.Value() != "/who" {
-		t.Errorf("Up recalls %q, want the /who that ran", f.model.input.Value())
+	if f.press(tea.KeyUp); f.model.prompt.input.Value() != "/who" {
+		t.Errorf("Up recalls %q, want the /who that ran", f.model.prompt.input.Value())
 	}
-	f.model.input.SetValue("")
+	f.model.prompt.input.SetValue("")
 
 	// Edited into another command, it runs that command.
 	f.typeText("/me")
 	f.press(tea.KeyEnter)
 	f.send(tea.KeyPressMsg{Code: 'u', Mod: tea.ModCtrl})
 	f.typeText(" /who")
-	before = len(f.model.entries)
-	if cmd := f.press(tea.KeyEnter); cmd != nil || f.model.input.Value() != "" {
-		t.Errorf("/me edited into /who: command %v, input %q", cmd != nil, f.model.input.Value())
+	before = len(f.model.log.entries)
+	if cmd := f.press(tea.KeyEnter); cmd != nil || f.model.prompt.input.Value() != "" {
+		t.Errorf("/me edited into /who: command %v, input %q", cmd != nil, f.model.prompt.input.Value())
 	}
 	if got := f.noticesSince(before); !slices.Equal(got, []string{"1 online: alice"}) {
 		t.Errorf("/me edited into /who gave notices %q", got)
@@ -481,16 +481,16 @@ func TestAWrongCommandStaysInTheInput(t *testing.T) {
 	f.typeText("/me")
 	f.press(tea.KeyEnter)
 	f.typeText(" waves")
-	if cmd := f.press(tea.KeyEnter); cmd == nil || f.model.input.Value() != "" {
-		t.Errorf("/me fixed into /me waves: command %v, input %q; want it sent", cmd != nil, f.model.input.Value())
+	if cmd := f.press(tea.KeyEnter); cmd == nil || f.model.prompt.input.Value() != "" {
+		t.Errorf("/me fixed into /me waves: command %v, input %q; want it sent", cmd != nil, f.model.prompt.input.Value())
 	}
 
 	// A wrong command typed after a wrong one is what stays.
 	f.typeText("/me")
 	f.press(tea.KeyEnter)
 	f.typeText(" /nosuch")
-	if cmd := f.press(tea.KeyEnter); cmd != nil || f.model.input.Value() != "/nosuch" {
-		t.Errorf("/me then /nosuch: command %v, input %q; want /nosuch kept", cmd != nil, f.model.input.Value())
+	if cmd := f.press(tea.KeyEnter); cmd != nil || f.model.prompt.input.Value() != "/nosuch" {
+		t.Errorf("/me then /nosuch: command %v, input %q; want /nosuch kept", cmd != nil, f.model.prompt.input.Value())
 	}
 }
 
@@ -503,7 +503,7 @@ func TestAnUnknownCommandStaysInTheInput(t *testing.T) {
 		if cmd := f.press(tea.KeyEnter); cmd != nil {
 			t.Errorf("Enter %d on /foo bar gave a command (a post?)", i+1)
 		}
-		if got := f.model.input.Value(); got != "/foo bar" {
+		if got := f.model.prompt.input.Value(); got != "/foo bar" {
 			t.Errorf("Enter %d on /foo bar left %q in the input", i+1, got)
 		}
 	}
@@ -516,10 +516,10 @@ func TestTabCompletesCommandNames(t *testing.T) {
 	f := newFixture(t, 100, 30, nil)
 	f.typeText("/w")
 	f.press(tea.KeyTab)
-	if got := f.model.input.Value(); got != "/who " {
+	if got := f.model.prompt.input.Value(); got != "/who " {
 		t.Fatalf("/w Tab gave %q, want %q", got, "/who ")
 	}
-	before := len(f.model.entries)
+	before := len(f.model.log.entries)
 	if cmd := f.press(tea.KeyEnter); cmd != nil || !slices.Equal(f.noticesSince(before), []string{"1 online: alice"}) {
 		t.Errorf("the completed /who did not run: command %v, notices %q", cmd != nil, f.noticesSince(before))
 	}
@@ -530,7 +530,7 @@ func TestTabCompletesCommandNames(t *testing.T) {
 	for _, c := range chat.Commands() {
 		want = append(want, "/"+c.Name)
 	}
-	if got := f.model.input.Value(); got != "/" {
+	if got := f.model.prompt.input.Value(); got != "/" {
 		t.Errorf("/ Tab changed the line to %q", got)
 	}
 	if s := f.screenText(); !strings.Contains(s, fmt.Sprintf("%d commands match: %s", len(want), strings.Join(want, ", "))) {
@@ -541,7 +541,7 @@ func TestTabCompletesCommandNames(t *testing.T) {
 // /help lists exactly the command table, in its order, then the keys.
 func TestHelpListsExactlyTheCommandTable(t *testing.T) {
 	f := newFixture(t, 100, 40, nil)
-	before := len(f.model.entries)
+	before := len(f.model.log.entries)
 	f.typeText("/help")
 	f.press(tea.KeyEnter)
 	got := f.noticesSince(before)
@@ -625,18 +625,18 @@ func TestALongSessionForgetsTheOldestLinesCheaply(t *testing.T) {
 		f.send(receivedMsg{[]chat.Message{{ID: int64(i), Time: base, Author: "bob", Kind: chat.KindText,
 			Body: fmt.Sprintf("line %d with enough words to wrap around the edge of a narrow log, twice over for good measure", i)}}})
 	}
-	if got := len(f.model.entries); got != maxEntries {
+	if got := len(f.model.log.entries); got != maxEntries {
 		t.Fatalf("%d entries kept, want %d", got, maxEntries)
 	}
 	want := 0
-	for _, e := range f.model.entries {
+	for _, e := range f.model.log.entries {
 		want += e.rows
 	}
-	if len(f.model.lines) != want {
-		t.Errorf("%d lines for entries that take %d", len(f.model.lines), want)
+	if len(f.model.log.lines) != want {
+		t.Errorf("%d lines for entries that take %d", len(f.model.log.lines), want)
 	}
-	if f.model.oldestID != 51 {
-		t.Errorf("oldest ID %d, want 51", f.model.oldestID)
+	if f.model.log.oldestID != 51 {
+		t.Errorf("oldest ID %d, want 51", f.model.log.oldestID)
 	}
 	if s := f.screenText(); !strings.Contains(s, fmt.Sprintf("line %d with", maxEntries+50)) {
 		t.Errorf("newest message not shown:\n%s", s)
@@ -646,12 +646,12 @@ func TestALongSessionForgetsTheOldestLinesCheaply(t *testing.T) {
 	if cmd := f.send(tea.KeyPressMsg{Code: tea.KeyHome, Mod: tea.ModCtrl}); cmd != nil {
 		t.Error("a full session still fetches older pages")
 	}
-	want = f.model.head
-	for _, e := range f.model.entries {
+	want = f.model.log.head
+	for _, e := range f.model.log.entries {
 		want += e.rows
 	}
-	if len(f.model.lines) != want {
-		t.Errorf("%d lines for entries and markers that take %d", len(f.model.lines), want)
+	if len(f.model.log.lines) != want {
+		t.Errorf("%d lines for entries and markers that take %d", len(f.model.log.lines), want)
 	}
 }
 
@@ -779,14 +779,14 @@ func TestNoticesBelowAreNotNewMessages(t *testing.T) {
 	for i := range 2 {
 		f.send(receivedMsg{[]chat.Message{{ID: int64(61 + i), Time: base.Add(time.Hour), Author: "bob", Kind: chat.KindText, Body: fmt.Sprintf("burst %d", i+1)}}})
 	}
-	before := len(f.model.entries)
+	before := len(f.model.log.entries)
 	f.typeText("/help")
 	f.press(tea.KeyEnter)
 	rows := 0
-	for _, e := range f.model.entries[before:] {
+	for _, e := range f.model.log.entries[before:] {
 		rows += e.rows
 	}
-	f.model.scrollBy(rows - 1 - f.model.scroll) // every notice below, both bursts in view
+	f.model.scrollBy(rows - 1 - f.model.log.scroll) // every notice below, both bursts in view
 	s := f.screenText()
 	if !strings.Contains(s, "burst 1 ") || !strings.Contains(s, "burst 2 ") {
 		t.Fatalf("want both bursts in view:\n%s", s)
@@ -805,14 +805,14 @@ func TestCtrlCClearsALineBeforeItQuits(t *testing.T) {
 	if cmd := f.send(ctrlC); cmd != nil && isQuit(cmd()) {
 		t.Fatal("Ctrl+C quit with a line typed: the line is lost")
 	}
-	if got := f.model.input.Value(); got != "" {
+	if got := f.model.prompt.input.Value(); got != "" {
 		t.Errorf("Ctrl+C left %q in the input", got)
 	}
 	if s := f.screenText(); !strings.Contains(s, "Ctrl+C again to quit") {
 		t.Errorf("no notice after Ctrl+C cleared the line:\n%s", s)
 	}
-	if f.press(tea.KeyUp); f.model.input.Value() != "a long draft" {
-		t.Errorf("Up after Ctrl+C gave %q, want the cleared line", f.model.input.Value())
+	if f.press(tea.KeyUp); f.model.prompt.input.Value() != "a long draft" {
+		t.Errorf("Up after Ctrl+C gave %q, want the cleared line", f.model.prompt.input.Value())
 	}
 	f.press(tea.KeyDown)
 	if cmd := f.send(ctrlC); cmd == nil || !isQuit(cmd()) {
@@ -823,7 +823,7 @@ func TestCtrlCClearsALineBeforeItQuits(t *testing.T) {
 // logEntries are the log's entries whose text contains s.
 func (f *fixture) logEntries(s string) []entry {
 	var found []entry
-	for _, e := range f.model.entries {
+	for _, e := range f.model.log.entries {
 		if strings.Contains(e.msg.Body, s) {
 			found = append(found, e)
 		}
@@ -932,7 +932,7 @@ func TestARepeatedNoticeIsDrawnInPlace(t *testing.T) {
 	}
 	f.press(tea.KeyPgUp)
 	before := f.screen()
-	f.model.notice(f.model.entries[len(f.model.entries)-1].msg.Body)
+	f.model.notice(f.model.log.entries[len(f.model.log.entries)-1].msg.Body)
 	check("a repeat while scrolled up")
 	if after := f.screen(); !slices.Equal(before[1:21], after[1:21]) {
 		t.Errorf("a repeated notice moved the view scrolled up:\n%s\n---\n%s", strings.Join(before, "\n"), strings.Join(after, "\n"))
