@@ -13,9 +13,7 @@ import (
 	"unicode/utf8"
 
 	"charm.land/ssh"
-	"charm.land/wish/v2"
 	"github.com/charmbracelet/x/ansi"
-	gossh "golang.org/x/crypto/ssh"
 
 	"messaging/chat"
 )
@@ -70,31 +68,12 @@ func (s *Server) lineMode(next ssh.Handler) ssh.Handler {
 // connection closes.
 func (s *Server) runLines(sess ssh.Session) {
 	name := identity(sess.Context())
-	ctx, end, ok := s.sessions.start(sess.Context()) // ended with a reason at shutdown
+	j, done, ok := s.join(sess, name)
 	if !ok {
-		wish.Errorln(sess, "The server is shutting down. Please reconnect in a moment.")
-		_ = sess.Exit(1)
 		return
 	}
-	defer end()
-	member, err := s.room.Join(ctx, name)
-	if err != nil { // the room is closed (or, impossibly, the name is empty)
-		wish.Errorln(sess, "The server is shutting down. Please reconnect in a moment.")
-		_ = sess.Exit(1)
-		return
-	}
-	defer member.Leave()
-	defer context.AfterFunc(ctx, member.Leave)() // no ghost, whatever the handler is blocked in
-	recent, err := s.room.Recent(ctx)            // after Join: duplicates are dropped by ID, nothing is missed
-	if err != nil {
-		s.log.Error("load history", "user", name, "err", err)
-	}
-	conn, _ := sess.Context().Value(ssh.ContextKeyConn).(gossh.Conn)
-	out := newStallWriter(terminalOutput(sess), stallLimit, func() {
-		if conn != nil {
-			s.closeConn(conn, name, "client stopped reading")
-		}
-	})
+	defer done()
+	ctx, member, recent, out := j.ctx, j.member, j.recent, j.out
 
 	keys := make(chan []byte)
 	deliveries := make(chan delivery)
@@ -104,7 +83,6 @@ func (s *Server) runLines(sess ssh.Session) {
 	go readKeys(ctx, newRateReader(ctx, sess, s.cfg.InputRate, inputBurst), keys)
 	go deliverLines(ctx, member, deliveries)
 	go confirmPosts(ctx, posts, failed)
-	go s.watch(ctx, conn, member, name)
 
 	l := &lineSession{
 		room: s.room, member: member, out: out, posts: posts,

@@ -116,48 +116,20 @@ func (s *Server) runChat(ssh.Handler) ssh.Handler {
 			_ = sess.Exit(1)
 			return
 		}
-		// The chat's own context: its goroutines end with it, even if the
-		// connection stays open a moment longer; the server ends it, with
-		// the reason, when it stops.
-		ctx, end, ok := s.sessions.start(sess.Context())
+		j, done, ok := s.join(sess, name)
 		if !ok {
-			wish.Errorln(sess, "The server is shutting down. Please reconnect in a moment.")
-			_ = sess.Exit(1)
 			return
 		}
-		defer end()
-		member, err := s.room.Join(ctx, name)
-		if err != nil {
-			wish.Errorln(sess, "The server is shutting down. Please reconnect in a moment.")
-			_ = sess.Exit(1)
-			return
-		}
-		defer member.Leave()
-		// A closed connection ends the membership at once, whatever the
-		// screen is blocked in: the others must not see a ghost.
-		defer context.AfterFunc(ctx, member.Leave)()
-		// Join first, then read the history: a message committed in between
-		// arrives twice (the screen drops it by ID), never zero times.
-		recent, err := s.room.Recent(ctx)
-		if err != nil {
-			s.log.Error("load history", "user", name, "err", err)
-		}
-		conn, _ := sess.Context().Value(ssh.ContextKeyConn).(gossh.Conn)
-		out := newStallWriter(terminalOutput(sess), stallLimit, func() {
-			if conn != nil {
-				s.closeConn(conn, name, "client stopped reading")
-			}
-		})
-		go s.watch(ctx, conn, member, name)
+		defer done()
 
 		pty, _, _ := sess.Pty()
 		width, height := clampSize(pty.Window.Width, pty.Window.Height)
-		err = tui.Run(ctx, tui.Terminal{
-			In:  s.chatInput(newRateReader(ctx, sess, s.cfg.InputRate, inputBurst)),
-			Out: out, Term: pty.Term, Width: width, Height: height,
+		err := tui.Run(j.ctx, tui.Terminal{
+			In:  s.chatInput(newRateReader(j.ctx, sess, s.cfg.InputRate, inputBurst)),
+			Out: j.out, Term: pty.Term, Width: width, Height: height,
 			Resizes: windowSizes(sess),
 		}, tui.Options{
-			Room: s.room, Member: member, Recent: recent, HistoryLen: s.cfg.History,
+			Room: s.room, Member: j.member, Recent: j.recent, HistoryLen: s.cfg.History,
 			MaxMessage: s.cfg.MaxMessage, IdleTimeout: s.cfg.IdleTimeout,
 			Profile: colorprofile.Env(append(sess.Environ(), "TERM="+pty.Term)),
 			Lines:   s.lines,
@@ -167,6 +139,59 @@ func (s *Server) runChat(ssh.Handler) ssh.Handler {
 		}
 		_ = sess.Exit(0)
 	}
+}
+
+// joined is what both screens (the chat and the line mode) run on.
+type joined struct {
+	ctx    context.Context // ended with a reason at shutdown, and when the connection closes
+	member *chat.Member
+	recent []chat.Message
+	out    io.Writer // the session's output, bounded by the stall limit
+}
+
+// join starts a logged-in session for name: its context, its membership,
+// the recent history, its output, and the watch over its connection
+// (keepalives, eviction grace). When it cannot (the server is shutting
+// down) it tells the user and ends the session. The caller MUST call done
+// when the session ends.
+func (s *Server) join(sess ssh.Session, name string) (j joined, done func(), ok bool) {
+	// The session's own context: its goroutines end with it, even if the
+	// connection stays open a moment longer; the server ends it, with the
+	// reason, when it stops.
+	ctx, end, ok := s.sessions.start(sess.Context())
+	if !ok {
+		wish.Errorln(sess, "The server is shutting down. Please reconnect in a moment.")
+		_ = sess.Exit(1)
+		return joined{}, nil, false
+	}
+	member, err := s.room.Join(ctx, name)
+	if err != nil { // the room is closed
+		end()
+		wish.Errorln(sess, "The server is shutting down. Please reconnect in a moment.")
+		_ = sess.Exit(1)
+		return joined{}, nil, false
+	}
+	// A closed connection ends the membership at once, whatever the screen
+	// is blocked in: the others must not see a ghost.
+	stopLeaving := context.AfterFunc(ctx, member.Leave)
+	// Join first, then read the history: a message committed in between
+	// arrives twice (the screens drop it by ID), never zero times.
+	recent, err := s.room.Recent(ctx)
+	if err != nil {
+		s.log.Error("load history", "user", name, "err", err)
+	}
+	conn, _ := sess.Context().Value(ssh.ContextKeyConn).(gossh.Conn)
+	out := newStallWriter(terminalOutput(sess), stallLimit, func() {
+		if conn != nil {
+			s.closeConn(conn, name, "client stopped reading")
+		}
+	})
+	go s.watch(ctx, conn, member, name)
+	return joined{ctx: ctx, member: member, recent: recent, out: out}, func() {
+		stopLeaving()
+		member.Leave()
+		end()
+	}, true
 }
 
 // windowSizes is the session's window changes as tui.Run takes them:
