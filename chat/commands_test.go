@@ -181,12 +181,12 @@ func TestHelpListsExactlyTheTable(t *testing.T) {
 }
 
 func FuzzParseInput(f *testing.F) {
-	for _, s := range []string{"", "hi", "/me waves", "//x", "/", "/ x", "/ME\tA", "\xff", "/\xff x", "//\u2028", " /who", "\u2028 //x", "\ufeff/who"} {
+	for _, s := range []string{"", "hi", "/me waves", "//x", "/", "/ x", "/ME\tA", "\xff", "/\xff x", "//\u2028", " /who", "\u2028 //x", "\ufeff/who", "\u2800", "\u2800/who"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, typed string) {
 		in := ParseInput(typed)
-		line := strings.TrimLeftFunc(typed, func(r rune) bool { return unicode.IsSpace(r) || dropped(r) }) // ignored
+		line := strings.TrimLeftFunc(typed, func(r rune) bool { return unicode.IsSpace(r) || r == '\u2800' || dropped(r) }) // ignored
 		switch {
 		case in.Command != "":
 			if !strings.HasPrefix(line, "/") || strings.HasPrefix(line, "//") {
