@@ -363,9 +363,9 @@ const quotaMessage = "Too many accounts were created from your address in the la
 // checkName tells at once whether name may be a new account's: the rules,
 // reserved names and their look-alikes, and whether an account has it.
 // Each "taken" tells whether an account exists, so an address gets a
-// budget of them. A name too like an existing one is found only when the
-// account is created: the store decides that, atomically. It returns a
-// user-facing problem, or an error wrapping errServer or errNamesTooFast.
+// budget of them. The store decides for good only when the account is
+// created (createAccount). It returns a user-facing problem, or an error
+// wrapping errServer or errNamesTooFast.
 func (a *authenticator) checkName(ctx context.Context, ip, name string) error {
 	if err := store.ValidateUsername(name); err != nil {
 		return err
@@ -373,16 +373,27 @@ func (a *authenticator) checkName(ctx context.Context, ip, name string) error {
 	if wait := a.limits.nameAnswerWait(ip); wait > 0 {
 		return fmt.Errorf("%w: please wait %s, then try again", errNamesTooFast, waitText(wait))
 	}
-	switch err := a.store.NameAvailable(ctx, name); {
+	if err := a.store.NameAvailable(ctx, name); err != nil {
+		if problem := a.nameRefused(ip, name, err); problem != nil {
+			return problem
+		}
+		a.log.Error("check name", "user", name, "err", err)
+		return errServer
+	}
+	return nil
+}
+
+// nameRefused is the user-facing problem when the store says name is
+// taken or too similar, counted against ip's budget of such answers; nil
+// for any other error.
+func (a *authenticator) nameRefused(ip, name string, err error) error {
+	switch {
 	case errors.Is(err, store.ErrNameTaken):
 		a.limits.answeredTaken(ip)
 		return fmt.Errorf("the username %q is taken; choose another", name)
 	case errors.Is(err, store.ErrNameSimilar):
 		a.limits.answeredTaken(ip)
 		return fmt.Errorf("the username %q is too similar to an existing name; choose another", name)
-	case err != nil:
-		a.log.Error("check name", "user", name, "err", err)
-		return errServer
 	}
 	return nil
 }
@@ -409,21 +420,15 @@ func (a *authenticator) createAccount(ctx context.Context, ip, name, password, r
 		return errServer
 	}
 	err = a.store.CreateAccount(ctx, store.Account{Name: name, PasswordHash: hash, CreatedAt: time.Now()})
-	switch {
-	case errors.Is(err, store.ErrNameTaken):
-		undo()
-		a.limits.answeredTaken(ip)
-		return nameGone{fmt.Errorf("the username %q is taken; choose another", name)}
-	case errors.Is(err, store.ErrNameSimilar):
-		undo()
-		a.limits.answeredTaken(ip)
-		return nameGone{fmt.Errorf("the username %q is too similar to an existing name; choose another", name)}
-	case err != nil:
-		undo()
-		a.log.Error("create account", "user", name, "err", err)
-		return errServer
+	if err == nil {
+		return nil
 	}
-	return nil
+	undo()
+	if problem := a.nameRefused(ip, name, err); problem != nil {
+		return nameGone{problem}
+	}
+	a.log.Error("create account", "user", name, "err", err)
+	return errServer
 }
 
 func capitalise(s string) string {
