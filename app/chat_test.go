@@ -30,8 +30,8 @@ func TestTwoPeopleChatAndALatecomerSeesHistory(t *testing.T) {
 		}
 	}
 	carol.say("/who")
-	carol.waitText("3 online: alice, bob, carol")
-	if strings.Contains(alice.screen(), "/who") || strings.Contains(alice.screen(), "3 online:") {
+	carol.waitText("3 online in #lobby: alice, bob, carol")
+	if strings.Contains(alice.screen(), "/who") || strings.Contains(alice.screen(), "3 online in") {
 		t.Error("carol's /who reached alice")
 	}
 

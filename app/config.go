@@ -37,6 +37,8 @@ type Config struct {
 	MsgPerSec         float64       // MSG_PER_SEC: messages per second after the burst
 	InputRate         int           // INPUT_RATE: bytes a second a session's input is read at, after a 64 KiB burst
 	SignupNamesPerMin int           // SIGNUP_NAMES_PER_MIN: names an address may try at signup per minute
+	MaxChannels       int           // MAX_CHANNELS: channels in all
+	ChannelsPerUser   int           // CHANNELS_PER_USER: channels one account may be in
 	IdleTimeout       time.Duration // IDLE_TIMEOUT: close a session idle this long
 	Keepalive         time.Duration // KEEPALIVE: probe the client this often; 3 missed = gone
 
@@ -148,6 +150,8 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		MsgPerSec:         rate("MSG_PER_SEC", "1"),
 		InputRate:         number("INPUT_RATE", "4096", 0, maxLimit),
 		SignupNamesPerMin: number("SIGNUP_NAMES_PER_MIN", "30", 0, maxLimit),
+		MaxChannels:       number("MAX_CHANNELS", "1000", 0, maxLimit),
+		ChannelsPerUser:   number("CHANNELS_PER_USER", "50", 0, maxLimit),
 		IdleTimeout:       duration("IDLE_TIMEOUT", "0"),
 		Keepalive:         duration("KEEPALIVE", "30s"),
 		PprofAddr:         getenv("PPROF_ADDR"),

@@ -27,7 +27,7 @@ func TestLoadConfigDefaults(t *testing.T) {
 		HostKey: ".ssh/messaging_ed25519", PasswordMin: 8, PasswordMax: 15, History: 100, MaxMessage: 1000,
 		MaxSessions: 1000, MaxSessionsPerIP: 10, MaxUnauth: 64, MaxUnauthPerIP: 8, SignupsPerIPHour: 3,
 		PenaltyFailures: 5, AccountFailures: 3, MsgBurst: 5, MsgPerSec: 1, InputRate: 4096, SignupNamesPerMin: 30,
-		IdleTimeout: 0, Keepalive: 30 * time.Second}
+		MaxChannels: 1000, ChannelsPerUser: 50, IdleTimeout: 0, Keepalive: 30 * time.Second}
 	if got != want {
 		t.Errorf("defaults = %+v, want %+v", got, want)
 	}
@@ -44,7 +44,7 @@ func TestLoadConfigReadsEveryVariable(t *testing.T) {
 		"MAX_SESSIONS": "0", "MAX_SESSIONS_PER_IP": "3", "MAX_UNAUTH": "100", "MAX_UNAUTH_PER_IP": "0",
 		"SIGNUPS_PER_IP_HOUR": "10", "PENALTY_FAILURES": "0", "ACCOUNT_FAILURES": "10",
 		"MSG_BURST": "0", "MSG_PER_SEC": "0.5", "IDLE_TIMEOUT": "30m", "KEEPALIVE": "0",
-		"INPUT_RATE": "0", "SIGNUP_NAMES_PER_MIN": "5",
+		"INPUT_RATE": "0", "SIGNUP_NAMES_PER_MIN": "5", "MAX_CHANNELS": "0", "CHANNELS_PER_USER": "7",
 		"PPROF_ADDR": "[::1]:6060", "PUBLIC_HOST": "chat.example.org", "RESTART_NOTICE": "1",
 	}))
 	if err != nil {
@@ -54,6 +54,7 @@ func TestLoadConfigReadsEveryVariable(t *testing.T) {
 		HostKey: "/keys/host", PasswordMin: 15, PasswordMax: 64, History: 20, MaxMessage: 280,
 		MaxSessions: 0, MaxSessionsPerIP: 3, MaxUnauth: 100, MaxUnauthPerIP: 0, SignupsPerIPHour: 10,
 		PenaltyFailures: 0, AccountFailures: 10, MsgBurst: 0, MsgPerSec: 0.5, InputRate: 0, SignupNamesPerMin: 5,
+		MaxChannels: 0, ChannelsPerUser: 7,
 		IdleTimeout: 30 * time.Minute,
 		PprofAddr:   "[::1]:6060", PublicHost: "chat.example.org", RestartNotice: true}
 	if got != want {
@@ -102,6 +103,10 @@ func TestLoadConfigRejectsBadValues(t *testing.T) {
 		{map[string]string{"INPUT_RATE": "-1"}, "INPUT_RATE=-1 is out of range"},
 		{map[string]string{"INPUT_RATE": "8k"}, `INPUT_RATE="8k" is not a whole number`},
 		{map[string]string{"SIGNUP_NAMES_PER_MIN": "-3"}, "SIGNUP_NAMES_PER_MIN=-3 is out of range"},
+		{map[string]string{"MAX_CHANNELS": "-1"}, "MAX_CHANNELS=-1 is out of range"},
+		{map[string]string{"MAX_CHANNELS": "many"}, `MAX_CHANNELS="many" is not a whole number`},
+		{map[string]string{"CHANNELS_PER_USER": "1e9"}, `CHANNELS_PER_USER="1e9" is not a whole number`},
+		{map[string]string{"CHANNELS_PER_USER": "2000000"}, "CHANNELS_PER_USER=2000000 is out of range"},
 		{map[string]string{"SIGNUP_NAMES_PER_MIN": "lots"}, `SIGNUP_NAMES_PER_MIN="lots" is not a whole number`},
 		{map[string]string{"MSG_PER_SEC": "-1"}, "MSG_PER_SEC"},
 		{map[string]string{"MSG_PER_SEC": "NaN"}, "MSG_PER_SEC"},

@@ -216,10 +216,14 @@ func readWholeHistory(t *testing.T, path string) []chat.Message {
 	}
 	defer st.Close()
 	checkIntegrity(t, path)
+	lobby, err := st.Channel(ctx, chat.Lobby)
+	if err != nil {
+		t.Fatalf("find %s: %v", chat.Lobby, err)
+	}
 	var pages [][]chat.Message
 	before := int64(0)
 	for {
-		page, err := st.Before(ctx, before, 500)
+		page, err := st.Before(ctx, lobby.ID, before, 500)
 		if err != nil {
 			t.Fatalf("read history: %v", err)
 		}

@@ -248,6 +248,7 @@ func TestAClientThatStopsReadingAndResizesLeavesAtOnce(t *testing.T) {
 	// Text on every screen, so that each repaint of a huge window is large.
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	ts.signup(t, "erin", "password1").Close()
 	filler, err := ts.srv.room.Join(ctx, "erin")
 	if err != nil {
 		t.Fatal(err)
@@ -276,7 +277,7 @@ func TestAClientThatStopsReadingAndResizesLeavesAtOnce(t *testing.T) {
 		}
 	}
 	t.Logf("bob left %s after he stopped reading", time.Since(start).Round(time.Millisecond))
-	if online := ts.srv.room.Online(); len(online) != 1 || online[0] != "carol" {
+	if online := ts.srv.room.Online(ts.srv.room.Lobby().ID); len(online) != 1 || online[0].Name != "carol" {
 		t.Errorf("online: %v, want only carol", online)
 	}
 	waitUntil(t, "bob's program to end", func() bool { return ts.srv.sessions.len() == 1 })

@@ -85,8 +85,12 @@ func (s *Server) runLines(sess ssh.Session) {
 	go confirmPosts(ctx, posts, failed)
 
 	l := &lineSession{
-		room: s.room, member: member, out: out, posts: posts,
+		ctx: ctx, member: member, out: out, posts: posts,
 		ed: lineEditor{max: s.cfg.MaxMessage}, idleTimeout: s.cfg.IdleTimeout,
+		current: s.room.Lobby(), convs: make(map[int64]chat.Conversation), lastID: make(map[int64]int64),
+	}
+	for _, ms := range member.Memberships() {
+		l.convs[ms.Conv.ID] = ms.Conv
 	}
 	l.show(recent)
 	l.notice(fmt.Sprintf("Messaging #lobby, signed in as %s (plain lines for TERM=%s).", name, cmp.Or(chat.Sanitize(pty.Term, 32), "none")))
@@ -173,7 +177,7 @@ func confirmPosts(ctx context.Context, posts <-chan posted, failed chan<- posted
 
 // lineSession is the line mode's state, owned by the session's handler.
 type lineSession struct {
-	room        *chat.Room
+	ctx         context.Context
 	member      *chat.Member
 	out         io.Writer
 	posts       chan<- posted
@@ -183,9 +187,15 @@ type lineSession struct {
 	buf      []byte // output gathered, written once per event
 	refused  string // the line the command table refused last, back at the prompt (see chat.AfterRefused)
 	prompted bool   // the last line out is the prompt and the text typed
-	lastID   int64  // newest room message shown; older arrivals are duplicates
-	lastDay  string // the day line of the newest room message shown
+	lastDay  string // the day line of the newest message shown
 	werr     error  // the output failed: the connection is gone
+
+	// The conversations: lines go to current; what arrives elsewhere is
+	// shown with its conversation's title in front.
+	current     chat.Conversation
+	convs       map[int64]chat.Conversation // the account's, by ID
+	lastID      map[int64]int64             // per conversation: newest shown; older arrivals are duplicates
+	lastPrivate string                      // who wrote to this user in a direct conversation last
 }
 
 // loop runs until the session ends, and returns the reason to show the
@@ -292,21 +302,26 @@ type lineCommand struct {
 	quit bool
 }
 
-func (s *lineCommand) Notice(text string) { s.l.notice(text) }
-func (s *lineCommand) Online() []string   { return s.l.room.Online() }
-func (s *lineCommand) Quit()              { s.quit = true }
+func (s *lineCommand) Notice(text string)         { s.l.notice(text) }
+func (s *lineCommand) Quit()                      { s.quit = true }
+func (s *lineCommand) Context() context.Context   { return s.l.ctx }
+func (s *lineCommand) Member() *chat.Member       { return s.l.member }
+func (s *lineCommand) Current() chat.Conversation { return s.l.current }
+func (s *lineCommand) LastPrivate() string        { return s.l.lastPrivate }
+func (s *lineCommand) Forget(id int64)            { s.l.forget(id) }
+func (s *lineCommand) Show(c chat.Conversation)   { s.l.switchTo(c) }
 
 func (s *lineCommand) Keys() []string {
 	return []string{"Keys: Enter sends the line · Backspace erases a character · Ctrl+U erases the line · Ctrl+C clears the line, or leaves on an empty one · Ctrl+D on an empty line leaves"}
 }
 
-func (s *lineCommand) Post(kind chat.Kind, body string) {
+func (s *lineCommand) Post(c chat.Conversation, kind chat.Kind, body string) {
 	l := s.l
 	if len(l.posts) == cap(l.posts) { // the store is stuck: nothing more can be confirmed
 		l.notice(postTrouble(chat.ErrBusy))
 		return
 	}
-	receipt, err := l.member.Send(kind, body)
+	receipt, err := l.member.Send(c.ID, kind, body)
 	if err != nil {
 		l.notice(postTrouble(err))
 		if s.keep && (errors.Is(err, chat.ErrBusy) || errors.As(err, new(*chat.SlowDownError))) {
@@ -317,19 +332,89 @@ func (s *lineCommand) Post(kind chat.Kind, body string) {
 	l.posts <- posted{receipt: receipt, line: s.line} // room checked above; only this goroutine sends
 }
 
-// show prints room messages in order, skipping any already shown.
+// linesOnSwitch is how much of a conversation's history the line mode
+// prints when the user switches to it.
+const linesOnSwitch = 20
+
+// switchTo makes c the conversation lines go to, and prints its last lines.
+func (l *lineSession) switchTo(c chat.Conversation) {
+	l.convs[c.ID] = c
+	if l.current.ID == c.ID {
+		l.current = c // a new topic, say
+		return
+	}
+	l.current = c
+	me := l.member.Name()
+	l.notice("Now in " + c.Title(me) + suffixed(": ", chat.Sanitize(c.Topic, 0)) + ". Your lines go here; lines elsewhere show their conversation first.")
+	recent, err := l.member.Recent(l.ctx, c.ID)
+	if err != nil {
+		return
+	}
+	recent = recent[max(len(recent)-linesOnSwitch, 0):]
+	for _, msg := range recent {
+		if msg.ID > l.lastID[c.ID] {
+			l.lastID[c.ID] = msg.ID
+		}
+		l.println(formatLine(msg))
+	}
+}
+
+func suffixed(sep, text string) string {
+	if text == "" {
+		return ""
+	}
+	return sep + text
+}
+
+// forget drops a conversation the account left.
+func (l *lineSession) forget(id int64) {
+	delete(l.convs, id)
+	delete(l.lastID, id)
+	if l.current.ID == id {
+		l.current = l.member.Room().Lobby()
+		l.notice("Now in " + l.current.Name + ".")
+	}
+}
+
+// show prints messages in order, skipping any already shown.
 func (l *lineSession) show(msgs []chat.Message) {
+	me := l.member.Name()
 	for _, msg := range msgs {
-		if msg.ID != 0 && msg.ID <= l.lastID {
+		if msg.ID != 0 && msg.ID <= l.lastID[msg.Conv] {
 			continue
 		}
-		l.lastID = max(l.lastID, msg.ID)
+		c, known := l.convs[msg.Conv]
+		addressed := msg.To != "" && strings.EqualFold(msg.To, me)
+		if !known && l.member.In(msg.Conv) {
+			if found, err := l.member.Conversation(l.ctx, msg.Conv); err == nil {
+				c, known = found, true
+				l.convs[c.ID] = c
+			}
+		}
+		if !known && !addressed {
+			continue
+		}
+		l.lastID[msg.Conv] = max(l.lastID[msg.Conv], msg.ID)
 		// Times alone do not say which day.
 		if day := msg.Time.Format("— Monday, 2 January 2006 —"); day != l.lastDay {
 			l.println(day)
 			l.lastDay = day
 		}
-		l.println(formatLine(msg))
+		line := formatLine(msg)
+		if msg.Conv != l.current.ID {
+			title := c.Title(me)
+			if !known {
+				title = "invitation"
+			}
+			line = "[" + title + "] " + line
+		}
+		l.println(line)
+		if c.Kind == chat.Direct && !strings.EqualFold(msg.Author, me) && msg.Kind == chat.KindText {
+			l.lastPrivate = msg.Author
+		}
+		if msg.Kind == chat.KindLeave && addressed && known {
+			l.forget(msg.Conv)
+		}
 	}
 }
 
@@ -347,7 +432,19 @@ func formatLine(msg chat.Message) string {
 	case chat.KindJoin:
 		return at + "→ " + author + " joined"
 	case chat.KindLeave:
+		if body != "" {
+			return at + "← " + author + " left (" + body + ")"
+		}
 		return at + "← " + author + " left"
+	case chat.KindTopic:
+		return at + author + " set the topic: " + body
+	case chat.KindAway:
+		if body != "" {
+			return at + author + " is away: " + body
+		}
+		return at + author + " is away"
+	case chat.KindBack:
+		return at + author + " is back"
 	}
 	return at + body
 }

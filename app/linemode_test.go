@@ -72,7 +72,7 @@ func TestTermDumbInAnyCaseOrNoneGetsTheLineMode(t *testing.T) {
 		name := fmt.Sprintf("user%d", i)
 		tm := ts.dumbChatter(t, name, term)
 		tm.say("/who")
-		tm.waitText("online: ")
+		tm.waitText("online in #lobby: ")
 		assertPlain(t, tm)
 	}
 }
@@ -83,7 +83,7 @@ func TestLineModeCommands(t *testing.T) {
 	bob := ts.dumbChatter(t, "bob", "dumb")
 
 	bob.say("/who")
-	bob.waitText("-!- 2 online: alice, bob")
+	bob.waitText("-!- 2 online in #lobby: alice, bob")
 	bob.say("/help")
 	bob.waitText("/me ACTION")
 	for _, c := range chat.Commands() {
@@ -101,7 +101,7 @@ func TestLineModeCommands(t *testing.T) {
 	bob.waitText("* bob waves")
 	bob.say("//slash")
 	alice.waitText("bob: /slash")
-	for _, private := range []string{"online:", "Unknown command", "/dance", "Usage:"} {
+	for _, private := range []string{"online in", "Unknown command", "/dance", "Usage:"} {
 		if strings.Contains(alice.screen(), private) {
 			t.Errorf("bob's command output %q reached alice:\n%s", private, alice.screen())
 		}
@@ -312,7 +312,7 @@ func TestLineModeKeepsAWrongCommandAtThePrompt(t *testing.T) {
 	count("-!- Usage: /me ACTION", 2)
 	atPrompt("/me")
 	bob.say(" /who") // "/me /who": /who runs
-	count("-!- 2 online: alice, bob", 1)
+	count("-!- 2 online in #lobby: alice, bob", 1)
 	bob.waitFor("an empty prompt", func(s string) bool { return lastLine(s) == ">" })
 
 	bob.say("/me")
@@ -436,4 +436,34 @@ func FuzzLineEditor(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestLineModeTalksInChannelsAndDirectly(t *testing.T) {
+	ts := startServer(t, testConfig(t))
+	alice := ts.chatter(t, "alice", 100, 30)
+	bob := ts.dumbChatter(t, "bob", "dumb")
+
+	bob.say("/join #go")
+	bob.waitText("-!- Now in #go")
+	alice.say("/join #go")
+	bob.waitText("→ alice joined")
+	alice.say("hello go")
+	bob.waitText("alice: hello go")
+
+	alice.send(altDigit(1))
+	alice.waitHeader("#lobby")
+	alice.say("hello lobby")
+	bob.waitText("[#lobby] ") // not bob's current conversation: marked
+	bob.waitText("alice: hello lobby")
+
+	alice.say("/msg bob psst")
+	bob.waitText("[@alice] ")
+	bob.say("/reply noted")
+	bob.waitText("-!- Now in @alice")
+	alice.waitText("bob: noted")
+	bob.say("/part #go")
+	alice.send(keyCtrlK + "go\r")
+	alice.waitHeader("#go")
+	alice.waitText("← bob left")
+	assertPlain(t, bob)
 }

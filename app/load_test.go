@@ -24,6 +24,8 @@ import (
 
 	"github.com/charmbracelet/x/vt"
 	gossh "golang.org/x/crypto/ssh"
+
+	"messaging/chat"
 )
 
 // The load benchmark's parameters (see BenchmarkLoad); the defaults suit a
@@ -44,6 +46,10 @@ var (
 	// With a directory, the server profiles itself (PPROF_ADDR) and the
 	// benchmark saves idle.pprof and send.pprof there.
 	loadProfile = flag.String("load.profile", "", "load benchmark: directory for the server's CPU profiles of the idle and sending windows")
+	// Conversations: more in every sidebar, or the sessions split into
+	// channels (see BenchmarkLoad).
+	loadChannels = flag.Int("load.channels", 0, "load benchmark: channels (#l00...) every session joins before it goes back to #lobby, where the messages are posted")
+	loadSpread   = flag.Int("load.spread", 0, "load benchmark: channels (#s00...) the sessions are split into, each sender posting in its own and each probe watching one (0: all in #lobby)")
 )
 
 const (
@@ -63,6 +69,9 @@ const (
 	// idle measurement starts (the join notices of the last logins are
 	// still being drawn when they are all connected).
 	loadQuiet = time.Second
+	// loadMaxChannels bounds -load.channels and -load.spread: their
+	// channels are named with two digits.
+	loadMaxChannels = 100
 	// loadPassword is every account's password.
 	loadPassword = "password1"
 	// userHZ is the unit of utime and stime in /proc/<pid>/stat: always
@@ -76,6 +85,7 @@ var loadToken = regexp.MustCompile(`\bt(\d{6})\b`)
 // loadParams are the benchmark's flags, checked.
 type loadParams struct {
 	sessions, senders, probes, accounts int
+	channels, spread                    int
 	rate                                float64
 	duration, idle                      time.Duration
 }
@@ -85,8 +95,27 @@ func loadParamsFromFlags() (loadParams, error) {
 		sessions: *loadSessions, senders: *loadSenders, probes: *loadProbes,
 		accounts: min(*loadAccounts, *loadSessions), rate: *loadRate,
 		duration: *loadDuration, idle: *loadIdle,
+		channels: *loadChannels, spread: *loadSpread,
 	}
 	var problems []string
+	if p.channels < 0 || p.channels > loadMaxChannels || p.spread < 0 || p.spread > loadMaxChannels {
+		problems = append(problems, fmt.Sprintf("-load.channels and -load.spread must be between 0 and %d", loadMaxChannels))
+	}
+	if p.spread > 0 {
+		// Memberships are per account: an account's sessions all share
+		// its channel, so the accounts are a multiple of the channels
+		// (rounded up, or down when there are not enough sessions) and
+		// account a is in channel a mod spread. Every channel has a
+		// sender, and each probe is in a channel of its own.
+		p.accounts = (p.accounts + p.spread - 1) / p.spread * p.spread
+		if p.accounts > p.sessions {
+			p.accounts = p.sessions / p.spread * p.spread
+		}
+		p.senders = max(p.senders, p.spread)
+		if p.probes < 3 || p.probes > p.spread {
+			problems = append(problems, "with -load.spread, -load.probes must be at least 3 and at most -load.spread (one probe per channel)")
+		}
+	}
 	if p.senders < 1 || p.probes < 1 || p.senders+p.probes > p.sessions {
 		problems = append(problems, "need at least one sender and one probe, and -load.sessions >= -load.senders + -load.probes")
 	}
@@ -108,6 +137,40 @@ func (p loadParams) account(i int) string {
 	return loadAccountName(i % p.accounts)
 }
 
+// channel is the channel of -load.spread session i is in, by its
+// account; 0 without -load.spread (everyone posts and reads in #lobby).
+func (p loadParams) channel(i int) int {
+	if p.spread == 0 {
+		return 0
+	}
+	return i % p.accounts % p.spread
+}
+
+// joins are the channels session i joins once its screen is up, in order;
+// it stays in the last one.
+func (p loadParams) joins(i int) []string {
+	var names []string
+	for c := range p.channels {
+		names = append(names, fmt.Sprintf("#l%02d", c))
+	}
+	switch {
+	case p.spread > 0:
+		names = append(names, fmt.Sprintf("#s%02d", p.channel(i)))
+	case p.channels > 0:
+		names = append(names, chat.Lobby)
+	}
+	return names
+}
+
+// members counts the sessions in each channel of p.channel.
+func (p loadParams) members() []int {
+	n := make([]int, max(p.spread, 1))
+	for i := range p.sessions {
+		n[p.channel(i)]++
+	}
+	return n
+}
+
 func loadAccountName(i int) string {
 	return fmt.Sprintf("load%03d", i)
 }
@@ -117,43 +180,76 @@ func loadAccountName(i int) string {
 //
 //	go test -run '^$' -bench Load -benchtime 1x ./app/
 //	go test -run '^$' -bench Load -benchtime 1x ./app/ -load.sessions 30 -load.duration 10s
+//	go test -run '^$' -bench Load -benchtime 1x ./app/ -load.channels 10
+//	go test -run '^$' -bench Load -benchtime 1x ./app/ -load.sessions 1000 -load.spread 50 -load.probes 50
 //
 // It builds the server, starts it on 127.0.0.1 with a fresh database and
-// every abuse limit off, creates the accounts, opens -load.sessions chat
-// screens (xterm-256color, 100x30, loadConnectParallel logins at a time),
-// measures the idle server for -load.idle, then has -load.senders of the
-// sessions type messages at -load.rate in all for -load.duration. The
-// last -load.probes sessions read their output through a terminal
-// emulator and note when each message's token first shows on screen; the
-// others only count the bytes they read. It reports:
+// every abuse limit and channel limit off, creates -load.accounts
+// accounts, opens -load.sessions chat screens (xterm-256color, 100x30,
+// loadConnectParallel logins at a time) and has each type its /join
+// commands (below), measures the idle server for -load.idle, then has
+// -load.senders of the sessions type messages at -load.rate in all for
+// -load.duration. The last -load.probes sessions read their output
+// through a terminal emulator and note when each message's token first
+// shows on screen; the others only count the bytes they read. With
+// -load.profile DIR the server profiles itself (PPROF_ADDR) and the
+// benchmark saves its CPU profiles of the idle and sending windows, its
+// heap and its goroutines in DIR.
+//
+// Conversations:
+//   - -load.channels N: once its screen is up, every session joins the
+//     same N channels, #l00 to #l(N-1), one /join at a time (each waits
+//     for the header to show the channel), then goes back to #lobby with
+//     /join #lobby (or, with -load.spread, on to its channel): every
+//     sidebar lists N+1 conversations, and the messages are still posted
+//     and read in #lobby, so that the figures compare with the one-room
+//     runs of the commits before channels.
+//   - -load.spread N: the sessions are split into N channels, #s00 to
+//     #s(N-1), and stay in theirs. Memberships are per account, so the
+//     accounts are made a multiple of N (rounded up, or down if there are
+//     fewer sessions) and account a, with all its sessions, is in channel
+//     a mod N (session i, then, in channel i mod N). The senders are at
+//     least N, so that each channel has one; each posts in its own
+//     channel, the -load.rate shared by all of them. The probes (3 to N)
+//     are in different channels: each must see every message of its own
+//     channel and never one of another.
+//
+// It reports:
 //
 //   - connect-p50-ms, connect-p99-ms: dial, authentication (one argon2id
-//     check each) and the first screen that says who is signed in;
+//     check each) and the first screen that says who is signed in (the
+//     /join commands come after, and are not counted);
 //   - idle-cpu-%: the server's CPU (user and system, all threads, from
 //     /proc/<pid>/stat) over the idle window, in % of one core;
 //   - rss-KB/session: the server's VmRSS at the end of the idle window
 //     minus before the first session, per session. The baseline is taken
 //     once the server has given back the signups' argon2id memory (19 MiB
 //     a hash; see hashQuiet);
-//   - p50-ms ... max-ms: over every probe and message, from the sender's
-//     write to the token on the probe's screen;
-//   - lost: messages some probe never received within loadGrace of the
-//     end. A probe at 100x30 sees a message only while it is on screen,
-//     so it looks at every read; a message drawn and scrolled away within
-//     one frame is found in the bytes instead, and counted as delivered;
+//   - p50-ms ... max-ms: over every probe and every message of the
+//     probe's conversation, from the sender's write to the token on the
+//     probe's screen;
+//   - lost: messages some probe of their conversation never received
+//     within loadGrace of the end. A probe at 100x30 sees a message only
+//     while it is on screen, so it looks at every read; a message drawn
+//     and scrolled away within one frame is found in the bytes instead,
+//     and counted as delivered;
+//   - cross (with -load.spread only): messages a probe received, on
+//     screen or in its bytes, from a channel it is not in; the benchmark
+//     fails if there is one;
 //   - cpu-us/msg/session: the server's CPU from the first message until
-//     the probes have seen the last one, divided by messages × sessions:
-//     everything the server did meanwhile, storing and echoing included;
+//     the probes have seen the last one, divided by the deliveries (each
+//     message times the sessions in its conversation: messages × sessions
+//     in #lobby): everything the server did meanwhile, storing, echoing
+//     and the other sessions' sidebars included;
 //   - marginal-cpu-us/msg/session: the same less the idle CPU rate over
 //     the sending time: what the messages cost beyond the sessions'
-//     upkeep (Bubble Tea wakes every program once a second);
+//     upkeep (keepalives, and whatever else an idle server does);
 //   - bytes/session/msg: bytes all sessions read over the same time,
-//     divided by messages × sessions.
+//     divided by the same deliveries.
 //
 // The server and the clients share the machine: the figures are the
 // server's own, but its latency also pays for the clients' CPU (the table
-// shows it). The benchmark does not profile the server; the server has no
-// PPROF_ADDR yet.
+// shows it).
 func BenchmarkLoad(b *testing.B) {
 	if raceEnabled {
 		b.Skip("the load benchmark measures the server, not the race detector")
@@ -163,7 +259,7 @@ func BenchmarkLoad(b *testing.B) {
 		b.Fatal(err)
 	}
 	bin := buildServer(b)
-	var env []string
+	env := []string{"MAX_CHANNELS=0", "CHANNELS_PER_USER=0"}
 	if *loadProfile != "" {
 		env = append(env, "PPROF_ADDR=127.0.0.1:0")
 	}
@@ -194,6 +290,10 @@ func BenchmarkLoad(b *testing.B) {
 	}
 	connectAllTime := time.Since(began)
 	senders, probes := sessions[:p.senders], sessions[p.sessions-p.probes:]
+	channels := make([]int, len(senders)) // where each sender posts
+	for i := range senders {
+		channels[i] = p.channel(i)
+	}
 
 	// 3. Idle.
 	if !waitQuiet(sessions, loadQuiet, loadWait) {
@@ -218,7 +318,7 @@ func BenchmarkLoad(b *testing.B) {
 	sendProfiled := profile("send.pprof", p.duration)
 	defer sendProfiled()
 	sendCPU, sendWall := cpuDuring(b, pid, func() {
-		sent = sendAll(senders, p.rate, p.duration)
+		sent = sendAll(senders, channels, p.rate, p.duration)
 		if !pollUntil(loadGrace, func() bool { return allSeen(probes, sent) }) {
 			notes = append(notes, fmt.Sprintf("not all seen %v after the end", loadGrace))
 		}
@@ -235,23 +335,30 @@ func BenchmarkLoad(b *testing.B) {
 	}
 
 	// 5. Figures.
-	latencies, lost, scrolled := deliveries(probes, sent)
+	got := deliveries(probes, sent)
+	if got.cross > 0 {
+		b.Errorf("%d messages reached a probe outside their channel: %s", got.cross, strings.Join(got.crossed, "; "))
+	}
 	messages := len(sent.at)
-	n := float64(p.sessions)
+	members := p.members()
+	reached := 0 // deliveries: each message times the sessions in its conversation
+	for _, c := range sent.channel {
+		reached += members[c]
+	}
 	connect := loadStats(connectTimes)
-	delivery := loadStats(latencies)
+	delivery := loadStats(got.latencies)
 	perMsg, marginalPerMsg, bytesPerMsg := math.NaN(), math.NaN(), math.NaN()
-	if messages > 0 {
-		perMsg = sendCPU.Seconds() * 1e6 / (float64(messages) * n)
+	if reached > 0 {
+		perMsg = sendCPU.Seconds() * 1e6 / float64(reached)
 		// What the messages cost beyond the idle sessions' own upkeep
 		// over the same time.
 		idleShare := idleCPU.Seconds() / idleWall.Seconds() * sendWall.Seconds()
-		marginalPerMsg = (sendCPU.Seconds() - idleShare) * 1e6 / (float64(messages) * n)
-		bytesPerMsg = float64(bytesDuring) / (float64(messages) * n)
+		marginalPerMsg = (sendCPU.Seconds() - idleShare) * 1e6 / float64(reached)
+		bytesPerMsg = float64(bytesDuring) / float64(reached)
 	}
 	idlePercent := 100 * idleCPU.Seconds() / idleWall.Seconds()
 	sendPercent := 100 * sendCPU.Seconds() / sendWall.Seconds()
-	rssPerSession := float64(rssIdle-rssBefore) / n
+	rssPerSession := float64(rssIdle-rssBefore) / float64(p.sessions)
 
 	b.ReportMetric(connect.p50, "connect-p50-ms")
 	b.ReportMetric(connect.p99, "connect-p99-ms")
@@ -259,7 +366,10 @@ func BenchmarkLoad(b *testing.B) {
 	b.ReportMetric(delivery.p95, "p95-ms")
 	b.ReportMetric(delivery.p99, "p99-ms")
 	b.ReportMetric(delivery.max, "max-ms")
-	b.ReportMetric(float64(lost), "lost")
+	b.ReportMetric(float64(got.lost), "lost")
+	if p.spread > 0 {
+		b.ReportMetric(float64(got.cross), "cross")
+	}
 	b.ReportMetric(perMsg, "cpu-us/msg/session")
 	b.ReportMetric(marginalPerMsg, "marginal-cpu-us/msg/session")
 	b.ReportMetric(bytesPerMsg, "bytes/session/msg")
@@ -270,17 +380,27 @@ func BenchmarkLoad(b *testing.B) {
 	// benchmark's log after its tenth line.
 	ms := func(d time.Duration) string { return d.Round(time.Millisecond).String() }
 	var t strings.Builder
-	fmt.Fprintf(&t, "%d sessions (%d accounts) at %dx%d, %d senders, %.3g msg/s for %v, %d probes; %d CPUs; accounts in %s, sessions in %s",
-		p.sessions, p.accounts, loadWidth, loadHeight, p.senders, p.rate, p.duration, p.probes, runtime.NumCPU(), ms(signupTime), ms(connectAllTime))
+	where := "all in #lobby"
+	if p.channels > 0 {
+		where = fmt.Sprintf("all in #lobby and %d other channels", p.channels)
+	}
+	if p.spread > 0 {
+		where = fmt.Sprintf("in %d channels of %d-%d sessions", p.spread, slices.Min(members), slices.Max(members))
+	}
+	fmt.Fprintf(&t, "%d sessions (%d accounts) at %dx%d, %s; %d senders, %.3g msg/s for %v, %d probes; %d CPUs; accounts in %s, sessions and joins in %s",
+		p.sessions, p.accounts, loadWidth, loadHeight, where, p.senders, p.rate, p.duration, p.probes, runtime.NumCPU(), ms(signupTime), ms(connectAllTime))
 	fmt.Fprintf(&t, "\n  connect p50 / p99 / max       %.0f / %.0f / %.0f ms (dial, auth, first screen; %d at a time)",
 		connect.p50, connect.p99, connect.max, loadConnectParallel)
 	fmt.Fprintf(&t, "\n  idle                          %.1f%% of a core over %s; RSS %.1f -> %.1f MB, %.0f KB/session",
 		idlePercent, ms(idleWall), float64(rssBefore)/1024, float64(rssIdle)/1024, rssPerSession)
-	fmt.Fprintf(&t, "\n  delivery p50 / p95 / p99 / max %.1f / %.1f / %.1f / %.1f ms (%d messages, %d samples)",
-		delivery.p50, delivery.p95, delivery.p99, delivery.max, messages, len(latencies))
-	fmt.Fprintf(&t, "\n  lost                          %d (samples timed from the bytes, the token scrolled past between frames: %d)", lost, scrolled)
+	fmt.Fprintf(&t, "\n  delivery p50 / p95 / p99 / max %.1f / %.1f / %.1f / %.1f ms (%d messages, %d deliveries, %d samples)",
+		delivery.p50, delivery.p95, delivery.p99, delivery.max, messages, reached, len(got.latencies))
+	fmt.Fprintf(&t, "\n  lost                          %d (samples timed from the bytes, the token scrolled past between frames: %d)", got.lost, got.scrolled)
+	if p.spread > 0 {
+		fmt.Fprintf(&t, "; from another channel: %d", got.cross)
+	}
 	fmt.Fprintf(&t, "\n  server CPU sending            %.1f µs/msg/session, %.1f beyond the idle upkeep (%.0f%% of a core over %s)", perMsg, marginalPerMsg, sendPercent, ms(sendWall))
-	fmt.Fprintf(&t, "\n  bytes                         %.0f per session per message", bytesPerMsg)
+	fmt.Fprintf(&t, "\n  bytes                         %.0f per session per message (per delivery)", bytesPerMsg)
 	fmt.Fprintf(&t, "\n  client CPU sending            %.0f%% of a core (this process: %d SSH clients)", 100*clientCPU.Seconds()/sendWall.Seconds(), p.sessions)
 	if len(notes) > 0 {
 		fmt.Fprintf(&t, "\n  notes                         %s", strings.Join(notes, "; "))
@@ -402,37 +522,37 @@ func dialLoad(addr, user string, auth gossh.AuthMethod) (*gossh.Client, error) {
 }
 
 // loadSession is one chat session of the benchmark. Until its screen shows
-// who is signed in, its output goes through a terminal emulator; then a
-// probe keeps the emulator and notes when each token first shows, and any
-// other session only counts the bytes it reads.
+// who is signed in and it has joined its channels, its output goes through
+// a terminal emulator; then a probe keeps the emulator and notes when each
+// token first shows, and any other session only counts the bytes it reads.
 type loadSession struct {
-	client *gossh.Client
-	stdin  io.Writer
-	probe  bool
-	want   string        // the text that shows the chat screen is up
-	ready  chan struct{} // closed once the screen shows want
-	ended  chan struct{} // closed when the session's output ends
-	bytes  atomic.Int64  // bytes read from the session
+	client  *gossh.Client
+	stdin   io.Writer
+	probe   bool
+	channel int           // the channel of -load.spread it is in (see loadParams.channel)
+	ended   chan struct{} // closed when the session's output ends
+	bytes   atomic.Int64  // bytes read from the session
 
 	mu      sync.Mutex
-	emu     *vt.Emulator // nil once only bytes are counted
-	answers io.Closer    // the emulator's answers; closing it ends their copy to stdin
-	isReady bool
-	carry   []byte            // a probe's last bytes, for tokens split between reads
-	seen    map[int]time.Time // a probe's tokens: when each first showed on screen
-	inBytes map[int]time.Time // a probe's tokens: when each first came in the bytes
+	emu     *vt.Emulator             // nil once only bytes are counted
+	answers io.Closer                // the emulator's answers; closing it ends their copy to stdin
+	want    func(screen string) bool // what the setup waits for on screen; nil when not waiting
+	reached chan struct{}            // closed once the screen shows want
+	isReady bool                     // the setup is done: a probe notes tokens
+	carry   []byte                   // a probe's last bytes, for tokens split between reads
+	seen    map[int]time.Time        // a probe's tokens: when each first showed on screen
+	inBytes map[int]time.Time        // a probe's tokens: when each first came in the bytes
 }
 
 // openLoadSession logs in as user and opens a chat screen, returning once
-// the screen shows who is signed in.
-func openLoadSession(addr, user string, probe bool) (*loadSession, error) {
+// the screen shows who is signed in. The caller then calls join.
+func openLoadSession(addr, user string, probe bool, channel int) (*loadSession, error) {
 	c, err := dialLoad(addr, user, gossh.Password(loadPassword))
 	if err != nil {
 		return nil, fmt.Errorf("login %s: %w", user, err)
 	}
 	ls := &loadSession{
-		client: c, probe: probe, want: "signed in as " + user,
-		ready: make(chan struct{}), ended: make(chan struct{}),
+		client: c, probe: probe, channel: channel, ended: make(chan struct{}),
 		seen: map[int]time.Time{}, inBytes: map[int]time.Time{},
 	}
 	fail := func(what string, err error) (*loadSession, error) {
@@ -468,22 +588,70 @@ func openLoadSession(addr, user string, probe bool) (*loadSession, error) {
 		ls.close()
 		return nil, fmt.Errorf("shell for %s: %w", user, err)
 	}
+	signedIn := "signed in as " + user
+	if err := ls.await(signedIn, func(screen string) bool { return strings.Contains(screen, signedIn) }, ""); err != nil {
+		ls.close()
+		return nil, fmt.Errorf("%s: %w", user, err)
+	}
+	return ls, nil
+}
+
+// join types /join for each channel of names in turn, each once the
+// header shows the one before, and then, once the header shows the last,
+// ends the setup: a probe starts noting tokens, any other session drops
+// its emulator.
+func (ls *loadSession) join(names []string) error {
+	for _, name := range names {
+		header := func(screen string) bool {
+			first, _, _ := strings.Cut(screen, "\n")
+			return strings.Contains(first, name)
+		}
+		if err := ls.await("the header showing "+name, header, "/join "+name+"\r"); err != nil {
+			return err
+		}
+	}
+	ls.mu.Lock()
+	defer ls.mu.Unlock()
+	ls.isReady = true
+	if !ls.probe {
+		ls.stopEmulator()
+	}
+	return nil
+}
+
+// await types keys (if any) and waits, within loadWait, until the screen
+// shows want (described by what).
+func (ls *loadSession) await(what string, want func(screen string) bool, keys string) error {
+	ls.mu.Lock()
+	ls.want, ls.reached = want, make(chan struct{})
+	reached := ls.reached
+	if want(ls.emu.String()) { // already drawn
+		ls.want = nil
+		close(reached)
+	}
+	ls.mu.Unlock()
+	if keys != "" {
+		if _, err := io.WriteString(ls.stdin, keys); err != nil {
+			return fmt.Errorf("type %q: %w", keys, err)
+		}
+	}
+	var err error
 	select {
-	case <-ls.ready:
-		return ls, nil
+	case <-reached:
+		return nil
 	case <-ls.ended:
 		err = errors.New("session ended")
 	case <-time.After(loadWait):
-		err = fmt.Errorf("no %q within %v", ls.want, loadWait)
+		err = fmt.Errorf("no %s within %v", what, loadWait)
 	}
 	ls.mu.Lock()
+	defer ls.mu.Unlock()
+	ls.want = nil
 	screen := ""
 	if ls.emu != nil {
 		screen = ls.emu.String()
 	}
-	ls.mu.Unlock()
-	ls.close()
-	return nil, fmt.Errorf("%w; screen:\n%s", err, screen)
+	return fmt.Errorf("%w; screen:\n%s", err, screen)
 }
 
 // Write takes what the server sent.
@@ -497,15 +665,11 @@ func (ls *loadSession) Write(p []byte) (int, error) {
 	}
 	_, _ = ls.emu.Write(p)
 	if !ls.isReady {
-		if !strings.Contains(ls.emu.String(), ls.want) {
-			return len(p), nil
+		if ls.want != nil && ls.want(ls.emu.String()) {
+			ls.want = nil
+			close(ls.reached)
 		}
-		ls.isReady = true
-		close(ls.ready)
-		if !ls.probe {
-			ls.stopEmulator()
-			return len(p), nil
-		}
+		return len(p), nil
 	}
 	// A probe at 100x30 shows each message only while it is on screen, so
 	// look at every read. A burst drawn as one frame can scroll a message
@@ -546,19 +710,25 @@ func (ls *loadSession) close() {
 	ls.mu.Unlock()
 }
 
-// connectAll opens p.sessions sessions, loadConnectParallel at a time, and
-// returns them in order (the senders first, the probes last) with each
-// one's connect time: dial, authentication and the first screen.
+// connectAll opens p.sessions sessions, loadConnectParallel at a time, has
+// each join its channels, and returns them in order (the senders first,
+// the probes last) with each one's connect time: dial, authentication and
+// the first screen, the joins not included.
 func connectAll(addr string, p loadParams) ([]*loadSession, []time.Duration, error) {
 	sessions := make([]*loadSession, p.sessions)
 	times := make([]time.Duration, p.sessions)
 	err := inParallel(p.sessions, loadConnectParallel, func(i int) error {
 		start := time.Now()
-		ls, err := openLoadSession(addr, p.account(i), i >= p.sessions-p.probes)
+		ls, err := openLoadSession(addr, p.account(i), i >= p.sessions-p.probes, p.channel(i))
 		if err != nil {
 			return err
 		}
-		times[i], sessions[i] = time.Since(start), ls
+		times[i] = time.Since(start)
+		if err := ls.join(p.joins(i)); err != nil {
+			ls.close()
+			return fmt.Errorf("%s: %w", p.account(i), err)
+		}
+		sessions[i] = ls
 		return nil
 	})
 	opened := slices.DeleteFunc(slices.Clone(sessions), func(ls *loadSession) bool { return ls == nil })
@@ -606,15 +776,16 @@ func waitQuiet(sessions []*loadSession, quiet, limit time.Duration) bool {
 
 // sendLog is what the senders sent: when each token was written.
 type sendLog struct {
-	at  []time.Time // by token number
-	err error       // the first write that failed
+	at      []time.Time // by token number
+	channel []int       // by token number: the channel it was posted in (see loadParams.channel)
+	err     error       // the first write that failed
 }
 
 // sendAll has the senders post at rate messages per second in all for
 // duration: each sender ticks every len(senders)/rate seconds, the
 // senders' ticks staggered evenly. Each message is a unique token and a
-// few words, typed and sent with Enter.
-func sendAll(senders []*loadSession, rate float64, duration time.Duration) *sendLog {
+// few words, typed and sent with Enter; sender i posts in channels[i].
+func sendAll(senders []*loadSession, channels []int, rate float64, duration time.Duration) *sendLog {
 	var (
 		mu  sync.Mutex
 		log sendLog
@@ -638,6 +809,7 @@ func sendAll(senders []*loadSession, rate float64, duration time.Duration) *send
 				mu.Lock()
 				id := len(log.at)
 				log.at = append(log.at, time.Now())
+				log.channel = append(log.channel, channels[i])
 				mu.Unlock()
 				if _, err := fmt.Fprintf(ls.stdin, "t%06d hello from the load benchmark\r", id); err != nil {
 					mu.Lock()
@@ -666,11 +838,11 @@ func sendAll(senders []*loadSession, rate float64, duration time.Duration) *send
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	return &sendLog{at: slices.Clone(log.at), err: log.err}
+	return &sendLog{at: slices.Clone(log.at), channel: slices.Clone(log.channel), err: log.err}
 }
 
-// allSeen reports whether every probe has received every token sent, on
-// its screen or in its bytes.
+// allSeen reports whether every probe has received every token sent in
+// its channel, on its screen or in its bytes.
 func allSeen(probes []*loadSession, sent *sendLog) bool {
 	for _, ls := range probes {
 		ls.mu.Lock()
@@ -678,7 +850,7 @@ func allSeen(probes []*loadSession, sent *sendLog) bool {
 		for id := range sent.at {
 			_, onScreen := ls.seen[id]
 			_, inBytes := ls.inBytes[id]
-			if !onScreen && !inBytes {
+			if sent.channel[id] == ls.channel && !onScreen && !inBytes {
 				complete = false
 				break
 			}
@@ -691,27 +863,52 @@ func allSeen(probes []*loadSession, sent *sendLog) bool {
 	return true
 }
 
-// deliveries returns, over every probe and token, the time from the write
-// to the token on the probe's screen, or in its bytes for a token that
-// scrolled past between two frames (scrolled counts those); a token some
-// probe received neither way is lost.
-func deliveries(probes []*loadSession, sent *sendLog) (latencies []time.Duration, lost, scrolled int) {
+// delivered is what the probes received.
+type delivered struct {
+	// latencies are, over every probe and token of its channel, the
+	// times from the write to the token on the probe's screen, or in its
+	// bytes for a token that scrolled past between two frames (scrolled
+	// counts those).
+	latencies []time.Duration
+	scrolled  int
+	// lost counts the tokens some probe of their channel received
+	// neither way.
+	lost int
+	// cross counts the tokens a probe received, either way, from a
+	// channel it is not in; crossed describes the first few.
+	cross   int
+	crossed []string
+}
+
+func deliveries(probes []*loadSession, sent *sendLog) delivered {
+	var d delivered
 	missed := map[int]bool{}
 	for _, ls := range probes {
 		ls.mu.Lock()
 		for id, at := range sent.at {
-			if seen, ok := ls.seen[id]; ok {
-				latencies = append(latencies, seen.Sub(at))
-			} else if came, ok := ls.inBytes[id]; ok {
-				latencies = append(latencies, came.Sub(at))
-				scrolled++
-			} else {
+			seen, onScreen := ls.seen[id]
+			came, inBytes := ls.inBytes[id]
+			switch {
+			case sent.channel[id] != ls.channel:
+				if onScreen || inBytes {
+					d.cross++
+					if len(d.crossed) < 5 {
+						d.crossed = append(d.crossed, fmt.Sprintf("t%06d of #s%02d to a probe in #s%02d", id, sent.channel[id], ls.channel))
+					}
+				}
+			case onScreen:
+				d.latencies = append(d.latencies, seen.Sub(at))
+			case inBytes:
+				d.latencies = append(d.latencies, came.Sub(at))
+				d.scrolled++
+			default:
 				missed[id] = true
 			}
 		}
 		ls.mu.Unlock()
 	}
-	return latencies, len(missed), scrolled
+	d.lost = len(missed)
+	return d
 }
 
 // stats are percentiles of durations, in milliseconds.

@@ -6,9 +6,9 @@ import (
 	"messaging/chat"
 )
 
-// post sends body as m and waits for its commit.
+// post sends body as m in #lobby and waits for its commit.
 func post(ctx context.Context, m *chat.Member, kind chat.Kind, body string) error {
-	receipt, err := m.Send(kind, body)
+	receipt, err := m.Send(m.Room().Lobby().ID, kind, body)
 	if err != nil {
 		return err
 	}

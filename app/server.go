@@ -122,7 +122,7 @@ func newWith(ctx context.Context, cfg Config, log *slog.Logger, opts ...option) 
 	if err != nil {
 		return nil, err
 	}
-	s, err := newServer(cfg, log, st, opts...)
+	s, err := newServer(ctx, cfg, log, st, opts...)
 	if err != nil {
 		_ = st.Close()
 		return nil, err
@@ -142,7 +142,7 @@ func warnIfShared(log *slog.Logger, path string) {
 		"database", path, "mode", info.Mode().Perm().String())
 }
 
-func newServer(cfg Config, log *slog.Logger, st store.Store, opts ...option) (*Server, error) {
+func newServer(ctx context.Context, cfg Config, log *slog.Logger, st store.Store, opts ...option) (*Server, error) {
 	lim := newLimits(cfg, time.Now)
 	auth, err := newAuthenticator(st, log, cfg, lim)
 	if err != nil {
@@ -176,13 +176,19 @@ func newServer(cfg Config, log *slog.Logger, st store.Store, opts ...option) (*S
 	if err != nil {
 		return nil, fmt.Errorf("listen: %w", err)
 	}
-	s.room = chat.NewRoom(st, chat.RoomConfig{
-		Workers:     cfg.Workers,
-		HistorySize: cfg.History,
-		MaxMessage:  cfg.MaxMessage,
-		MsgBurst:    cfg.MsgBurst,
-		MsgPerSec:   cfg.MsgPerSec,
+	s.room, err = chat.NewRoom(ctx, st, st, chat.RoomConfig{
+		Workers:            cfg.Workers,
+		HistorySize:        cfg.History,
+		MaxMessage:         cfg.MaxMessage,
+		MsgBurst:           cfg.MsgBurst,
+		MsgPerSec:          cfg.MsgPerSec,
+		MaxChannels:        cfg.MaxChannels,
+		ChannelsPerAccount: cfg.ChannelsPerUser,
 	}, log)
+	if err != nil {
+		s.listener.Close()
+		return nil, err
+	}
 	return s, nil
 }
 

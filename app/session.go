@@ -176,7 +176,7 @@ func (s *Server) join(sess ssh.Session, name string) (j joined, done func(), ok 
 	stopLeaving := context.AfterFunc(ctx, member.Leave)
 	// Join first, then read the history: a message committed in between
 	// arrives twice (the screens drop it by ID), never zero times.
-	recent, err := s.room.Recent(ctx)
+	recent, err := member.Recent(ctx, s.room.Lobby().ID)
 	if err != nil {
 		s.log.Error("load history", "user", name, "err", err)
 	}

@@ -272,6 +272,7 @@ func TestAStalledClientIsEvictedAndDoesNotSlowTheOthers(t *testing.T) {
 	// Fill the screen with text, so that each repaint is about 100 KB.
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	ts.signup(t, "erin", "password1").Close()
 	filler, err := ts.srv.room.Join(ctx, "erin")
 	if err != nil {
 		t.Fatal(err)

@@ -302,7 +302,7 @@ func TestTypingStormKeepsTheOrderTyped(t *testing.T) {
 	defer st.Close()
 	var bodies []string
 	allStored := pollUntil(waitLimit, func() bool {
-		msgs, err := st.Before(ctx, 0, 2*lines)
+		msgs, err := st.Before(ctx, ts.srv.room.Lobby().ID, 0, 2*lines)
 		if err != nil {
 			t.Fatalf("read history: %v", err)
 		}

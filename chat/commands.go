@@ -1,6 +1,7 @@
 package chat
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"unicode"
@@ -47,17 +48,30 @@ type Command struct {
 type Session interface {
 	// Notice shows text, one line, to this user only.
 	Notice(text string)
-	// Post sends a message from this user to the room. A refusal (too
-	// long, too fast, the room busy) is the user interface's to report,
-	// and to keep the line for sending again where it can.
-	Post(kind Kind, body string)
-	// Online lists who is online, as names to show.
-	Online() []string
 	// Keys are the lines /help shows after the commands: the keys this
 	// user interface knows.
 	Keys() []string
 	// Quit ends the session, as the user asked.
 	Quit()
+	// Context bounds what a command asks of the store.
+	Context() context.Context
+	// Member is the user's membership of the room.
+	Member() *Member
+	// Current is the conversation the user is looking at: where text goes.
+	Current() Conversation
+	// Show makes c the current conversation, adding it to the user's list
+	// if it is new there.
+	Show(c Conversation)
+	// Forget drops conversation id from the user's list (it was left); if
+	// it was the current one, #lobby becomes current.
+	Forget(id int64)
+	// Post sends a message from this user to conversation c. A refusal
+	// (too long, too fast, the room busy) is the user interface's to
+	// report, and to keep the line for sending again where it can.
+	Post(c Conversation, kind Kind, body string)
+	// LastPrivate is who wrote to this user privately last in this
+	// session, "" if nobody has.
+	LastPrivate() string
 }
 
 var commands []Command
@@ -66,8 +80,26 @@ var commands []Command
 func init() {
 	commands = []Command{
 		{Name: "help", Help: "list the commands and keys", Run: help},
-		{Name: "who", Help: "list who is online", Run: who},
-		{Name: "me", Args: "ACTION", Help: "describe an action: /me waves", Run: func(s Session, arg string) { s.Post(KindAction, arg) }},
+		{Name: "who", Help: "list who is online here", Run: who},
+		{Name: "me", Args: "ACTION", Help: "describe an action: /me waves", Run: func(s Session, arg string) { s.Post(s.Current(), KindAction, arg) }},
+		{Name: "join", Args: "#CHANNEL", Help: "join a channel, or create it", Run: joinChannel},
+		{Name: "part", Args: "[#CHANNEL]", Help: "leave this channel (or the one named)", Run: part},
+		{Name: "list", Help: "list the channels you may join", Run: listChannels},
+		{Name: "topic", Args: "[TEXT]", Help: "show or (owner) set this channel's topic", Run: topic},
+		{Name: "private", Help: "(owner) make this channel invite-only", Run: func(s Session, _ string) { setPrivate(s, true) }},
+		{Name: "public", Help: "(owner) let anyone join this channel", Run: func(s Session, _ string) { setPrivate(s, false) }},
+		{Name: "invite", Args: "NAME", Help: "(owner) let NAME join this channel", Run: invite},
+		{Name: "uninvite", Args: "NAME", Help: "(owner) take NAME's invitation back", Run: uninvite},
+		{Name: "msg", Args: "NAME [TEXT]", Help: "write to NAME privately (or open that conversation)", Run: msg},
+		{Name: "reply", Args: "TEXT", Help: "answer whoever wrote to you privately last", Run: reply},
+		{Name: "away", Args: "[REASON]", Help: "say you are away (typing a message brings you back)", Run: func(s Session, arg string) {
+			s.Member().SetAway(arg)
+			s.Notice("You are away" + suffix(": ", Sanitize(arg, maxAwayReason)) + ". /back or any message brings you back.")
+		}},
+		{Name: "back", Help: "say you are back", Run: func(s Session, _ string) { s.Member().Back(); s.Notice("You are back.") }},
+		{Name: "whois", Args: "NAME", Help: "who NAME is: since when, away or not, channels in common", Run: whois},
+		{Name: "ignore", Args: "[NAME]", Help: "hide NAME's messages from you (alone: list whom you ignore)", Run: ignore},
+		{Name: "unignore", Args: "NAME", Help: "show NAME's messages again", Run: unignore},
 		{Name: "quit", Help: "leave the chat", Run: func(s Session, _ string) { s.Quit() }},
 	}
 }
@@ -106,11 +138,16 @@ func help(s Session, _ string) {
 }
 
 func who(s Session, _ string) {
-	var names []string // a copy: Online may hand out the user interface's own list
-	for _, name := range s.Online() {
-		names = append(names, Sanitize(name, 64))
+	c := s.Current()
+	var names []string
+	for _, p := range s.Member().Room().Online(c.ID) {
+		name := Sanitize(p.Name, 64)
+		if p.IsAway {
+			name += " (away" + suffix(": ", Sanitize(p.Away, maxAwayReason)) + ")"
+		}
+		names = append(names, name)
 	}
-	s.Notice(fmt.Sprintf("%d online: %s", len(names), strings.Join(names, ", ")))
+	s.Notice(fmt.Sprintf("%d online in %s: %s", len(names), c.Title(s.Member().Name()), strings.Join(names, ", ")))
 }
 
 // Run runs a line the user typed in s: a command from the table or, for
@@ -122,7 +159,7 @@ func who(s Session, _ string) {
 func Run(s Session, line string) (ok bool) {
 	in := ParseInput(line)
 	if in.Command == "" {
-		s.Post(KindText, in.Text)
+		s.Post(s.Current(), KindText, in.Text)
 		return true
 	}
 	c, found := lookup(in.Command)

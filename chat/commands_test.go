@@ -1,6 +1,9 @@
 package chat
 
 import (
+	"cmp"
+	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -74,20 +77,63 @@ func TestCommands(t *testing.T) {
 	}
 }
 
-// session is a Session that records what commands did.
+// session is a Session that records what commands did, over a real
+// member of a room.
 type session struct {
+	ctx         context.Context
+	member      *Member
+	current     Conversation
+	list        []Conversation // as Show and Forget left it
+	lastPrivate string
+
 	notices []string
-	posts   []string // "text: body" or "action: body"
+	posts   []string // "#lobby text: body", "@bob action: body"
 	quit    bool
 }
 
-func (s *session) Notice(text string) { s.notices = append(s.notices, text) }
-func (s *session) Post(kind Kind, body string) {
-	s.posts = append(s.posts, map[Kind]string{KindText: "text", KindAction: "action"}[kind]+": "+body)
+// newSession joins a session of name to r (creating the account).
+func newSession(t testing.TB, r *Room, name string) *session {
+	return &session{ctx: testCtx(t), member: join(t, r, name), current: r.Lobby(), list: []Conversation{r.Lobby()}}
 }
-func (s *session) Online() []string { return []string{"alice", "b\x1b[31mob"} }
-func (s *session) Keys() []string   { return []string{"Keys:", "  Enter  send"} }
-func (s *session) Quit()            { s.quit = true }
+
+func (s *session) Notice(text string)       { s.notices = append(s.notices, text) }
+func (s *session) Keys() []string           { return []string{"Keys:", "  Enter  send"} }
+func (s *session) Quit()                    { s.quit = true }
+func (s *session) Context() context.Context { return s.ctx }
+func (s *session) Member() *Member          { return s.member }
+func (s *session) Current() Conversation    { return s.current }
+func (s *session) LastPrivate() string      { return s.lastPrivate }
+
+func (s *session) Show(c Conversation) {
+	s.current = c
+	if i := slices.IndexFunc(s.list, func(k Conversation) bool { return k.ID == c.ID }); i >= 0 {
+		s.list[i] = c
+		return
+	}
+	s.list = append(s.list, c)
+}
+
+func (s *session) Forget(id int64) {
+	s.list = slices.DeleteFunc(s.list, func(k Conversation) bool { return k.ID == id })
+	if s.current.ID == id {
+		s.current = s.member.Room().Lobby()
+	}
+}
+
+func (s *session) Post(c Conversation, kind Kind, body string) {
+	s.posts = append(s.posts, c.Title(s.member.Name())+" "+map[Kind]string{KindText: "text", KindAction: "action"}[kind]+": "+body)
+}
+
+// reset forgets what the session recorded.
+func (s *session) reset() { s.notices, s.posts, s.quit = nil, nil, false }
+
+// testSession is a session of alice in a room where b\x1b[31mob is online too.
+func testSession(t *testing.T) *session {
+	r := newTestRoom(t, &memHistory{}, RoomConfig{})
+	s := newSession(t, r, "alice")
+	join(t, r, "b\x1b[31mob")
+	return s
+}
 
 func TestRun(t *testing.T) {
 	tests := []struct {
@@ -97,22 +143,23 @@ func TestRun(t *testing.T) {
 		notices string // joined by "|"; checked as a prefix of each
 		quit    bool
 	}{
-		{line: "hello", ok: true, posts: "text: hello"},
-		{line: "  hello ", ok: true, posts: "text: hello "},
-		{line: "//me waves", ok: true, posts: "text: /me waves"},
-		{line: "   ", ok: true, posts: "text: "}, // Post refuses it
-		{line: "/me waves", ok: true, posts: "action: waves"},
-		{line: "/ME  waves ", ok: true, posts: "action: waves"},
+		{line: "hello", ok: true, posts: "#lobby text: hello"},
+		{line: "  hello ", ok: true, posts: "#lobby text: hello "},
+		{line: "//me waves", ok: true, posts: "#lobby text: /me waves"},
+		{line: "   ", ok: true, posts: "#lobby text: "}, // Post refuses it
+		{line: "/me waves", ok: true, posts: "#lobby action: waves"},
+		{line: "/ME  waves ", ok: true, posts: "#lobby action: waves"},
 		{line: "/me", notices: "Usage: /me ACTION (describe an action"},
 		{line: " /me   ", notices: "Usage: /me ACTION"},
-		{line: "/who", ok: true, notices: "2 online: alice, b[31mob"},
-		{line: "/who now", ok: true, notices: "2 online: alice, b[31mob"},
+		{line: "/who", ok: true, notices: "2 online in #lobby: alice, b[31mob"},
+		{line: "/who now", ok: true, notices: "2 online in #lobby: alice, b[31mob"},
 		{line: "/quit", ok: true, quit: true},
 		{line: "/foo bar", notices: "Unknown command /foo. Type /help"},
 		{line: "/f\x1b[2Joo", notices: "Unknown command /f[2joo."},
 	}
+	s := testSession(t)
 	for _, tt := range tests {
-		s := &session{}
+		s.reset()
 		ok := Run(s, tt.line)
 		notices := strings.Join(s.notices, "|")
 		if ok != tt.ok || strings.Join(s.posts, "|") != tt.posts || !strings.HasPrefix(notices, tt.notices) ||
@@ -125,8 +172,9 @@ func TestRun(t *testing.T) {
 
 // Enter again on a refused line refuses it again: it is never posted.
 func TestARefusedLineIsRefusedAgain(t *testing.T) {
+	s := testSession(t)
 	for _, line := range []string{"/me", "/foo bar", "/nosuch x"} {
-		s := &session{}
+		s.reset()
 		refused := ""
 		for range 3 {
 			line = AfterRefused(line, refused)
@@ -163,7 +211,7 @@ func TestAfterRefused(t *testing.T) {
 
 // /help lists exactly the table, in its order, then the session's keys.
 func TestHelpListsExactlyTheTable(t *testing.T) {
-	s := &session{}
+	s := testSession(t)
 	if !Run(s, "/help") {
 		t.Fatal("/help refused")
 	}
@@ -206,4 +254,155 @@ func FuzzParseInput(f *testing.F) {
 			}
 		}
 	})
+}
+
+// Every command of the table runs through Run with a session of the two
+// user interfaces: its usage error, its refusals and what it does. The
+// steps run in order in one room; each names the session that types it.
+func TestEveryCommand(t *testing.T) {
+	r := newTestRoom(t, &memHistory{}, RoomConfig{}, "carol")
+	sessions := map[string]*session{"alice": newSession(t, r, "alice"), "bob": newSession(t, r, "bob")}
+	type step struct {
+		who, line string
+		refused   bool     // Run returns false
+		notices   []string // each a prefix of the notice given, in order, all of them
+		atLeast   bool     // more notices may follow those
+		posts     []string
+		current   string // the title of the current conversation after it ("": #lobby)
+		quit      bool
+		before    func(s *session)
+	}
+	steps := []step{
+		{who: "alice", line: "/help", notices: []string{"Commands:", "  /help"}, atLeast: true},
+		{who: "alice", line: "/who", notices: []string{"2 online in #lobby: alice, bob"}},
+		{who: "alice", line: "/me", refused: true, notices: []string{"Usage: /me ACTION (describe an action: /me waves)"}},
+		{who: "alice", line: "/me waves", posts: []string{"#lobby action: waves"}},
+		{who: "alice", line: "/join", refused: true, notices: []string{"Usage: /join #CHANNEL (join a channel, or create it)"}},
+		{who: "alice", line: "/join #a", notices: []string{"A channel name is # and 2 to 30 letters, digits, - or _."}},
+		{who: "alice", line: "/join #dev", notices: []string{"You are in #dev"}, current: "#dev"},
+		{who: "bob", line: "/join #DEV", notices: []string{"You are in #dev"}, current: "#dev"},
+		{who: "alice", line: "/who", notices: []string{"2 online in #dev: alice, bob"}, current: "#dev"},
+		{who: "alice", line: "/topic", notices: []string{"#dev has no topic."}, current: "#dev"},
+		{who: "bob", line: "/topic mine now", notices: []string{"Only #dev's owner, alice, changes its topic."}, current: "#dev"},
+		{who: "alice", line: "/topic Go things", current: "#dev"},
+		{who: "alice", line: "/topic", notices: []string{"#dev's topic: Go things"}, current: "#dev"},
+		{who: "bob", line: "/private", notices: []string{"Only #dev's owner, alice, changes its access."}, current: "#dev"},
+		{who: "alice", line: "/private", current: "#dev"},
+		{who: "bob", line: "/list", notices: []string{"2 channels (/join #NAME to join one):", "  #dev", "  #lobby"}, current: "#dev"},
+		{who: "bob", line: "/part", notices: []string{"You left #dev."}},
+		{who: "bob", line: "/join #dev", notices: []string{"Cannot join #dev: that name is not available."}},
+		{who: "alice", line: "/invite", refused: true, notices: []string{"Usage: /invite NAME ((owner) let NAME join this channel)"}, current: "#dev"},
+		{who: "alice", line: "/invite nobody", notices: []string{"Nobody is called nobody."}, current: "#dev"},
+		{who: "bob", line: "/invite carol", notices: []string{"#lobby is everyone's: nobody changes its invitations."}},
+		{who: "alice", line: "/invite bob", current: "#dev"},
+		{who: "bob", line: "/join #dev", notices: []string{"You are in #dev: Go things"}, current: "#dev"},
+		{who: "alice", line: "/uninvite", refused: true, notices: []string{"Usage: /uninvite NAME"}, current: "#dev"},
+		{who: "alice", line: "/uninvite alice", notices: []string{"You own #dev: use /part to leave it."}, current: "#dev"},
+		{who: "alice", line: "/uninvite bob", notices: []string{"bob may no longer join #dev."}, current: "#dev"},
+		{who: "bob", line: "/part", notices: []string{"Cannot leave #dev: no such conversation."}, current: "#dev"},
+		{who: "bob", line: "hello?", posts: []string{"#dev text: hello?"}, current: "#dev"}, // the session's Post refuses it
+		{who: "alice", line: "/public", current: "#dev"},
+		{who: "alice", line: "/uninvite bob", notices: []string{"#dev is public: anyone may join it."}, current: "#dev"},
+		{who: "alice", line: "/part #nosuch", notices: []string{"You are not in #nosuch."}, current: "#dev"},
+		{who: "alice", line: "/part #a", notices: []string{"No channel #a: a channel name is"}, current: "#dev"},
+		{who: "alice", line: "/part #dev", notices: []string{"You left #dev."}},
+		{who: "alice", line: "/part", notices: []string{"You cannot leave #lobby: it is where everyone is."}},
+		{who: "alice", line: "/private", notices: []string{"#lobby is everyone's: nobody changes its access."}},
+		{who: "alice", line: "/msg", refused: true, notices: []string{"Usage: /msg NAME [TEXT] (write to NAME privately"}},
+		{who: "alice", line: "/msg alice hi", notices: []string{"That is you: write to someone else."}},
+		{who: "alice", line: "/msg nobody hi", notices: []string{"Nobody is called nobody."}},
+		{who: "alice", line: "/msg carol hello", notices: []string{"carol is offline: they will see your messages when they next log in."},
+			posts: []string{"@carol text: hello"}, current: "@carol"},
+		{who: "alice", line: "/topic", notices: []string{"A direct conversation has no topic."}, current: "@carol"},
+		{who: "alice", line: "/topic x", notices: []string{"Only a channel has topic."}, current: "@carol"},
+		{who: "alice", line: "/msg @bob", current: "@bob"},
+		{who: "bob", line: "/away", notices: []string{"You are away. /back or any message brings you back."}, current: "#dev"},
+		{who: "bob", line: "/away lunch\x1b[2J", notices: []string{"You are away: lunch[2J. /back"}, current: "#dev"},
+		{who: "alice", line: "/msg bob are you there", notices: []string{"bob is away: lunch[2J."},
+			posts: []string{"@bob text: are you there"}, current: "@bob"},
+		{who: "alice", line: "/who", notices: []string{"2 online in @bob: alice, bob (away: lunch[2J)"}, current: "@bob"},
+		{who: "bob", line: "/back", notices: []string{"You are back."}, current: "#dev"},
+		{who: "alice", line: "/reply", refused: true, notices: []string{"Usage: /reply TEXT (answer whoever wrote to you privately last)"}, current: "@bob"},
+		{who: "alice", line: "/reply hi", notices: []string{"Nobody has written to you privately yet: use /msg NAME TEXT."}, current: "@bob"},
+		{who: "bob", line: "/reply hi", posts: []string{"@alice text: hi"}, current: "@alice",
+			before: func(s *session) { s.lastPrivate = "alice" }},
+		{who: "alice", line: "/whois", refused: true, notices: []string{"Usage: /whois NAME"}, current: "@bob"},
+		{who: "alice", line: "/whois nobody", notices: []string{"Nobody is called nobody."}, current: "@bob"},
+		{who: "alice", line: "/whois @BOB", notices: []string{"bob: signed up ", "  online since ", "  channels in common: #lobby"}, current: "@bob"},
+		{who: "alice", line: "/whois carol", notices: []string{"carol: signed up ", "  offline"}, current: "@bob"},
+		{who: "alice", line: "/ignore", notices: []string{"You ignore nobody. /ignore NAME hides NAME's messages from you."}, current: "@bob"},
+		{who: "alice", line: "/ignore alice", notices: []string{"You cannot ignore yourself."}, current: "@bob"},
+		{who: "alice", line: "/ignore nobody", notices: []string{"Nobody is called nobody."}, current: "@bob"},
+		{who: "alice", line: "/ignore BOB", notices: []string{"You ignore bob: their messages are hidden from you, not from others. /unignore bob to undo."}, current: "@bob"},
+		{who: "alice", line: "/ignore", notices: []string{"You ignore: bob. /unignore NAME shows them again."}, current: "@bob"},
+		{who: "alice", line: "/unignore", refused: true, notices: []string{"Usage: /unignore NAME"}, current: "@bob"},
+		{who: "alice", line: "/unignore nobody", notices: []string{"Nobody is called nobody."}, current: "@bob"},
+		{who: "alice", line: "/unignore bob", notices: []string{"You see bob's messages again."}, current: "@bob"},
+		{who: "alice", line: "/nosuch", refused: true, notices: []string{"Unknown command /nosuch."}, current: "@bob"},
+		{who: "alice", line: "/quit now", quit: true, current: "@bob"},
+	}
+	typed := make(map[string]bool)
+	for i, st := range steps {
+		s := sessions[st.who]
+		s.reset()
+		if st.before != nil {
+			st.before(s)
+		}
+		in := ParseInput(st.line)
+		typed[in.Command] = true
+		ok := Run(s, st.line)
+		where := fmt.Sprintf("step %d: %s types %q", i, st.who, st.line)
+		if ok == st.refused {
+			t.Errorf("%s: Run = %v, want %v", where, ok, !st.refused)
+		}
+		if len(s.notices) < len(st.notices) || (!st.atLeast && len(s.notices) != len(st.notices)) {
+			t.Errorf("%s: notices %q, want %q", where, s.notices, st.notices)
+		} else {
+			for j, want := range st.notices {
+				if !strings.HasPrefix(s.notices[j], want) {
+					t.Errorf("%s: notice %q, want %q…", where, s.notices[j], want)
+				}
+			}
+		}
+		if !slices.Equal(s.posts, st.posts) {
+			t.Errorf("%s: posts %q, want %q", where, s.posts, st.posts)
+		}
+		if got, want := s.current.Title(st.who), cmp.Or(st.current, Lobby); got != want {
+			t.Errorf("%s: current %s, want %s", where, got, want)
+		}
+		if s.quit != st.quit {
+			t.Errorf("%s: quit %v, want %v", where, s.quit, st.quit)
+		}
+	}
+	for _, c := range Commands() {
+		if !typed[c.Name] {
+			t.Errorf("/%s is not tested here", c.Name)
+		}
+	}
+}
+
+// A command refused for the room's own reasons says so in words: the
+// flood limit, and a room shut down.
+func TestCommandsRefusedByTheRoom(t *testing.T) {
+	h := &memHistory{}
+	r := newTestRoom(t, h, RoomConfig{MsgBurst: 2, MsgPerSec: 0.001, ChannelsPerAccount: 2})
+	s := newSession(t, r, "alice") // its join notice costs one message
+	steps := []struct{ line, notice string }{
+		{"/join #one", "You are in #one"},
+		{"/join #two", "You are in 2 channels, the most one account may be in: /part one first."},
+		{"/topic news", "Cannot set the topic now: slow down: you can send again in "},
+	}
+	for _, st := range steps {
+		s.reset()
+		Run(s, st.line)
+		if len(s.notices) != 1 || !strings.HasPrefix(s.notices[0], st.notice) {
+			t.Errorf("%q: notices %q, want %q…", st.line, s.notices, st.notice)
+		}
+	}
+	r.Close()
+	s.reset()
+	Run(s, "/join #three")
+	if want := "Cannot join #three: the server is shutting down."; !slices.Equal(s.notices, []string{want}) {
+		t.Errorf("/join after Close: notices %q, want %q", s.notices, want)
+	}
 }

@@ -2,10 +2,15 @@ package chat
 
 import "context"
 
-// Post is Send and Wait in one call, for tests: while the room's queue is
-// full it waits instead of returning ErrBusy.
+// Post is Send and Wait in one call in #lobby, for tests: while the room's
+// queue is full it waits instead of returning ErrBusy.
 func (m *Member) Post(ctx context.Context, kind Kind, body string) error {
-	q, err := m.prepare(kind, body)
+	return m.PostTo(ctx, m.room.lobby.ID, kind, body)
+}
+
+// PostTo is Post in conversation conv.
+func (m *Member) PostTo(ctx context.Context, conv int64, kind Kind, body string) error {
+	q, err := m.prepare(conv, kind, body)
 	if err != nil {
 		return err
 	}

@@ -56,7 +56,9 @@ type Member struct {
 	life context.Context         // done once the member has ended; its cause says why
 	end  context.CancelCauseFunc // ends life; only the first call sets the cause
 
-	present bool // guarded by room.mu: counted in room.online until depart
+	present     bool         // guarded by room.mu: counted in its account's sessions until depart
+	acct        *account     // set by Join under room.mu; the account's routing state
+	memberships []Membership // as loaded by Join: read-only
 }
 
 func newMember(r *Room, w *worker, id uint64, name string) *Member {
@@ -86,6 +88,19 @@ func (m *Member) ID() uint64 { return m.id }
 // BenchmarkDeliver.
 func (m *Member) ended() bool { return m.life.Err() != nil }
 
+// gone returns nil while the member is in the room, then ErrLeft (it left
+// or was evicted) or ErrRoomClosed.
+func (m *Member) gone() error {
+	switch err := m.Err(); {
+	case err == nil:
+		return nil
+	case errors.Is(err, ErrRoomClosed):
+		return ErrRoomClosed
+	default:
+		return ErrLeft
+	}
+}
+
 // Done is closed once the member has ended: it left, was evicted, or the
 // room closed. Err then says which.
 func (m *Member) Done() <-chan struct{} { return m.life.Done() }
@@ -96,20 +111,22 @@ func (m *Member) Done() <-chan struct{} { return m.life.Done() }
 func (m *Member) Err() error { return context.Cause(m.life) }
 
 // Send sanitises body (see Sanitize), trims surrounding space, and hands it
-// to the room as kind, which MUST be KindText or KindAction, without
-// blocking: ErrBusy when the room's queue is full. Text that is empty after
-// trimming gives ErrEmpty, text longer than MaxMessage runes a
-// *TooLongError, a post over the person's flood limit a *SlowDownError;
-// none of them is posted. After Leave or eviction it returns ErrLeft,
-// after Room.Close ErrRoomClosed. Lines one member Sends are stored in the
-// order sent. Send is safe to call from a Bubble Tea Update.
+// to the room as kind, which MUST be KindText or KindAction, in
+// conversation conv, without blocking: ErrBusy when the room's queue is
+// full. Text that is empty after trimming gives ErrEmpty, text longer than
+// MaxMessage runes a *TooLongError, a post over the person's flood limit a
+// *SlowDownError, a conversation the member's account is not in
+// ErrNoConversation; none of them is posted. After Leave or eviction it
+// returns ErrLeft, after Room.Close ErrRoomClosed. Sending brings an away
+// member back. Lines one member Sends are stored in the order sent. Send is
+// safe to call from a Bubble Tea Update.
 //
 // The Receipt's Wait returns once the message is stored (nil), or the
 // store failed (an error wrapping ErrNotSaved; nobody saw the message), or
 // ctx ended (the message may still be stored and shown). Wait blocks for a
 // commit: it MUST NOT be called from a Bubble Tea Update.
-func (m *Member) Send(kind Kind, body string) (*Receipt, error) {
-	q, err := m.prepare(kind, body)
+func (m *Member) Send(conv int64, kind Kind, body string) (*Receipt, error) {
+	q, err := m.prepare(conv, kind, body)
 	if err != nil {
 		return nil, err
 	}
@@ -130,16 +147,15 @@ type Receipt struct {
 func (rc *Receipt) Wait(ctx context.Context) error { return rc.room.wait(ctx, rc.q) }
 
 // prepare checks and cleans a post and applies the flood limit.
-func (m *Member) prepare(kind Kind, body string) (*request, error) {
+func (m *Member) prepare(conv int64, kind Kind, body string) (*request, error) {
 	if kind != KindText && kind != KindAction {
 		return nil, fmt.Errorf("post: kind %d is not text or action", kind)
 	}
-	switch err := m.Err(); {
-	case err == nil:
-	case errors.Is(err, ErrRoomClosed):
-		return nil, ErrRoomClosed
-	default: // left or evicted
-		return nil, ErrLeft
+	if err := m.gone(); err != nil {
+		return nil, err
+	}
+	if !m.acct.in(conv) {
+		return nil, ErrNoConversation
 	}
 	limit := m.room.cfg.MaxMessage
 	text := clean(body, limit)
@@ -152,8 +168,9 @@ func (m *Member) prepare(kind Kind, body string) (*request, error) {
 	if err := m.room.allow(m.name); err != nil {
 		return nil, err
 	}
+	m.back(false) // the post is charged already; its back notice goes first
 	return &request{
-		msg:  Message{Author: m.name, Kind: kind, Body: text},
+		msg:  Message{Conv: conv, Author: m.name, Kind: kind, Body: text},
 		done: make(chan error, 1),
 	}, nil
 }

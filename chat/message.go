@@ -1,6 +1,8 @@
-// Package chat is the transport-free core of Messaging: the room, its
-// members and messages, commands and the sanitiser. It imports only the
-// standard library; the SSH layer and the stores adapt to it.
+// Package chat is the transport-free core of Messaging: the room with its
+// conversations (channels and direct ones), its members and messages,
+// commands and the sanitiser, and the interfaces it consumes (History,
+// Directory). It imports only the standard library; the SSH layer and the
+// stores adapt to it.
 package chat
 
 import (
@@ -14,27 +16,36 @@ type Kind uint8
 const (
 	KindText   Kind = iota + 1 // "name: text"
 	KindAction                 // "/me waves" drawn as "* name waves"
-	KindJoin                   // name joined the room
-	KindLeave                  // name left the room
-	KindSystem                 // a notice from the server
+	KindJoin                   // Author came online, or joined the channel Conv
+	KindLeave                  // Author went offline, or (To set) left the channel Conv or was removed (Body says by whom)
+	KindSystem                 // a notice from the server or a channel's owner (an invitation: To set)
+	KindTopic                  // Author set the channel's topic to Body
+	KindAway                   // Author went away; Body is the reason
+	KindBack                   // Author is back
 )
 
-// Message is one entry in the room's single order.
+// Message is one entry in the room's single order. It belongs to one
+// conversation, whose members (and To) receive it.
 type Message struct {
 	ID     int64 // assigned by History.Append; strictly increasing
+	Conv   int64 // the conversation (Conversation.ID)
 	Time   time.Time
 	Author string // display name; empty for system notices
 	Kind   Kind
 	Body   string // plain text, already sanitised
+	// To is an account the message is also for though it is not a member
+	// of Conv: the one invited, or removed, or leaving. "" for most.
+	To string
 }
 
-// History is the room's durable log. Implementations live in store/...
+// History is the room's durable log, every conversation's messages in one
+// order. Implementations live in store/...
 type History interface {
 	// Append commits msgs in order as one transaction and assigns each its
 	// ID. It returns only after the commit is durable; on error nothing of
 	// msgs was stored.
 	Append(ctx context.Context, msgs []Message) error
-	// Before returns up to limit messages with ID < before, oldest first.
-	// before <= 0 means "the latest".
-	Before(ctx context.Context, before int64, limit int) ([]Message, error)
+	// Before returns up to limit messages of conversation conv with
+	// ID < before, oldest first. before <= 0 means "the latest".
+	Before(ctx context.Context, conv, before int64, limit int) ([]Message, error)
 }

@@ -23,7 +23,7 @@ const (
 	postQueue     = 1024             // posts waiting for the sequencer
 	maxBatch      = 256              // posts in one group commit
 	workerQueue   = 64               // committed batches waiting for one worker
-	maxNotices    = 1024             // join and leave notices waiting for the sequencer
+	maxNotices    = 8192             // notices waiting for the sequencer (a login posts one per channel)
 	maxOlder      = 500              // most messages one Older call returns
 	commitTimeout = 30 * time.Second // one History.Append, so Close cannot hang forever
 	maxTick       = 200 * time.Millisecond
@@ -32,15 +32,19 @@ const (
 
 // RoomConfig tunes a Room. Zero fields take the defaults given below.
 type RoomConfig struct {
-	Workers     int              // NUM_TH delivery workers, >= 1 (default 1)
-	HistorySize int              // messages Recent returns to a joining member (default 100)
-	MaxMessage  int              // max runes of a posted body (default 1000)
-	OutboxSize  int              // per-member outbox capacity in messages (default 256)
-	MaxPending  int              // per-member overflow held by its worker while the outbox is full (default 1024)
-	EvictAfter  time.Duration    // a member whose outbox stays full this long is evicted (default 5s)
-	MsgBurst    int              // flood limit per person: messages at once (0: no limit)
-	MsgPerSec   float64          // flood limit per person: messages per second after the burst
-	Now         func() time.Time // clock; default time.Now
+	Workers     int           // NUM_TH delivery workers, >= 1 (default 1)
+	HistorySize int           // messages Recent returns to a joining member (default 100)
+	MaxMessage  int           // max runes of a posted body (default 1000)
+	OutboxSize  int           // per-member outbox capacity in messages (default 256)
+	MaxPending  int           // per-member overflow held by its worker while the outbox is full (default 1024)
+	EvictAfter  time.Duration // a member whose outbox stays full this long is evicted (default 5s)
+	MsgBurst    int           // flood limit per person: messages at once (0: no limit)
+	MsgPerSec   float64       // flood limit per person: messages per second after the burst
+	// MaxChannels bounds the channels in all, ChannelsPerAccount those one
+	// account is in, #lobby included (0: no limit).
+	MaxChannels        int
+	ChannelsPerAccount int
+	Now                func() time.Time // clock; default time.Now
 }
 
 func (c RoomConfig) withDefaults() RoomConfig {
@@ -63,25 +67,48 @@ func (c RoomConfig) withDefaults() RoomConfig {
 	return c
 }
 
-// Room is the one shared conversation: every member sees every message in
-// the same order, and a message is shown to anyone only once it is stored.
+// Room is the chat: every conversation (channels and direct ones) and the
+// members online in them. All conversations share one order: every message
+// has its place in the room's single sequence, and a member receives the
+// messages of the conversations it is in (and those addressed To it) in that
+// order. A message is shown to anyone only once it is stored.
 //
 // # Concurrency contract
 //
 // Who owns what:
 //   - The sequencer goroutine owns the order. Posts reach it through a
-//     bounded channel, join and leave notices through a bounded queue under
-//     the room's mutex; both are stamped as they are handed in, so a notice
-//     and a post keep the order in which they happened. It takes what is
-//     waiting (one group commit, at most 256 posts), stamps the time (never
-//     earlier than the previous batch's), calls History.Append once for the
-//     batch, and only after the commit hands the batch to every worker. If
-//     Append fails, every post of the batch gets ErrNotSaved and nobody sees
-//     it; a failed notice is only logged.
+//     bounded channel, notices (join, leave, topic, away...) through a
+//     bounded queue under the room's mutex; both are stamped as they are
+//     handed in, so a notice and a post keep the order in which they
+//     happened. It takes what is waiting (one group commit, at most 256
+//     posts), stamps the time (never earlier than the previous batch's),
+//     calls History.Append once for the batch, and only after the commit
+//     hands the batch to every worker. If Append fails, every post of the
+//     batch gets ErrNotSaved and nobody sees it; a failed notice is only
+//     logged.
+//   - Routing: each account online has one routing state (account.go),
+//     shared by its sessions: the set of conversations it is in and the set
+//     of accounts it ignores. Each set is an immutable map, replaced whole
+//     under the room's mutex and read by the workers with one atomic load,
+//     so a delivery never takes a lock. The room's mutex also guards which
+//     accounts are online, which are online in each conversation
+//     (Room.Online), away statuses, the queue of notices and the closed
+//     flag.
+//   - The Directory is the truth about memberships and ignores; the routing
+//     sets of an account online are equal to it. Every change of them
+//     (Join's load, JoinChannel, Part, Direct, Uninvite, Ignore), and every
+//     read-modify-write of a channel (SetTopic, SetPrivate), holds the
+//     room's changes lock across its Directory calls and the routing update,
+//     so that no change is lost between a Join's load and its registration,
+//     none is applied to an account that has gone, and none undoes
+//     another. The lock is taken with the caller's context, and refused once
+//     the room is closed. It serialises these changes on one node; nodes
+//     sharing a Directory are not yet kept in step (a later issue).
 //   - Worker i (of RoomConfig.Workers) owns the members whose ID mod Workers
 //     is i: their delivery state (the pending overflow, since when the
-//     outbox has been full). It never blocks: it puts messages into a
-//     member's outbox with a non-blocking send.
+//     outbox has been full). For each batch it gives each member what that
+//     member's account sees of it (account.sees). It never blocks: it puts
+//     messages into a member's outbox with a non-blocking send.
 //   - A member's outbox has one consumer: whoever calls Receive (the
 //     session). Only the owning worker sends to it and closes it.
 //   - A member's life is one context, ended once, with a cause that says
@@ -90,71 +117,85 @@ func (c RoomConfig) withDefaults() RoomConfig {
 //     worker at Close, after closing the outbox, so that Receive returns
 //     what was queued first). The first end wins; later ones change
 //     nothing. The worker checks it before every delivery and drops a
-//     member that has left.
-//   - The room's mutex guards who is online (name -> sessions, and whether
-//     each member still counts there), the queue of notices and the closed
-//     flag. A member stops counting once, at Leave or its eviction,
-//     whichever comes first: one leave notice per person, never two. The
-//     flood limits per person have their own lock, so that posts never wait
-//     on the room's. Each worker's mutex guards only the members joining or
-//     leaving it since its last pass.
+//     member that has left. A member stops counting in its account once, at
+//     Leave or its eviction, whichever comes first; the account's last one
+//     posts one leave notice per channel, never two.
+//   - The bookkeeper goroutine stores the read pointers (MarkRead) and
+//     last-seen times once a second; Join stores them before loading an
+//     account, Close after its last delivery. The flood limits per person
+//     have their own lock, so that posts never wait on the room's.
 //
-// Order: every member receives messages in ID order, its own included, and
-// receives every message stored after its Join returned, until it leaves,
-// is evicted or the room closes. Members differ only in where they start
-// and stop.
+// Order: every member receives the messages it sees in ID order, its own
+// included, so all the members of a conversation see its messages in the
+// same order. A member receives every message of a conversation stored
+// after it entered the conversation (Join returned, or JoinChannel, Direct
+// returned) until it leaves the conversation (Part, Uninvite returned) or
+// the room, is evicted or the room closes; then nothing more of it, except
+// the messages already in its outbox or overflow. Members differ only in
+// where they start and stop.
+//
+// Privacy: a member receives a message only if its account is in the
+// message's conversation or the message is addressed To it, and reads the
+// history (Recent, Older) and posts only in conversations its account is
+// in. Posts by accounts it ignores reach it neither live nor in history.
 //
 // Bounds: the post channel (1024), each worker's channel (64 batches), each
 // outbox (OutboxSize), each member's pending overflow (MaxPending), the
-// notice queue (1024; a notice that does not fit is logged and dropped).
-// There is no goroutine per message or per member: the room runs one
-// sequencer and Workers workers, and Close ends them all.
+// notice queue (8192; a notice that does not fit is logged and dropped),
+// the channels (MaxChannels, ChannelsPerAccount; #lobby counts). An action
+// that posts notices (a login, a join, a topic, away...) costs its person
+// one message of the flood limit, as a post does: past it the action is
+// refused with a *SlowDownError or, for a login and away or back, goes
+// unannounced. There is no goroutine per message, per member or per
+// conversation: the room runs one sequencer, Workers workers and the
+// bookkeeper, and Close ends them all.
 //
 // A slow member: when its outbox is full its worker keeps later messages in
 // order in the member's pending overflow and retries on every batch, every
 // tick (at most 200ms) and whenever the member's Receive takes a large
-// batch. If the overflow stays non-empty for longer
-// than EvictAfter, or grows past MaxPending, the member is evicted: it gets
-// nothing more, its Receive returns what is already in its outbox and then
-// an *EvictedError (its Err too), and the others see it leave. A slow member never slows
-// the room or the other members.
+// batch. If the overflow stays non-empty for longer than EvictAfter, or
+// grows past MaxPending, the member is evicted: it gets nothing more, its
+// Receive returns what is already in its outbox and then an *EvictedError
+// (its Err too), and the others see it leave. A slow member never slows the
+// room or the other members.
 //
-// Lock order: Room.mu before worker.mu, and before the flood limits' lock,
-// which is a leaf; no code holds a worker's mutex while taking the room's.
-// A member's context is ended with none of them held. No lock is held
-// while sending on a channel that can block.
+// Lock order: the changes lock, then the books lock, then Room.mu, then
+// worker.mu; the flood limits' lock is a leaf. No code holds a worker's
+// mutex while taking the room's. A member's context is ended with none of
+// them held. Only the changes and books locks are held across a Directory
+// call; no lock is held while sending on a channel that can block.
 type Room struct {
 	history History
+	dir     Directory
 	cfg     RoomConfig
 	log     *slog.Logger
+	lobby   Conversation
 
 	posts     chan *request // to the sequencer
 	wake      chan struct{} // cap 1: notices are waiting
 	quit      chan struct{} // closed by Close: accept nothing new
 	seqDone   chan struct{} // closed once the sequencer has stopped
 	workers   []*worker
-	running   sync.WaitGroup // the workers
+	running   sync.WaitGroup // the workers and the bookkeeper
 	closeOnce sync.Once
 	nextID    atomic.Uint64 // member IDs
 	seq       atomic.Uint64 // stamps requests as they are handed in
+	changes   chan struct{} // cap 1: the changes lock (see lockChanges)
 
 	// Owned by the sequencer goroutine.
 	lastTime time.Time
 	lastID   int64
 
-	mu      sync.Mutex
-	closed  bool
-	online  map[string]*presence // by foldName(name)
-	notices []*request           // join and leave notices, oldest first
+	booksMu sync.Mutex // held by storeBooks across the Directory calls
+
+	mu       sync.Mutex
+	closed   bool
+	accounts map[string]*account  // online, by foldName(name)
+	convs    map[int64]*convState // conversations with a member online
+	notices  []*request           // notices, oldest first
+	books    bookkeeping          // read pointers and last-seen times not yet stored
 
 	floods *floodLimits // per person; its own lock
-}
-
-// presence counts the live sessions of one name.
-type presence struct {
-	name      string // as its first live session spelled it
-	sessions  int
-	announced bool // its join was announced, so its leave will be
 }
 
 // maxFloodBuckets bounds the flood limits remembered.
@@ -182,27 +223,37 @@ func (q *request) reply(err error) {
 	}
 }
 
-// NewRoom starts a room over history: its sequencer and cfg.Workers delivery
-// workers. history MUST NOT be nil, and MUST be linearizable: a Before that
-// starts after an Append returned sees that Append's messages (Join relies
-// on it). log may be nil. Callers MUST call Close to stop the goroutines.
-func NewRoom(history History, cfg RoomConfig, log *slog.Logger) *Room {
-	if history == nil {
-		panic("chat.NewRoom: nil History")
+// NewRoom starts a room over history and dir: its sequencer, cfg.Workers
+// delivery workers and the bookkeeper that stores read pointers. history
+// MUST NOT be nil, and MUST be linearizable: a Before that starts after an
+// Append returned sees that Append's messages (Join relies on it). dir MUST
+// hold the channel #lobby. log may be nil. Callers MUST call Close to stop
+// the goroutines.
+func NewRoom(ctx context.Context, history History, dir Directory, cfg RoomConfig, log *slog.Logger) (*Room, error) {
+	if history == nil || dir == nil {
+		panic("chat.NewRoom: nil History or Directory")
+	}
+	lobby, err := dir.Channel(ctx, Lobby)
+	if err != nil {
+		return nil, fmt.Errorf("room: %s: %w", Lobby, err)
 	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	r := &Room{
-		history: history,
-		cfg:     cfg.withDefaults(),
-		log:     log,
-		posts:   make(chan *request, postQueue),
-		wake:    make(chan struct{}, 1),
-		quit:    make(chan struct{}),
-		seqDone: make(chan struct{}),
-		online:  make(map[string]*presence),
-		floods:  newFloodLimits(cfg.MsgBurst, cfg.MsgPerSec, maxFloodBuckets),
+		history:  history,
+		dir:      dir,
+		cfg:      cfg.withDefaults(),
+		log:      log,
+		lobby:    lobby,
+		posts:    make(chan *request, postQueue),
+		wake:     make(chan struct{}, 1),
+		quit:     make(chan struct{}),
+		seqDone:  make(chan struct{}),
+		changes:  make(chan struct{}, 1),
+		accounts: make(map[string]*account),
+		convs:    make(map[int64]*convState),
+		floods:   newFloodLimits(cfg.MsgBurst, cfg.MsgPerSec, maxFloodBuckets),
 	}
 	r.workers = make([]*worker, r.cfg.Workers)
 	for i := range r.workers {
@@ -214,40 +265,58 @@ func NewRoom(history History, cfg RoomConfig, log *slog.Logger) *Room {
 			stalled: make(map[uint64]*slot),
 		}
 	}
-	r.running.Add(len(r.workers))
+	r.running.Add(len(r.workers) + 1)
 	for _, w := range r.workers {
 		go w.run()
 	}
+	go r.keepBooks()
 	go r.sequence()
-	return r
+	return r, nil
 }
 
-// Close stops accepting posts and joins, commits and delivers the posts
-// already accepted, stops the workers and closes every member's outbox:
-// Receive then returns what is queued and after that ErrRoomClosed. Leave
-// notices after Close are not stored. Close is idempotent, safe to call
-// concurrently, and returns once every goroutine of the room has ended.
-// It waits for the last commits: each History.Append has a 30s deadline.
+// Lobby is the channel every account is in.
+func (r *Room) Lobby() Conversation { return r.lobby }
+
+// Close stops accepting posts, joins and changes of memberships, commits
+// and delivers the posts already accepted, stops the workers and closes
+// every member's outbox: Receive then returns what is queued and after that
+// ErrRoomClosed. Notices after Close are not stored. Then it stores the
+// read pointers and, for every account online, that it was last seen now.
+// Close is idempotent, safe to call concurrently, and returns once every
+// goroutine of the room has ended. It waits for the last commits and the
+// bookkeeping: each has a 30s deadline.
 func (r *Room) Close() {
 	r.closeOnce.Do(func() {
 		r.mu.Lock()
 		r.closed = true
+		now := r.cfg.Now()
+		for _, a := range r.accounts {
+			r.books.seen(a.name, now)
+		}
 		r.mu.Unlock()
 		close(r.quit)
 	})
 	<-r.seqDone
 	r.running.Wait()
+	ctx, cancel := context.WithTimeout(context.Background(), commitTimeout)
+	defer cancel()
+	r.storeBooks(ctx)
 }
 
-// Join registers a session of user name and returns its Member. If it is
-// the first live session of that name (names compare case-insensitively),
-// a KindJoin notice is posted (Join does not wait for it to be stored); the
-// new member receives it too.
+// Join registers a session of account name and returns its Member, which
+// receives the messages of every conversation the account is in (see
+// Member.Memberships). If it is the account's first live session (names
+// compare case-insensitively), Join routes the account's conversations and
+// ignores as the Directory holds them (adding it to #lobby on its first
+// login) and posts a KindJoin notice in each of its channels (Join does not
+// wait for them to be stored); the new member receives them too. The
+// account must exist in the Directory.
 //
-// To show a joining user the conversation without a gap, callers MUST call
-// Join first and Recent second, then drop every received message whose ID
-// is <= the last ID Recent returned: a message committed around the join
-// may arrive both ways (a duplicate), but none is missed.
+// To show a joining user a conversation without a gap, callers MUST call
+// Join first and Member.Recent second, then drop every received message
+// of that conversation whose ID is <= the last ID Recent returned: a
+// message committed around the join may arrive both ways (a duplicate),
+// but none is missed.
 //
 // Callers MUST call Leave when the session ends, and MUST keep calling
 // Receive: a member that stops reading is evicted (see Room). Join returns
@@ -259,17 +328,35 @@ func (r *Room) Join(ctx context.Context, name string) (*Member, error) {
 	if strings.TrimSpace(name) == "" {
 		return nil, errors.New("join: empty name")
 	}
+	unlock, err := r.lockChanges(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	loaded, err := r.load(ctx, name)
+	if err != nil {
+		return nil, err
+	}
 	id := r.nextID.Add(1)
 	w := r.workers[id%uint64(len(r.workers))]
 	m := newMember(r, w, id, name)
+	m.memberships = loaded.memberships
 
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.closed {
 		return nil, ErrRoomClosed
 	}
-	// Register with the worker before anything else: every batch the
-	// sequencer hands out from now on reaches m, including m's own notice.
+	key := foldName(name)
+	a := r.accounts[key]
+	fresh := a == nil
+	if fresh {
+		a = newAccount(name, r.cfg.Now(), loaded)
+	}
+	// m's routing state is set before its worker can see m.
+	m.acct = a
+	// Register with the worker before any notice: every batch the
+	// sequencer hands out from now on reaches m, including m's own notices.
 	w.mu.Lock()
 	if w.closed { // cannot happen while r.closed is false; kept as a guard
 		w.mu.Unlock()
@@ -278,50 +365,103 @@ func (r *Room) Join(ctx context.Context, name string) (*Member, error) {
 	w.joined = append(w.joined, m)
 	w.mu.Unlock()
 
-	key := foldName(name)
-	p := r.online[key]
-	if p == nil {
-		p = &presence{name: name}
-		r.online[key] = p
+	if fresh {
+		r.accounts[key] = a
+		for conv, kind := range a.conversations() {
+			r.enterLocked(a, conv, kind)
+		}
 	}
-	p.sessions++
+	a.sessions++
 	m.present = true
-	// A join notice costs the person a message of their flood limit, so
+	// Join notices cost the person a message of their flood limit, so
 	// that reconnecting in a loop cannot flood the room with notices: past
 	// the limit, they come and go quietly.
-	if p.sessions == 1 && r.allow(name) == nil {
-		p.announced = true
-		r.noticeLocked(Message{Author: name, Kind: KindJoin})
+	if a.sessions == 1 && r.allow(name) == nil {
+		a.announced = true
+		for conv, kind := range a.conversations() {
+			if kind == Channel {
+				r.noticeLocked(Message{Conv: conv, Author: name, Kind: KindJoin})
+			}
+		}
 	}
 	return m, nil
 }
 
+// lockChanges takes the changes lock (see Room): it serialises every change
+// of memberships and ignores with the routing update that follows it. It
+// waits no longer than ctx, and not once the room is closed.
+func (r *Room) lockChanges(ctx context.Context) (unlock func(), err error) {
+	select {
+	case <-r.quit:
+		return nil, ErrRoomClosed
+	default:
+	}
+	select {
+	case r.changes <- struct{}{}:
+		return func() { <-r.changes }, nil
+	case <-r.quit:
+		return nil, ErrRoomClosed
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// loaded is what the Directory keeps of an account, read as a session
+// starts.
+type loaded struct {
+	memberships []Membership
+	ignored     []string
+}
+
+// load reads name's conversations and ignores, first making it a member of
+// #lobby and storing the read pointers not yet stored, so that its unread
+// counts are right. The changes lock is held.
+func (r *Room) load(ctx context.Context, name string) (loaded, error) {
+	if err := r.dir.AddMember(ctx, r.lobby.ID, name, 0); err != nil {
+		return loaded{}, fmt.Errorf("join %s: %w", Lobby, err)
+	}
+	r.storeBooks(ctx)
+	ms, err := r.dir.Memberships(ctx, name)
+	if err != nil {
+		return loaded{}, fmt.Errorf("join: memberships: %w", err)
+	}
+	ignored, err := r.dir.Ignored(ctx, name)
+	if err != nil {
+		return loaded{}, fmt.Errorf("join: ignored: %w", err)
+	}
+	return loaded{ms, ignored}, nil
+}
+
 // depart ends m's presence, whether it left or was evicted, and reports
-// whether this call did (false: it had already departed). The last session
-// of a name posts a KindLeave notice.
+// whether this call did (false: it had already departed). The account's
+// last session posts a KindLeave notice in each of its channels.
 func (r *Room) depart(m *Member) bool {
-	key := foldName(m.name)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if !m.present {
 		return false
 	}
 	m.present = false
-	p := r.online[key]
-	if p == nil {
+	a := m.acct
+	if a.sessions--; a.sessions > 0 {
 		return true
 	}
-	if p.sessions--; p.sessions > 0 {
-		return true
+	delete(r.accounts, a.key)
+	// a's own sets stay as they are: all its members have ended, so none
+	// receives anything more, and a is never routed again (a later Join
+	// makes a new account).
+	for conv, kind := range a.conversations() {
+		if kind == Channel && a.announced {
+			// spelled as in the join notice
+			r.noticeLocked(Message{Conv: conv, Author: a.name, Kind: KindLeave})
+		}
+		r.offlineLocked(a, conv)
 	}
-	delete(r.online, key)
-	if p.announced {
-		r.noticeLocked(Message{Author: p.name, Kind: KindLeave}) // spelled as in the join notice
-	}
+	r.books.seen(a.name, r.cfg.Now())
 	return true
 }
 
-// noticeLocked queues a join or leave notice for the sequencer. r.mu held.
+// noticeLocked queues a notice for the sequencer. r.mu held.
 func (r *Room) noticeLocked(msg Message) {
 	if r.closed {
 		return
@@ -337,53 +477,34 @@ func (r *Room) noticeLocked(msg Message) {
 	}
 }
 
-// Recent returns the last HistorySize messages, oldest first. See Join for
-// how to combine it with Receive.
-func (r *Room) Recent(ctx context.Context) ([]Message, error) {
-	return r.before(ctx, 0, r.cfg.HistorySize)
-}
-
-// Older returns up to limit messages with ID < before, oldest first: a page
-// of history above what the caller shows. limit <= 0 means HistorySize; it
-// is capped at 500.
-func (r *Room) Older(ctx context.Context, before int64, limit int) ([]Message, error) {
-	if limit <= 0 {
-		limit = r.cfg.HistorySize
-	}
-	return r.before(ctx, before, min(limit, maxOlder))
-}
-
-func (r *Room) before(ctx context.Context, before int64, limit int) ([]Message, error) {
-	select {
-	case <-r.quit:
-		return nil, ErrRoomClosed
-	default:
-	}
-	msgs, err := r.history.Before(ctx, before, limit)
-	if err != nil {
-		return nil, fmt.Errorf("room history: %w", err)
-	}
-	return msgs, nil
-}
-
-// Online returns the distinct names of the members online, each once (as
+// Online returns who is online in conversation conv, each account once (as
 // its first live session spelled it), sorted case-insensitively.
-func (r *Room) Online() []string {
-	type entry struct{ key, name string }
+func (r *Room) Online(conv int64) []Presence {
 	r.mu.Lock()
-	list := make([]entry, 0, len(r.online))
-	for key, p := range r.online {
-		list = append(list, entry{key, p.name})
+	c := r.convs[conv]
+	var list []Presence
+	if c != nil {
+		list = make([]Presence, 0, len(c.online))
+		for _, a := range c.online {
+			list = append(list, a.presence())
+		}
 	}
 	r.mu.Unlock()
-	slices.SortFunc(list, func(a, b entry) int {
-		return cmp.Or(cmp.Compare(a.key, b.key), cmp.Compare(a.name, b.name))
+	slices.SortFunc(list, func(a, b Presence) int {
+		return cmp.Or(cmp.Compare(foldName(a.Name), foldName(b.Name)), cmp.Compare(a.Name, b.Name))
 	})
-	names := make([]string, len(list))
-	for i, e := range list {
-		names[i] = e.name
+	return list
+}
+
+// Presence returns whether the account name is online, and how.
+func (r *Room) Presence(name string) (Presence, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	a := r.accounts[foldName(name)]
+	if a == nil {
+		return Presence{}, false
 	}
-	return names
+	return a.presence(), true
 }
 
 func foldName(name string) string { return strings.ToLower(name) }

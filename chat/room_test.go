@@ -14,7 +14,8 @@ import (
 )
 
 // memHistory is the test seam for History (the real one, store/sqlite,
-// imports chat). It assigns IDs 1, 2, 3... and can fail or hold Append.
+// imports chat). It assigns IDs 1, 2, 3... and can fail or hold Append. As
+// store/sqlite does, it refuses a message without a conversation.
 type memHistory struct {
 	mu    sync.Mutex
 	msgs  []Message
@@ -38,6 +39,11 @@ func (h *memHistory) Append(ctx context.Context, msgs []Message) error {
 	if fail != nil {
 		return fail
 	}
+	for i, m := range msgs {
+		if m.Conv <= 0 {
+			return fmt.Errorf("message %d of the batch has no conversation", i)
+		}
+	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for i := range msgs {
@@ -47,7 +53,7 @@ func (h *memHistory) Append(ctx context.Context, msgs []Message) error {
 	return nil
 }
 
-func (h *memHistory) Before(ctx context.Context, before int64, limit int) ([]Message, error) {
+func (h *memHistory) Before(ctx context.Context, conv, before int64, limit int) ([]Message, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if limit <= 0 {
@@ -57,7 +63,14 @@ func (h *memHistory) Before(ctx context.Context, before int64, limit int) ([]Mes
 	if before > 0 {
 		end = min(end, int(before-1)) // ID i is at index i-1
 	}
-	return slices.Clone(h.msgs[max(0, end-limit):end]), nil
+	var msgs []Message // newest first
+	for i := end - 1; i >= 0 && len(msgs) < limit; i-- {
+		if h.msgs[i].Conv == conv {
+			msgs = append(msgs, h.msgs[i])
+		}
+	}
+	slices.Reverse(msgs)
+	return msgs, nil
 }
 
 // hold makes Append wait until release is called.
@@ -103,25 +116,54 @@ func (h *memHistory) appendCalls() int {
 
 const testTimeout = 20 * time.Second
 
-func testCtx(t *testing.T) context.Context {
+func testCtx(t testing.TB) context.Context {
 	ctx, cancel := context.WithTimeout(t.Context(), testTimeout)
 	t.Cleanup(cancel)
 	return ctx
 }
 
-func testLogger(t *testing.T) *slog.Logger {
+func testLogger(t testing.TB) *slog.Logger {
 	return slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 
-func newTestRoom(t *testing.T, h History, cfg RoomConfig) *Room {
+// openRoom starts a room over h and a memDirectory holding accounts.
+func openRoom(t testing.TB, h *memHistory, cfg RoomConfig, accounts ...string) *Room {
 	t.Helper()
-	r := NewRoom(h, cfg, testLogger(t))
+	r, err := NewRoom(context.Background(), h, newMemDirectory(h, accounts...), cfg, testLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// newTestRoom is openRoom, closed when the test ends.
+func newTestRoom(t testing.TB, h *memHistory, cfg RoomConfig, accounts ...string) *Room {
+	t.Helper()
+	r := openRoom(t, h, cfg, accounts...)
 	t.Cleanup(r.Close)
 	return r
 }
 
-func join(t *testing.T, r *Room, name string) *Member {
+// dir is the room's memDirectory.
+func dir(r *Room) *memDirectory { return r.dir.(*memDirectory) }
+
+// lobby is the ID of #lobby.
+func lobby(r *Room) int64 { return r.Lobby().ID }
+
+// onlineNames lists the names Online(conv) returns.
+func onlineNames(r *Room, conv int64) []string {
+	var names []string
+	for _, p := range r.Online(conv) {
+		names = append(names, p.Name)
+	}
+	return names
+}
+
+// join creates the account name if needed and joins a session of it, which
+// leaves when the test ends.
+func join(t testing.TB, r *Room, name string) *Member {
 	t.Helper()
+	dir(r).addAccount(name)
 	m, err := r.Join(testCtx(t), name)
 	if err != nil {
 		t.Fatalf("Join(%q): %v", name, err)
@@ -403,7 +445,7 @@ func TestEviction(t *testing.T) {
 				t.Errorf("Post after eviction = %v, want ErrLeft", err)
 			}
 			slow.Leave() // no second leave notice
-			if got, want := r.Online(), []string{"alice", "bob"}; !slices.Equal(got, want) {
+			if got, want := onlineNames(r, lobby(r)), []string{"alice", "bob"}; !slices.Equal(got, want) {
 				t.Errorf("Online() = %q, want %q", got, want)
 			}
 			post("end")
@@ -474,11 +516,11 @@ func TestJoinLeaveNoticesOncePerPerson(t *testing.T) {
 	bob := join(t, r, "bob")
 	alice1 := join(t, r, "alice")
 	alice2 := join(t, r, "Alice")
-	if got, want := r.Online(), []string{"alice", "bob"}; !slices.Equal(got, want) {
+	if got, want := onlineNames(r, lobby(r)), []string{"alice", "bob"}; !slices.Equal(got, want) {
 		t.Errorf("Online() with two sessions of alice = %q, want %q", got, want)
 	}
 	alice1.Leave()
-	if got, want := r.Online(), []string{"alice", "bob"}; !slices.Equal(got, want) {
+	if got, want := onlineNames(r, lobby(r)), []string{"alice", "bob"}; !slices.Equal(got, want) {
 		t.Errorf("Online() after one of two sessions left = %q, want %q", got, want)
 	}
 	if err := bob.Post(ctx, KindText, "mark1"); err != nil {
@@ -486,7 +528,7 @@ func TestJoinLeaveNoticesOncePerPerson(t *testing.T) {
 	}
 	alice2.Leave()
 	alice2.Leave()
-	if got, want := r.Online(), []string{"bob"}; !slices.Equal(got, want) {
+	if got, want := onlineNames(r, lobby(r)), []string{"bob"}; !slices.Equal(got, want) {
 		t.Errorf("Online() after alice left = %q, want %q", got, want)
 	}
 	if err := bob.Post(ctx, KindText, "mark2"); err != nil {
@@ -520,54 +562,76 @@ func TestJoinLeaveNoticesOncePerPerson(t *testing.T) {
 	}
 }
 
+// Recent and Older page through one conversation's history, interleaved
+// with another's in the single order.
 func TestRecentAndOlder(t *testing.T) {
 	h := &memHistory{}
-	seed := make([]Message, 600)
-	for i := range seed {
-		seed[i] = Message{Kind: KindText, Author: "seed", Body: fmt.Sprint(i + 1)}
+	d := newMemDirectory(h, "seed", "reader")
+	other, err := d.CreateChannel(t.Context(), Conversation{Name: "#other", Owner: "seed"}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seed []Message
+	for i := range 600 {
+		seed = append(seed,
+			Message{Conv: 1, Kind: KindText, Author: "seed", Body: fmt.Sprint(i + 1)},
+			Message{Conv: other.ID, Kind: KindText, Author: "seed", Body: "elsewhere"})
 	}
 	if err := h.Append(t.Context(), seed); err != nil {
 		t.Fatal(err)
 	}
-	r := newTestRoom(t, h, RoomConfig{HistorySize: 100})
-	ctx := testCtx(t)
-	span := func(first, last int64) []int64 {
-		var out []int64
-		for id := first; id <= last; id++ {
-			out = append(out, id)
-		}
-		return out
-	}
-	recent, err := r.Recent(ctx)
+	r, err := NewRoom(t.Context(), h, d, RoomConfig{HistorySize: 100}, testLogger(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Equal(ids(recent), span(501, 600)) {
-		t.Errorf("Recent: IDs %d..%d (%d), want 501..600", recent[0].ID, recent[len(recent)-1].ID, len(recent))
+	defer r.Close()
+	ctx := testCtx(t)
+	m := join(t, r, "reader")
+	waitFor(t, "the join notice", func() bool { return h.len() == len(seed)+1 })
+	var inLobby []int64 // the lobby's IDs: 600 posts and the join notice
+	for _, msg := range h.all() {
+		if msg.Conv == lobby(r) {
+			inLobby = append(inLobby, msg.ID)
+		}
+	}
+	// span is the IDs of the lobby's messages first..last, counted from 1.
+	span := func(first, last int) []int64 { return slices.Clone(inLobby[first-1 : max(first-1, last)]) }
+	idOf := func(n int) int64 { return inLobby[n-1] }
+
+	recent, err := m.Recent(ctx, lobby(r))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(ids(recent), span(502, 601)) {
+		t.Errorf("Recent: %d messages from ID %d, want the lobby's last 100", len(recent), recent[0].ID)
 	}
 	tests := []struct {
 		before      int64
 		limit       int
-		first, last int64
+		first, last int // the lobby's messages, counted from 1
 	}{
-		{501, 100, 401, 500},
-		{101, 50, 51, 100},
-		{30, 100, 1, 29},
-		{501, 10000, 1, 500}, // capped at 500
-		{0, 0, 501, 600},     // the latest, HistorySize
-		{1, 100, 1, 0},       // nothing older
+		{idOf(501), 100, 401, 500},
+		{idOf(101), 50, 51, 100},
+		{idOf(101) - 1, 50, 51, 100}, // before a message of #other
+		{idOf(30), 100, 1, 29},
+		{idOf(501), 10000, 1, 500}, // capped at 500
+		{0, 0, 502, 601},           // the latest, HistorySize
+		{idOf(1), 100, 1, 0},       // nothing older
 	}
 	for _, tt := range tests {
-		got, err := r.Older(ctx, tt.before, tt.limit)
+		got, err := m.Older(ctx, lobby(r), tt.before, tt.limit)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if !slices.Equal(ids(got), span(tt.first, tt.last)) {
-			t.Errorf("Older(%d, %d): %d messages, want IDs %d..%d", tt.before, tt.limit, len(got), tt.first, tt.last)
+			t.Errorf("Older(%d, %d): %d messages, want the lobby's %d..%d", tt.before, tt.limit, len(got), tt.first, tt.last)
 		}
 	}
+	if _, err := m.Recent(ctx, other.ID); !errors.Is(err, ErrNoConversation) {
+		t.Errorf("Recent of a channel the reader is not in = %v, want ErrNoConversation", err)
+	}
 	r.Close()
-	if _, err := r.Recent(ctx); !errors.Is(err, ErrRoomClosed) {
+	if _, err := m.Recent(ctx, lobby(r)); !errors.Is(err, ErrRoomClosed) {
 		t.Errorf("Recent after Close = %v, want ErrRoomClosed", err)
 	}
 }
@@ -580,6 +644,9 @@ func TestJoinThenRecentHasNoGap(t *testing.T) {
 	r := newTestRoom(t, h, RoomConfig{Workers: 3, HistorySize: 20})
 	ctx := testCtx(t)
 	poster := join(t, r, "poster")
+	for k := range joiners {
+		dir(r).addAccount(fmt.Sprint("joiner", k))
+	}
 	var posterReader sync.WaitGroup
 	defer posterReader.Wait()
 	posterReader.Go(func() { receiveUntil(t, poster, body("end")) }) // keep its outbox moving
@@ -601,7 +668,7 @@ func TestJoinThenRecentHasNoGap(t *testing.T) {
 				return
 			}
 			defer m.Leave()
-			recent, err := r.Recent(ctx)
+			recent, err := m.Recent(ctx, lobby(r))
 			joined.Done()
 			if err != nil {
 				t.Error(err)
@@ -793,10 +860,11 @@ func TestClose(t *testing.T) {
 func TestCloseEndsEveryGoroutine(t *testing.T) {
 	before := runtime.NumGoroutine()
 	h := &memHistory{}
-	r := NewRoom(h, RoomConfig{Workers: 4}, testLogger(t))
+	r := openRoom(t, h, RoomConfig{Workers: 4})
 	ctx := testCtx(t)
 	var members []*Member
 	for i := range 8 {
+		dir(r).addAccount(fmt.Sprint("user", i))
 		m, err := r.Join(ctx, fmt.Sprint("user", i))
 		if err != nil {
 			t.Fatal(err)
@@ -821,8 +889,7 @@ func TestCloseEndsEveryGoroutine(t *testing.T) {
 func TestDeliveryPanicCostsOnlyThatMember(t *testing.T) {
 	const posts = 10
 	h := &memHistory{}
-	r := NewRoom(h, RoomConfig{Workers: 1}, testLogger(t))
-	t.Cleanup(r.Close)
+	r := newTestRoom(t, h, RoomConfig{Workers: 1})
 	ctx := testCtx(t)
 	alice := join(t, r, "alice")
 	bomb := join(t, r, "bomb") // same worker as everyone: Workers is 1
@@ -857,7 +924,7 @@ func TestDeliveryPanicCostsOnlyThatMember(t *testing.T) {
 	default:
 		t.Error("the member whose delivery panicked was not evicted")
 	}
-	if online := r.Online(); slices.Contains(online, "bomb") {
+	if online := onlineNames(r, lobby(r)); slices.Contains(online, "bomb") {
 		t.Errorf("online: %v, want bomb gone", online)
 	}
 }
@@ -868,7 +935,7 @@ func TestFloodLimitIsPerPersonAndRefusesWithoutPosting(t *testing.T) {
 	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
 	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
 	h := &memHistory{}
-	r := NewRoom(h, RoomConfig{MsgBurst: 5, MsgPerSec: 1, Now: clock}, nil)
+	r := openRoom(t, h, RoomConfig{MsgBurst: 5, MsgPerSec: 1, Now: clock}, "alice", "bob")
 	defer r.Close()
 	ctx := context.Background()
 	a1, _ := r.Join(ctx, "alice")
@@ -913,7 +980,7 @@ func TestFloodLimitIsPerPersonAndRefusesWithoutPosting(t *testing.T) {
 
 func TestSendKeepsTheOrderAndNeverBlocks(t *testing.T) {
 	h := &memHistory{}
-	r := NewRoom(h, RoomConfig{}, nil)
+	r := openRoom(t, h, RoomConfig{}, "alice")
 	defer r.Close()
 	ctx := context.Background()
 	m, err := r.Join(ctx, "alice")
@@ -922,7 +989,7 @@ func TestSendKeepsTheOrderAndNeverBlocks(t *testing.T) {
 	}
 	var receipts []*Receipt
 	for i := range 300 {
-		rc, err := m.Send(KindText, fmt.Sprintf("line %03d", i))
+		rc, err := m.Send(lobby(r), KindText, fmt.Sprintf("line %03d", i))
 		if err != nil {
 			t.Fatalf("send %d: %v", i, err)
 		}
@@ -948,7 +1015,7 @@ func TestSendKeepsTheOrderAndNeverBlocks(t *testing.T) {
 	release := h.hold()
 	defer release()
 	for i := 0; ; i++ {
-		_, err := m.Send(KindText, "more")
+		_, err := m.Send(lobby(r), KindText, "more")
 		if errors.Is(err, ErrBusy) {
 			break
 		}
@@ -960,7 +1027,7 @@ func TestSendKeepsTheOrderAndNeverBlocks(t *testing.T) {
 
 func TestReconnectingInALoopCannotFloodTheRoomWithNotices(t *testing.T) {
 	h := &memHistory{}
-	r := NewRoom(h, RoomConfig{MsgBurst: 3, MsgPerSec: 0.001}, nil)
+	r := openRoom(t, h, RoomConfig{MsgBurst: 3, MsgPerSec: 0.001}, "mallory")
 	ctx := context.Background()
 	for range 20 {
 		m, err := r.Join(ctx, "mallory")
@@ -1053,11 +1120,11 @@ func TestAMemberEndsOnceAndSaysWhy(t *testing.T) {
 				})
 			}
 			tt.then(t, r, slow)
-			if online := r.Online(); !slices.Contains(online, "slow") {
+			if online := onlineNames(r, lobby(r)); !slices.Contains(online, "slow") {
 				t.Errorf("Online() = %q: its twin's session no longer counts", online)
 			}
 			twin.Leave()
-			if online := r.Online(); slices.Contains(online, "slow") {
+			if online := onlineNames(r, lobby(r)); slices.Contains(online, "slow") {
 				t.Errorf("Online() = %q after both sessions ended", online)
 			}
 

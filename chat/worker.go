@@ -22,6 +22,7 @@ type worker struct {
 	// Owned by the worker goroutine.
 	members map[uint64]*slot
 	stalled map[uint64]*slot // members with a non-empty pending overflow
+	scratch []Message        // what one member sees of a batch (see visible)
 }
 
 // slot is a member's delivery state, owned by its worker.
@@ -57,7 +58,9 @@ func (w *worker) loop(tick <-chan time.Time) (stopped bool) {
 			w.sync()
 			now := w.room.cfg.Now()
 			for _, s := range w.members {
-				w.deliver(s, batch, now)
+				if mine := w.visible(s.m, batch); len(mine) > 0 {
+					w.deliver(s, mine, now)
+				}
 			}
 		case <-tick:
 			w.retry()
@@ -80,6 +83,28 @@ func (w *worker) sync() {
 		delete(w.members, m.id)
 		delete(w.stalled, m.id)
 	}
+}
+
+// visible is the part of batch that m sees (account.sees): batch itself
+// when m sees all of it, else the worker's scratch slice, valid until the
+// next call (deliver copies what it keeps).
+func (w *worker) visible(m *Member, batch []Message) []Message {
+	a := m.acct
+	i := 0
+	for i < len(batch) && a.sees(&batch[i]) {
+		i++
+	}
+	if i == len(batch) {
+		return batch
+	}
+	mine := append(w.scratch[:0], batch[:i]...)
+	for j := i + 1; j < len(batch); j++ {
+		if a.sees(&batch[j]) {
+			mine = append(mine, batch[j])
+		}
+	}
+	w.scratch = mine[:0]
+	return mine
 }
 
 // retry flushes the stalled members' overflow and evicts those stalled for

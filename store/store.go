@@ -1,6 +1,7 @@
 // Package store is the persistence contract of Messaging: accounts, the
-// message history (chat.History), the errors every implementation returns,
-// and the account rules (names, password hashing) they all share.
+// message history (chat.History), conversations and memberships
+// (chat.Directory), the errors every implementation returns, and the
+// account rules (names, password hashing) they all share.
 package store
 
 import (
@@ -30,10 +31,12 @@ type Account struct {
 }
 
 // Store is what the server needs from a database. Implementations translate
-// their driver's errors into ErrNotFound, ErrNameTaken and ErrNameSimilar and
-// are checked by storetest.Run.
+// their driver's errors into ErrNotFound, ErrNameTaken and ErrNameSimilar, and
+// into chat's errors of conversations (chat.ErrNoConversation and the rest),
+// and are checked by storetest.Run.
 type Store interface {
 	chat.History
+	chat.Directory
 	// CreateAccount stores a new account. It returns ErrNameTaken if the name
 	// exists in any case, otherwise ErrNameSimilar if an account's name has
 	// the same Skeleton. The store decides atomically: of two concurrent

@@ -53,7 +53,7 @@ func TestTabCompletesANameOnline(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	f.model.setOnline(f.room.Online())
+	f.model.redraw(membersPart)
 
 	f.typeText("ca")
 	f.press(tea.KeyTab)

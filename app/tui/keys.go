@@ -2,7 +2,9 @@ package tui
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
+	"time"
 
 	tea "charm.land/bubbletea/v2"
 )
@@ -34,6 +36,12 @@ func init() {
 		{names: []string{"Ctrl+Home/End"}, help: "oldest / newest messages", keys: []string{"ctrl+home", "ctrl+end"}, do: (*Model).endsKey},
 		{names: []string{"Home/End"}, help: "the same, on an empty line", keys: []string{"home", "end"}, do: (*Model).homeEndKey},
 		{names: []string{"Esc"}, help: "back down, then clear the line", keys: []string{"esc"}, do: (*Model).escKey},
+		// Conversations. Over SSH, and in tmux, Alt+key arrives as ESC
+		// then the key ("\x1b1"), Alt+Up as "\x1b[1;3A", Ctrl+P, N and K as
+		// 0x10, 0x0e and 0x0b (TestTheConversationKeysDecodeAsTmuxSendsThem).
+		{names: []string{"Alt+1..9"}, help: "show the conversation at that place in the list", keys: []string{"alt+1", "alt+2", "alt+3", "alt+4", "alt+5", "alt+6", "alt+7", "alt+8", "alt+9"}, do: (*Model).placeKey},
+		{names: []string{"Alt+Up/Down", "Ctrl+P/N"}, help: "the previous / next conversation", keys: []string{"alt+up", "alt+down", "ctrl+p", "ctrl+n"}, do: (*Model).stepKey},
+		{names: []string{"Ctrl+K"}, help: "jump to a conversation: type part of its name, Enter", keys: []string{"ctrl+k"}, do: (*Model).jumpKey},
 		{names: []string{"Ctrl+C"}, help: "clear the line, else quit", keys: []string{"ctrl+c"}, do: (*Model).interruptKey},
 		{names: []string{"Ctrl+D"}, help: "quit on an empty line", keys: []string{"ctrl+d"}, do: (*Model).eofKey},
 		// The input line's own editing keys (Home/End in text, and Ctrl+D,
@@ -43,7 +51,7 @@ func init() {
 		{names: []string{"Ctrl+A/E", "Home/End"}, help: "start / end of the line", keys: []string{"ctrl+a", "ctrl+e"}},
 		{names: []string{"Backspace", "Delete"}, help: "delete a character", keys: []string{"backspace", "delete"}},
 		{names: []string{"Ctrl+W", "Alt+D"}, help: "delete a word back / forward", keys: []string{"ctrl+w", "alt+backspace", "alt+d", "alt+delete"}},
-		{names: []string{"Ctrl+U", "Ctrl+K"}, help: "delete to the start / end", keys: []string{"ctrl+u", "ctrl+k"}},
+		{names: []string{"Ctrl+U"}, help: "delete to the start", keys: []string{"ctrl+u"}},
 	}
 	keyHandlers = map[string]*keyBinding{}
 	for i := range keyBindings {
@@ -57,6 +65,9 @@ func init() {
 }
 
 func (m *Model) key(k tea.KeyPressMsg) tea.Cmd {
+	if m.jump.active {
+		return m.jumping(k)
+	}
 	if b := keyHandlers[k.String()]; b != nil {
 		if cmd, done := b.do(m, k); done {
 			return cmd
@@ -70,11 +81,36 @@ func (m *Model) key(k tea.KeyPressMsg) tea.Cmd {
 // the chat screen.
 func (m *Model) enterKey(tea.KeyPressMsg) (tea.Cmd, bool) { return m.submit(), true }
 
+// tabKey completes the word being typed; a channel's name also has the
+// channels listed again if the list is old, for the next Tab.
 func (m *Model) tabKey(tea.KeyPressMsg) (tea.Cmd, bool) {
-	if notice := m.prompt.complete(m.online); notice != "" {
+	var cmd tea.Cmd
+	if strings.HasPrefix(m.prompt.typing(), "#") {
+		cmd = m.channels.refresh(m.ctx, m.member, time.Now())
+	}
+	if notice := m.prompt.complete(m.names(), m.channelNames()); notice != "" {
 		m.notice(notice)
 	}
-	return nil, true
+	return cmd, true
+}
+
+// placeKey shows the nth conversation of the list (Alt+n).
+func (m *Model) placeKey(k tea.KeyPressMsg) (tea.Cmd, bool) {
+	n, err := strconv.Atoi(strings.TrimPrefix(k.String(), "alt+"))
+	if err != nil || n < 1 || n > len(m.convs.all) {
+		return nil, true
+	}
+	return m.show(m.convs.all[n-1]), true
+}
+
+// stepKey shows the conversation before or after the one shown, going
+// round the list.
+func (m *Model) stepKey(k tea.KeyPressMsg) (tea.Cmd, bool) {
+	step := 1
+	if s := k.String(); s == "alt+up" || s == "ctrl+p" {
+		step = -1
+	}
+	return m.show(m.convs.step(m.cur, step)), true
 }
 
 func (m *Model) recallKey(k tea.KeyPressMsg) (tea.Cmd, bool) {

@@ -1,19 +1,16 @@
 package tui
 
 import (
-	"context"
 	"os"
 	"reflect"
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
+	uv "github.com/charmbracelet/ultraviolet"
 	"github.com/charmbracelet/x/ansi"
-
-	"messaging/chat"
 )
 
 // chattingSection is the README's "Chatting" section, where users read
@@ -85,7 +82,7 @@ func TestEachKeyHasOneBinding(t *testing.T) {
 }
 
 func TestHelpListsTheKeys(t *testing.T) {
-	f := newFixture(t, 100, 40, nil)
+	f := newFixture(t, 140, 60, nil)
 	f.typeText("/help")
 	f.press(tea.KeyEnter)
 	s := f.screenText()
@@ -99,22 +96,43 @@ func TestHelpListsTheKeys(t *testing.T) {
 // readmeScreen is the chat as README.md's Chatting section shows it.
 func readmeScreen(t *testing.T) Model {
 	t.Helper()
-	at := func(m int) time.Time { return base.Add(time.Duration(m) * time.Minute) }
-	f := newFixture(t, 88, 12, []chat.Message{
-		{ID: 1, Time: at(0), Author: "bob", Kind: chat.KindJoin},
-		{ID: 2, Time: at(1), Author: "bob", Kind: chat.KindText, Body: "hello everyone"},
-		{ID: 3, Time: at(2), Author: "alice", Kind: chat.KindText, Body: "hi bob! this line is long enough that it has to wrap, with a hanging indent under the text"},
-		{ID: 4, Time: at(3), Author: "carol", Kind: chat.KindAction, Body: "waves"},
-		{ID: 5, Time: at(4), Author: "carol", Kind: chat.KindText, Body: "wide characters: 世界 こんにちは 👋🏽 wrap by cells"},
-		{ID: 6, Time: at(5), Author: "bob", Kind: chat.KindText, Body: "@alice are you there?"},
-	})
-	for _, name := range []string{"bob", "carol"} {
-		if _, err := f.room.Join(context.Background(), name); err != nil {
-			t.Fatal(err)
+	return newScene(t, 100, 14).model
+}
+
+// The keys that switch conversations work over plain OpenSSH inside tmux
+// (3.3a, checked with send-keys and a raw pane): these are the bytes it
+// sends, whatever the outer terminal sent it. They decode to the keys the
+// table binds.
+func TestTheConversationKeysDecodeAsTmuxSendsThem(t *testing.T) {
+	sent := []struct{ bytes, key string }{
+		{"\x1b[1;3A", "alt+up"},
+		{"\x1b[1;3B", "alt+down"},
+		{"\x1b1", "alt+1"},
+		{"\x1b9", "alt+9"},
+		{"\x10", "ctrl+p"},
+		{"\x0e", "ctrl+n"},
+		{"\x0b", "ctrl+k"},
+	}
+	for _, term := range []string{"tmux-256color", "screen-256color", "xterm-256color"} {
+		for _, tt := range sent {
+			reads := make(chunkReader, 1)
+			reads <- tt.bytes
+			close(reads)
+			events := decoding(t, newKeyReader(reads, term))
+			ev, ok := <-events
+			k, isKey := ev.(uv.KeyPressEvent)
+			if !ok || !isKey {
+				t.Errorf("%s: %q decodes to %v", term, tt.bytes, ev)
+				continue
+			}
+			if got := tea.KeyPressMsg(k).String(); got != tt.key {
+				t.Errorf("%s: %q decodes to %s, want %s", term, tt.bytes, got, tt.key)
+			}
+			if b := keyHandlers[tt.key]; b == nil || b.do == nil {
+				t.Errorf("%s is bound to nothing", tt.key)
+			}
 		}
 	}
-	f.model.setOnline(f.room.Online())
-	return f.model
 }
 
 func TestTheREADMEShowsTheRealScreen(t *testing.T) {

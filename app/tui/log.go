@@ -11,11 +11,14 @@ import (
 	"messaging/chat"
 )
 
-// logView is the conversation as one session shows it: the entries (room
+// logView is one conversation as one session shows it: the entries (room
 // messages and local notices), the same wrapped to the log's width as
 // styled lines, ready to draw, and how far the view is scrolled back. It
 // knows neither the room nor the program: scrollBy says when an older page
 // is wanted, its caller fetches it and hands it to loaded.
+//
+// A conversation opened with messages unread shows a "new since" line
+// above the first of them (see open).
 //
 // Lines already in lines are never changed in place (new ones are
 // appended, a reflow or a replaced notice makes a new array): the last
@@ -38,6 +41,13 @@ type logView struct {
 	oldestID int64 // oldest room message loaded
 	loading  bool  // an older page is on its way
 	atStart  bool  // the whole history is loaded
+	limit    int   // most entries kept: fewer while the conversation is not shown
+
+	// The "new since" line heads the first post by someone else after
+	// since, while marking; unreadLine is its index in lines (-1: none).
+	since      int64
+	marking    bool
+	unreadLine int
 
 	scroll int  // lines scrolled up from the bottom; 0 follows new lines
 	toTop  bool // the user asked for the top (Home)
@@ -47,7 +57,7 @@ type logView struct {
 // newLogView returns an empty log for me; atStart says there is no older
 // history to fetch.
 func newLogView(st *styles, me string, shared *LineCache, atStart bool) logView {
-	return logView{st: st, me: me, shared: shared, atStart: atStart}
+	return logView{st: st, me: me, shared: shared, atStart: atStart, limit: maxEntries, unreadLine: -1}
 }
 
 // resize fits the log to width cells (its lines wrapped to wrap) and
@@ -66,32 +76,72 @@ func (l *logView) resize(width, wrap, height int) {
 // whether someone joined or left.
 func (l *logView) append(msgs []chat.Message, live bool) (mentioned, membersChanged bool) {
 	for _, msg := range msgs {
-		if msg.ID != 0 && msg.ID <= l.lastID {
-			continue
-		}
-		l.lastID = max(l.lastID, msg.ID)
-		if l.oldestID == 0 {
-			l.oldestID = msg.ID
-		}
-		e := l.entry(msg)
-		mentioned = mentioned || e.mention
-		membersChanged = membersChanged || msg.Kind == chat.KindJoin || msg.Kind == chat.KindLeave
-		l.add(e)
-		if live && l.scroll > 0 {
-			l.unseen++
-		}
+		added, named := l.push(msg, live)
+		mentioned = mentioned || named
+		membersChanged = membersChanged || (added && (msg.Kind == chat.KindJoin || msg.Kind == chat.KindLeave))
 	}
 	return mentioned && live, membersChanged && live
 }
 
-// entry is a room message as the log keeps it.
+// push adds one room message, unless it is shown already (added false),
+// and reports whether it names me.
+func (l *logView) push(msg chat.Message, live bool) (added, mentioned bool) {
+	if msg.ID != 0 && msg.ID <= l.lastID {
+		return false, false
+	}
+	l.lastID = max(l.lastID, msg.ID)
+	if l.oldestID == 0 {
+		l.oldestID = msg.ID
+	}
+	e := l.entry(msg)
+	l.add(e)
+	if live && l.scroll > 0 {
+		l.unseen++
+	}
+	return true, e.mention
+}
+
+// entry is a room message as the log keeps it. A conversation's events
+// that say more than a name are kept as the sentence the log shows.
 func (l *logView) entry(msg chat.Message) entry {
+	if text, ok := eventText(msg); ok {
+		msg.Kind, msg.Body = chat.KindSystem, text
+	}
 	e := entry{msg: msg}
-	if msg.Kind == chat.KindText || msg.Kind == chat.KindAction {
+	if isPost(msg) {
 		e.mention = !strings.EqualFold(msg.Author, l.me) && mentions(msg.Body, l.me)
 	}
 	return e
 }
+
+// eventText is what a topic, away, back or removal notice says, as one
+// sentence (ok false for the messages drawn otherwise). The name is
+// sanitised with the rest when the line is drawn.
+func eventText(msg chat.Message) (text string, ok bool) {
+	switch msg.Kind {
+	case chat.KindTopic:
+		if msg.Body == "" {
+			return msg.Author + " cleared the topic", true
+		}
+		return msg.Author + " set the topic: " + msg.Body, true
+	case chat.KindAway:
+		if msg.Body == "" {
+			return msg.Author + " is away", true
+		}
+		return msg.Author + " is away: " + msg.Body, true
+	case chat.KindBack:
+		return msg.Author + " is back", true
+	case chat.KindLeave:
+		if msg.Body != "" {
+			return "← " + msg.Author + " left (" + msg.Body + ")", true
+		}
+	}
+	return "", false
+}
+
+// isPost reports whether msg is something a person wrote: what counts as
+// unread, and what can name someone.
+func isPost(msg chat.Message) bool { return msg.Kind == chat.KindText || msg.Kind == chat.KindAction }
 
 // notice shows a line to this user only; key says which notices are the
 // same one. The same notice again, with nothing else in the log since,
@@ -138,8 +188,8 @@ func (l *logView) add(e entry) {
 	if l.scroll > 0 {
 		l.scroll += e.rows
 	}
-	if len(l.entries) > maxEntries {
-		l.forgetOldest(len(l.entries) - maxEntries)
+	if len(l.entries) > l.limit {
+		l.forgetOldest(len(l.entries) - l.limit)
 	}
 }
 
@@ -156,18 +206,23 @@ func (l *logView) forgetOldest(n int) {
 	l.lines = l.lines[drop:]
 	l.oldestID = firstID(l.entries)
 	l.scroll = min(l.scroll, l.top())
+	if l.unreadLine -= drop; l.unreadLine < 0 {
+		// The first unread went: another line would head the wrong one.
+		l.unreadLine, l.marking = -1, false
+	}
 }
 
-// loaded takes the older page scrollBy asked for, or the error fetching
-// it.
-func (l *logView) loaded(msgs []chat.Message, err error) {
+// loaded takes the page of up to limit messages before oldestID that
+// scrollBy asked for (the latest ones, when the log holds none yet), or
+// the error fetching it.
+func (l *logView) loaded(msgs []chat.Message, limit int, err error) {
 	l.loading = false
 	if err != nil {
 		const text = "Could not load older messages. Scroll up to try again."
 		l.notice(text, text)
 		return
 	}
-	if len(msgs) < pageSize {
+	if len(msgs) < limit {
 		l.atStart = true
 	}
 	var older []entry
@@ -176,12 +231,14 @@ func (l *logView) loaded(msgs []chat.Message, err error) {
 			continue
 		}
 		older = append(older, l.entry(msg))
+		l.lastID = max(l.lastID, msg.ID) // the first page: what arrives later is newer
 	}
 	if len(older) > 0 {
 		l.entries = append(older, l.entries...)
 		l.oldestID = older[0].msg.ID
 	}
 	l.reflow() // the scroll offset counts from the bottom, so the view stays
+	l.settleMarker()
 	if l.toTop {
 		l.scroll = l.top()
 	}
@@ -202,16 +259,84 @@ func (l *logView) reflow() {
 		l.lines = append(l.lines, plain(l.st.hint, ansi.WcWidth.Truncate(fmt.Sprintf("— scroll-back ends here: a session keeps the last %d messages —", maxEntries), l.wrap, "…")))
 		l.head = 1
 	}
+	l.unreadLine = -1
 	for i := range l.entries {
 		e := &l.entries[i]
 		before := len(l.lines)
 		if i == 0 || !sameDay(l.entries[i-1].msg.Time, e.msg.Time) {
 			l.lines = append(l.lines, l.dayLine(e.msg.Time))
 		}
+		if l.unreadLine < 0 && l.marking && l.unread(*e, l.since) {
+			l.unreadLine = len(l.lines)
+			l.lines = append(l.lines, l.unreadMarker(e.msg.Time))
+		}
 		l.lines = append(l.lines, l.render(*e, false)...)
 		e.rows = len(l.lines) - before
 	}
 	l.number(l.lines)
+}
+
+// unread reports whether e is a post by someone else after message since:
+// one the "new since" line and the unread counts count.
+func (l *logView) unread(e entry, since int64) bool {
+	return !e.local && e.msg.ID > since && isPost(e.msg) && !strings.EqualFold(e.msg.Author, l.me)
+}
+
+// unreadAfter counts the posts by others after message since, and says
+// whether one of them names me.
+func (l *logView) unreadAfter(since int64) (n int, mention bool) {
+	for i := len(l.entries) - 1; i >= 0 && (l.entries[i].msg.ID > since || l.entries[i].local); i-- {
+		if l.unread(l.entries[i], since) {
+			n++
+			mention = mention || l.entries[i].mention
+		}
+	}
+	return n, mention
+}
+
+// unreadMarker heads the first unread message: the time as the log shows
+// it, with the day unless it is today.
+func (l *logView) unreadMarker(t time.Time) line {
+	when := t.Format("15:04")
+	if !sameDay(t, time.Now().In(t.Location())) {
+		when = t.Format("Mon 2 Jan 15:04")
+	}
+	return plain(l.st.notice, ansi.WcWidth.Truncate("— new since "+when+" —", l.wrap, "…"))
+}
+
+// open readies the log to be shown at width cells (wrapped to wrap) by
+// height rows: at its newest lines, or, when mark is set and posts by
+// others came after message since, with a "new since" line above the
+// first of them, in view.
+func (l *logView) open(width, wrap, height int, since int64, mark bool) {
+	l.width, l.wrap, l.height = width, wrap, height
+	l.since, l.marking = since, mark
+	l.follow()
+	l.reflow()
+	l.settleMarker()
+	l.toUnread()
+}
+
+// settleMarker ends marking when the loaded messages hold nothing unread
+// (and none are on their way): a post that arrives later, in view, is not
+// one the user missed.
+func (l *logView) settleMarker() {
+	if l.unreadLine < 0 && !l.loading {
+		l.marking = false
+	}
+}
+
+// toUnread scrolls back to the "new since" line when the messages after it
+// take more than the view: the line then heads the view, and the marker
+// at the bottom counts what lies below.
+func (l *logView) toUnread() {
+	if l.unreadLine < 0 {
+		return
+	}
+	if back := len(l.lines) - l.unreadLine - l.height; back > 0 {
+		l.scroll = min(back, l.top())
+		l.unseen = l.entriesBelow()
+	}
 }
 
 // render wraps and styles e, or returns how another session did (see
@@ -259,7 +384,7 @@ func (l *logView) scrollBy(n int) (fetch bool) {
 	l.scroll = min(max(l.scroll+n, 0), top)
 	l.unseen = min(l.unseen, l.entriesBelow())
 	l.toTop = n >= len(l.lines) // Home: stay at the top as pages arrive
-	if l.scroll == top && n > 0 && !l.atStart && !l.loading && len(l.entries) < maxEntries {
+	if l.scroll == top && n > 0 && !l.atStart && !l.loading && len(l.entries) < l.limit {
 		l.loading = true
 		return true
 	}
@@ -339,4 +464,13 @@ func sameDay(a, b time.Time) bool {
 	ay, am, ad := a.Date()
 	by, bm, bd := b.Date()
 	return ay == by && am == bm && ad == bd
+}
+
+// keep bounds the log to its newest n entries from now on, dropping the
+// older ones at once (cheaply: see forgetOldest).
+func (l *logView) keep(n int) {
+	l.limit = n
+	if len(l.entries) > n {
+		l.forgetOldest(len(l.entries) - n)
+	}
 }

@@ -113,7 +113,7 @@ func TestLogAsksForAnOlderPageAtTheTop(t *testing.T) {
 		t.Fatalf("%d fetches, loading %v, oldest %d; want one page before 101 on its way", fetches, l.loading, l.oldestID)
 	}
 	before := l.shown()
-	l.loaded(msgs[50:100], nil) // fewer than a page: the start
+	l.loaded(msgs[50:100], pageSize, nil) // fewer than a page: the start
 	if l.loading || !l.atStart || l.oldestID != 51 || len(l.entries) != 80 {
 		t.Errorf("after the page: loading %v, at start %v, oldest %d, %d entries", l.loading, l.atStart, l.oldestID, len(l.entries))
 	}
@@ -134,7 +134,7 @@ func TestLogSaysWhenAnOlderPageFailed(t *testing.T) {
 	l := newTestLog(t, conversation(30), false)
 	for !l.scrollBy(l.page()) {
 	}
-	l.loaded(nil, errors.New("store down"))
+	l.loaded(nil, pageSize, errors.New("store down"))
 	if l.loading || l.atStart {
 		t.Errorf("after a failed page: loading %v, at start %v; want another try possible", l.loading, l.atStart)
 	}
@@ -193,6 +193,48 @@ func TestLogRewrapsOnlyForANewWrapWidth(t *testing.T) {
 	for _, line := range l.lines {
 		if line.width > 30 {
 			t.Errorf("line %q is %d cells at a wrap of 30", ansi.Strip(line.text), line.width)
+		}
+	}
+}
+
+// A log opened after message 20 marks the first post by someone else
+// after it, and scrolls back to it when the rest takes more than the view;
+// a log with nothing unread after it marks nothing.
+func TestLogOpensAtTheFirstUnreadPost(t *testing.T) {
+	l := newTestLog(t, conversation(40), true) // alice wrote 1, 4, 7…
+	l.open(60, 60, 10, 20, true)
+	rows := l.shown()
+	if !strings.Contains(rows[0], "— new since Thu 26 Nov 09:51 —") || !strings.Contains(rows[1], "bob: message number 21") {
+		t.Errorf("want the line above message 21, at the top:\n%s", strings.Join(rows, "\n"))
+	}
+	if n, mention := l.unreadAfter(20); n != 13 || mention {
+		t.Errorf("%d unread after 20 (mention %v), want 13 by bob and carol", n, mention)
+	}
+	l.open(60, 60, 10, 39, true) // only alice's own message 40 after 39
+	if l.marking || strings.Contains(strings.Join(l.shown(), "\n"), "new since") || l.scroll != 0 {
+		t.Errorf("nothing unread, yet marking %v, scroll %d:\n%s", l.marking, l.scroll, strings.Join(l.shown(), "\n"))
+	}
+	l.open(60, 60, 10, 36, true) // 37 and 40 alice's, 38 and 39 not: in view
+	if rows := l.shown(); l.scroll != 0 || !strings.Contains(rows[6], "new since Thu 26 Nov 10:08") {
+		t.Errorf("a few unread: scroll %d:\n%s", l.scroll, strings.Join(rows, "\n"))
+	}
+}
+
+func TestEventsAreSentences(t *testing.T) {
+	for _, tt := range []struct {
+		msg  chat.Message
+		want string
+	}{
+		{chat.Message{Author: "bob", Kind: chat.KindTopic, Body: "Go 1.26"}, "bob set the topic: Go 1.26"},
+		{chat.Message{Author: "bob", Kind: chat.KindTopic}, "bob cleared the topic"},
+		{chat.Message{Author: "bob", Kind: chat.KindAway, Body: "lunch"}, "bob is away: lunch"},
+		{chat.Message{Author: "bob", Kind: chat.KindAway}, "bob is away"},
+		{chat.Message{Author: "bob", Kind: chat.KindBack}, "bob is back"},
+		{chat.Message{Author: "bob", Kind: chat.KindLeave, Body: "removed by carol", To: "bob"}, "← bob left (removed by carol)"},
+	} {
+		l := newTestLog(t, []chat.Message{tt.msg}, true)
+		if rows := strings.Join(l.shown(), "\n"); !strings.Contains(rows, tt.want) {
+			t.Errorf("%v shows as\n%s\nwant %q", tt.msg, rows, tt.want)
 		}
 	}
 }

@@ -54,6 +54,9 @@ func newPrompt(st *styles, maxMessage int) prompt {
 	// Bubbles binds Ctrl+V to reading the clipboard, which would be the
 	// server's: pastes arrive from the client's terminal instead.
 	in.KeyMap.Paste.SetEnabled(false)
+	// Ctrl+K jumps to a conversation (keys.go), instead of deleting to
+	// the end of the line.
+	in.KeyMap.DeleteAfterCursor.SetEnabled(false)
 	in.Focus()
 	return prompt{st: st, max: maxMessage, input: in, stale: true}
 }
@@ -149,22 +152,33 @@ func (p *prompt) recallLine(step int) {
 	p.input.CursorEnd()
 }
 
-// complete is Tab: it completes a command's name at the start of the line,
-// else the name of someone online. When several match and the word cannot
-// grow, notice lists them.
-func (p *prompt) complete(online []string) (notice string) {
+// complete is Tab: it completes a command's name at the start of the
+// line, a channel's after a "#", else the name of someone online. When
+// several match and the word cannot grow, notice lists them.
+func (p *prompt) complete(names, channels []string) (notice string) {
+	value, pos := p.input.Value(), p.input.Position()
 	what := "commands"
-	line, pos, matches, ok := completeCommand(p.input.Value(), p.input.Position(), commandNames())
+	line, cursor, matches, ok := completeCommand(value, pos, commandNames())
+	if !ok {
+		what = "channels"
+		line, cursor, matches, ok = completeChannel(value, pos, channels)
+	}
 	if !ok {
 		what = "names"
-		line, pos, matches = completeName(p.input.Value(), p.input.Position(), online)
+		line, cursor, matches = completeName(value, pos, names)
 	}
 	p.input.SetValue(line)
-	p.input.SetCursor(pos)
+	p.input.SetCursor(cursor)
 	if len(matches) > 1 {
 		return matchesNotice(what, matches)
 	}
 	return ""
+}
+
+// typing is the word that ends at the cursor, "" inside a word.
+func (p *prompt) typing() string {
+	runes, start, end, _ := wordBefore(p.input.Value(), p.input.Position())
+	return string(runes[start:end])
 }
 
 // refresh draws the input row, width cells wide: the prompt, then the part
@@ -206,7 +220,7 @@ func (p *prompt) refresh(width int) {
 // hintLine is the hint bar, width cells wide, with a character counter
 // once the text nears the limit.
 func (p *prompt) hintLine(width int) line {
-	hint := " /help · PgUp/PgDn scroll · Ctrl+C quit"
+	hint := " /help · Ctrl+K jump · PgUp/PgDn scroll · Ctrl+C quit"
 	counter, counterWidth := "", 0
 	if n := utf8.RuneCountInString(p.input.Value()); n > p.max-100 {
 		style := p.st.counter

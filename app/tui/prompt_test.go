@@ -107,19 +107,30 @@ func TestPromptPastesAParagraphAsOneLineOrNotAtAll(t *testing.T) {
 func TestPromptCompletesCommandsThenNames(t *testing.T) {
 	p := newTestPrompt(t)
 	online := []string{"alice", "bob", "bobby"}
-	p.typeText("/wh")
-	if notice := p.complete(online); notice != "" || p.value() != "/who " {
-		t.Errorf("/wh Tab gave %q, notice %q", p.value(), notice)
+	channels := []string{"#go", "#golang", "#lobby"}
+	p.typeText("/whoi")
+	if notice := p.complete(online, channels); notice != "" || p.value() != "/whois " {
+		t.Errorf("/whoi Tab gave %q, notice %q", p.value(), notice)
 	}
 	p.typeText("bo")
-	p.complete(online)
-	if notice := p.complete(online); p.value() != "/who bob" || notice != "2 names match: bob, bobby" {
+	p.complete(online, channels)
+	if notice := p.complete(online, channels); p.value() != "/whois bob" || notice != "2 names match: bob, bobby" {
 		t.Errorf("an ambiguous name: %q, notice %q", p.value(), notice)
 	}
 	p.typeText(" ")
 	p.typeText("x")
-	if p.value() != "/who bob x" {
+	if p.value() != "/whois bob x" {
 		t.Errorf("typing after a completion gave %q: the cursor is not after it", p.value())
+	}
+	p.clear()
+	p.typeText("/join #l")
+	if notice := p.complete(online, channels); notice != "" || p.value() != "/join #lobby " {
+		t.Errorf("#l Tab gave %q, notice %q", p.value(), notice)
+	}
+	p.clear()
+	p.typeText("#go")
+	if notice := p.complete(online, channels); p.value() != "#go" || notice != "2 channels match: #go, #golang" {
+		t.Errorf("an ambiguous channel: %q, notice %q", p.value(), notice)
 	}
 }
 

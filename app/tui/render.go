@@ -4,6 +4,8 @@ import (
 	"io"
 	"slices"
 	"strconv"
+
+	"github.com/charmbracelet/x/ansi"
 )
 
 // Terminal modes the chat screen uses, set on start and reset on exit.
@@ -14,8 +16,18 @@ const (
 		// No autowrap: a row the terminal draws wider than counted (an
 		// emoji its width table disagrees on) is cut at the edge instead
 		// of spilling onto the next row.
-		"\x1b[?7l"
-	leaveScreen = "\x1b[r\x1b[m" + // whole-screen scroll region, plain text
+		"\x1b[?7l" +
+		// Left and right margins allowed (DECLRMM), where the terminal
+		// has them: see askMargins. While it is set, CSI s sets the
+		// margins (DECSLRM) instead of saving the cursor; nothing here
+		// saves the cursor that way.
+		"\x1b[?69h"
+	// askMargins asks whether mode 69 is now set (DECRQM). Only a terminal
+	// that has left and right margins answers that it is (set, or set for
+	// good): it took the mode from enterScreen. See lineRenderer.modeReport.
+	askMargins  = "\x1b[?69$p"
+	leaveScreen = "\x1b[?69l" + // no left and right margins
+		"\x1b[r\x1b[m" + // whole-screen scroll region, plain text
 		"\x1b[?7h\x1b[?1006l\x1b[?1000l\x1b[?2004l" +
 		"\x1b[?25h" + // cursor shown
 		"\x1b[?1049l" // main screen, as the user left it
@@ -25,48 +37,67 @@ const (
 
 // lineRenderer draws frames on a terminal by writing only what changed
 // since the last one. The log between the header and the input is the
-// terminal's scroll region: a new line scrolls the region (delete lines at
-// its top, which every VT102 has) and prints one row; the member column
-// beside it, which the scroll moves too, is repainted where it no longer
-// matches.
+// terminal's scroll region: a new line scrolls the log and prints one row.
 //
-// A row is rewritten whole: erased to the end of the line (a row that
-// fills the width is erased first), then the member column after it is
-// drawn again, border and cell, erased to the end. Where the terminal's
-// width of a character differs from ours, no stale cells survive.
+// How the log scrolls depends on the terminal. Every VT102 deletes lines
+// at the top of the region, which moves the whole width of its rows: the
+// side columns (the conversation list on the log's left, the member list
+// on its right) move too, and are repainted where they no longer match.
+// A terminal with left and right margins (DECLRMM; modeReport) scrolls
+// only the log's rectangle, and the side columns stay as they are.
+//
+// A log row is rewritten whole: erased to the end of the line (a row that
+// reaches the screen's edge is erased first), then the member column after
+// it is drawn again, border and cell, erased to the end. Where the
+// terminal's width of a character differs from ours, no stale cells
+// survive.
 //
 // It is not safe for concurrent use: a session's program owns it.
 type lineRenderer struct {
-	w           io.Writer
-	buf         []byte
-	shown       frame      // what the terminal shows now
-	borderDrawn []bool     // rows of the log whose member-column border is on screen
-	sideRows    []byte     // what redrawing each row of the member column writes (see sideRow)
-	sideEnds    []int      // row i of sideRows ends at sideEnds[i+1]
-	sideRowsFor []sideCell // the column sideRows was made for
-	sideRowsAt  int        // and the screen column it starts at
-	scrolled    []byte     // what the column needs after a scroll (see scrolledSide)
-	scrolledFor sideScroll // the column, layout and scroll scrolled was made for
-	drawn       bool       // shown is on the terminal
+	w     io.Writer
+	buf   []byte
+	shown frame // what the terminal shows now
+	// What redrawing each cell of the side columns writes, made once per
+	// column and layout.
+	left, right sideColumn
+	margins     bool // scroll the log's rectangle only (modeReport)
+	drawn       bool // shown is on the terminal
 	started     bool
 	err         error // the first write error: nothing is written after it
 }
 
 func newLineRenderer(w io.Writer) *lineRenderer { return &lineRenderer{w: w} }
 
-// start switches the terminal to the chat screen's modes.
+// start switches the terminal to the chat screen's modes and asks whether
+// it has left and right margins.
 func (r *lineRenderer) start() {
 	r.started = true
-	r.write([]byte(enterScreen))
+	r.write([]byte(enterScreen + askMargins))
 }
 
 // restore gives the terminal back as it was: main screen, cursor shown, no
-// scroll region, no mouse or paste reporting. Safe to call more than once.
+// scroll region or margins, no mouse or paste reporting. Safe to call more
+// than once.
 func (r *lineRenderer) restore() {
 	if r.started {
 		r.started = false
 		r.write([]byte(leaveScreen))
 	}
+}
+
+// modeReport takes a mode report (DECRPM) from the terminal. The answer to
+// askMargins that mode 69 is set (1) or set for good (3) switches the log
+// to scrolling within left and right margins, once; any other answer, or
+// none, leaves it as it is. The switch repaints the screen: the answer
+// arrives after the first frames, and the next frame starts the new way
+// from a known screen. The answer is the user's to type, as all input is:
+// a false one garbles only that user's screen.
+func (r *lineRenderer) modeReport(mode ansi.Mode, value ansi.ModeSetting) {
+	if r.margins || mode != ansi.ModeLeftRightMargin || !value.IsSet() {
+		return
+	}
+	r.margins = true
+	r.drawn = false
 }
 
 func (r *lineRenderer) write(b []byte) {
@@ -87,7 +118,7 @@ func (r *lineRenderer) draw(f frame, bell bool) {
 	b = append(b, "\x1b[m"...)
 	body := len(b)
 	s := &r.shown
-	if !r.drawn || s.width != f.width || s.height != f.height || (s.side == nil) != (f.side == nil) || s.tooSmall != f.tooSmall {
+	if !r.drawn || !sameLayout(s, &f) {
 		b = r.repaint(b, f)
 	} else {
 		b = r.update(b, f)
@@ -104,9 +135,23 @@ func (r *lineRenderer) draw(f frame, bell bool) {
 	r.buf = b[:0]
 }
 
+// sameLayout reports whether b puts its parts where a does: the same size,
+// the same columns beside the log at the same places. Anything else is
+// repainted.
+func sameLayout(a, b *frame) bool {
+	return a.width == b.width && a.height == b.height && a.tooSmall == b.tooSmall &&
+		len(a.log) == len(b.log) &&
+		(a.left == nil) == (b.left == nil) && (a.side == nil) == (b.side == nil) &&
+		a.logAt() == b.logAt() && a.logEnd() == b.logEnd() &&
+		a.leftBorder == b.leftBorder && a.border == b.border
+}
+
 // repaint draws f on a cleared screen and sets the log's scroll region.
 func (r *lineRenderer) repaint(b []byte, f frame) []byte {
 	b = append(b, "\x1b[H\x1b[J"...) // home, erase below: the whole screen
+	if r.margins {
+		b = append(b, "\x1b[s"...) // margins at the screen's edges (DECSLRM)
+	}
 	if h := len(f.log); h >= 2 {
 		b = append(b, "\x1b[2;"...)
 		b = strconv.AppendInt(b, int64(h+1), 10)
@@ -119,18 +164,21 @@ func (r *lineRenderer) repaint(b []byte, f frame) []byte {
 	if f.tooSmall {
 		return b
 	}
-	r.borderDrawn = r.borderDrawn[:0]
+	r.layoutColumns(&f)
 	for i, row := range f.log {
-		if row.width > 0 {
+		switch {
+		case f.left != nil:
+			b = r.wholeLeftCell(b, &f, i) // leaves the cursor where the log starts
+			b = append(b, row.text...)
+		case row.text != "":
 			b = cup(b, i+1, 0)
 			b = append(b, row.text...)
 		}
 		if f.side != nil {
-			b = r.drawSideCell(b, f, i, false, sideCell{})
+			b = r.wholeRightCell(b, &f, i)
 		}
 	}
-	b = r.bottom(b, f, line{}, line{})
-	return b
+	return r.bottom(b, f, line{}, line{})
 }
 
 // update draws the difference between the shown frame and f, which have
@@ -141,134 +189,189 @@ func (r *lineRenderer) update(b []byte, f frame) []byte {
 		b = cup(b, 0, 0)
 		b = append(b, f.header...)
 	}
-	// After a scroll by k, the terminal shows the old rows from k on,
-	// then k blank ones: row i holds what row i+k held.
+	r.layoutColumns(&f)
+	// After a scroll by k, the log shows the old rows from k on, then k
+	// blank ones: row i holds what row i+k held. So do the side columns
+	// (moved by k) unless the log scrolled within margins (moved by 0),
+	// in which case the new rows are drawn there already.
 	k := scrolledBy(s.log, f.log)
+	n := len(f.log)
+	moved, drawnTo := 0, n
 	if k > 0 {
-		b = cup(b, 1, 0)
-		b = append(b, "\x1b["...)
-		b = strconv.AppendInt(b, int64(k), 10)
-		b = append(b, 'M')
-		if s.side != nil {
-			copy(r.borderDrawn, r.borderDrawn[k:])
-			clear(r.borderDrawn[len(r.borderDrawn)-k:])
+		if r.margins && (f.left != nil || f.side != nil) {
+			b = r.scrollLog(b, &f, k)
+			drawnTo = n - k
+		} else {
+			b = cup(b, 1, 0)
+			b = append(b, "\x1b["...)
+			b = strconv.AppendInt(b, int64(k), 10)
+			b = append(b, 'M')
+			moved = k
 		}
 	}
-	// The column unchanged, the rows a scroll moved are drawn together by
-	// scrolledSide, once the log rows are written.
-	sameSide := k > 0 && len(f.side) > 0 && slices.Equal(s.side, f.side)
-	if f.side != nil {
-		r.layoutSide(f)
-	}
+	// A side column unchanged, the rows a scroll moved are drawn together
+	// by afterScroll, once the log rows are written.
+	leftMoved := moved > 0 && f.left != nil && slices.Equal(s.left, f.left)
+	rightMoved := moved > 0 && f.side != nil && slices.Equal(s.side, f.side)
 	for i, row := range f.log {
 		var old line
-		if i+k < len(s.log) {
+		if i+k < n {
 			old = s.log[i+k]
 		}
-		rewritten := old.text != row.text
+		rewritten := i < drawnTo && old.text != row.text
 		if rewritten {
-			b = writeRow(b, i+1, row, f.width)
+			b = writeRow(b, i+1, f.logAt(), row, f.width)
 		}
-		if s.side != nil {
-			var shown sideCell // nothing, on a rewritten row: it was erased whole
+		blank := i+moved >= n // the side columns' rows a scroll left blank
+		if f.left != nil {
 			switch {
-			case rewritten:
-				r.borderDrawn[i] = false
-			case sameSide && i+k < len(f.side) && r.borderDrawn[i]:
-				continue // in scrolledSide
-			case i+k < len(s.side):
-				shown = s.side[i+k]
+			case blank:
+				b = r.wholeLeftCell(b, &f, i)
+			case !leftMoved && s.left[i+moved].text != f.left[i].text:
+				b = r.left.redraw(b, i, s.left[i+moved].width)
 			}
-			b = r.drawSideCell(b, f, i, r.borderDrawn[i], shown)
+		}
+		if f.side != nil {
+			switch {
+			case blank || rewritten: // erased to the end of the row
+				b = r.wholeRightCell(b, &f, i)
+			case !rightMoved && s.side[i+moved].text != f.side[i].text:
+				b = r.right.redraw(b, i, s.side[i+moved].width)
+			}
 		}
 	}
-	if sameSide {
-		// A row drawn above as well is drawn again alike: harmless, and
-		// rare (a rewritten row above the new ones).
-		b = append(b, r.scrolledSide(f, k)...)
+	// A row drawn above as well is drawn again alike: harmless, and rare
+	// (a rewritten row above the new ones).
+	if leftMoved {
+		b = append(b, r.left.afterScroll(moved)...)
+	}
+	if rightMoved {
+		b = append(b, r.right.afterScroll(moved)...)
 	}
 	return r.bottom(b, f, s.input, s.hint)
 }
 
-// scrolledSide is what the member column needs after the log scrolled by
-// k with the column unchanged: each row whose cell differs from the one
-// the scroll moved there, redrawn as drawSideCell would. It is the same
-// for every message in a busy room, so it is made once per column, layout
-// and k, in one piece of memory: a message then costs one copy instead of
-// a comparison per row.
-func (r *lineRenderer) scrolledSide(f frame, k int) []byte {
-	if key := r.scrolledFor; key.at != f.sideAt || key.k != k || !slices.Equal(key.side, f.side) {
-		r.scrolledFor = sideScroll{side: f.side, at: f.sideAt, k: k}
-		r.scrolled = r.scrolled[:0]
-		for i := 0; i+k < len(f.side); i++ {
-			moved := f.side[i+k]
-			if moved.text != f.side[i].text {
-				r.scrolled = r.sideRow(r.scrolled, i)
-				if moved.width > f.side[i].width {
-					r.scrolled = append(r.scrolled, "\x1b[K"...)
-				}
+// scrollLog scrolls the log's rows, and only them, up by k within left and
+// right margins set to the log's columns (DECSLRM; DECLRMM is set), and
+// draws the k new rows at the bottom while the margins hold: a row the
+// terminal draws wider than counted is cut at the right margin instead of
+// reaching the member column. Scroll up (SU) needs no cursor inside the
+// margins; setting the margins homes it. The margins are then put back at
+// the screen's edges, where every other row is drawn.
+func (r *lineRenderer) scrollLog(b []byte, f *frame, k int) []byte {
+	b = append(b, "\x1b["...)
+	b = strconv.AppendInt(b, int64(f.logAt()+1), 10)
+	b = append(b, ';')
+	b = strconv.AppendInt(b, int64(f.logEnd()), 10)
+	b = append(b, 's')
+	b = append(b, "\x1b["...)
+	b = strconv.AppendInt(b, int64(k), 10)
+	b = append(b, 'S')
+	n := len(f.log)
+	for i := n - k; i < n; i++ { // blank after the scroll
+		if row := f.log[i]; row.text != "" {
+			b = cup(b, i+1, f.logAt())
+			b = append(b, row.text...)
+		}
+	}
+	return append(b, "\x1b[s"...)
+}
+
+// layoutColumns makes the side columns' cells ready to draw for f.
+func (r *lineRenderer) layoutColumns(f *frame) {
+	if f.left != nil {
+		r.left.layout(f.left, 0, false)
+	}
+	if f.side != nil {
+		r.right.layout(f.side, f.sideAt+sideBorderWidth, true)
+	}
+}
+
+// wholeLeftCell draws row i of the conversation list on a row where
+// nothing of it shows: the cell, then its border where the padding ends.
+// It leaves the cursor where the log starts.
+func (r *lineRenderer) wholeLeftCell(b []byte, f *frame, i int) []byte {
+	b = r.left.redraw(b, i, 0)
+	if pad := f.leftWidth - sideBorderWidth - f.left[i].width; pad > 0 {
+		b = append(b, "\x1b["...)
+		b = strconv.AppendInt(b, int64(pad), 10)
+		b = append(b, 'C') // forward over the blanks (CUF)
+	}
+	return append(b, f.leftBorder...)
+}
+
+// wholeRightCell draws row i of the member column on a row where nothing
+// of it shows, from its border on, erased to the end (before the cell when
+// it reaches the screen's edge, as writeRow does): a log row the terminal
+// drew wider than counted may have spilled there.
+func (r *lineRenderer) wholeRightCell(b []byte, f *frame, i int) []byte {
+	b = cup(b, i+1, f.sideAt)
+	b = append(b, f.border...)
+	return writeText(b, f.side[i], f.width-f.sideAt-sideBorderWidth)
+}
+
+// sideColumn is what redrawing each cell of a side column writes (the
+// move there and the cell), made once per column and layout, in one piece
+// of memory: a scroll moves the whole column, so most of its cells are
+// redrawn for every message.
+type sideColumn struct {
+	cells  []sideCell // the column rows was made for (a frame's column is never changed once made, so keeping it is keeping a copy)
+	at     int        // and the screen column its cells start at
+	toEdge bool       // the column ends at the screen's edge
+	rows   []byte     // cell i is rows[ends[i]:ends[i+1]]
+	ends   []int
+	// scrolled is what the column needs after a scroll by scrolledBy
+	// (afterScroll); 0: not made.
+	scrolled   []byte
+	scrolledBy int
+}
+
+func (c *sideColumn) layout(cells []sideCell, at int, toEdge bool) {
+	if c.at == at && c.toEdge == toEdge && len(c.ends) == len(cells)+1 && slices.Equal(c.cells, cells) {
+		return
+	}
+	c.cells, c.at, c.toEdge, c.scrolledBy = cells, at, toEdge, 0
+	c.rows, c.ends = c.rows[:0], append(c.ends[:0], 0)
+	for y, cell := range cells {
+		c.rows = cup(c.rows, y+1, at)
+		c.rows = append(c.rows, cell.text...)
+		c.ends = append(c.ends, len(c.rows))
+	}
+}
+
+// redraw draws cell i over one oldWidth wide, erasing what the new one
+// does not cover: to the end of the row at the screen's edge, else over
+// the difference (ECH).
+func (c *sideColumn) redraw(b []byte, i, oldWidth int) []byte {
+	b = append(b, c.rows[c.ends[i]:c.ends[i+1]]...)
+	switch n := oldWidth - c.cells[i].width; {
+	case n <= 0:
+	case c.toEdge:
+		b = append(b, "\x1b[K"...)
+	default:
+		b = append(b, "\x1b["...)
+		b = strconv.AppendInt(b, int64(n), 10)
+		b = append(b, 'X')
+	}
+	return b
+}
+
+// afterScroll is what the column needs after the rows moved up by k with
+// the column unchanged: each cell that differs from the one the scroll
+// moved there, redrawn. It is the same for every message in a busy room,
+// so it is made once per column, layout and k: a message then costs one
+// copy instead of a comparison per row.
+func (c *sideColumn) afterScroll(k int) []byte {
+	if c.scrolledBy != k {
+		c.scrolledBy = k
+		c.scrolled = c.scrolled[:0]
+		for i := 0; i+k < len(c.cells); i++ {
+			if moved := c.cells[i+k]; moved.text != c.cells[i].text {
+				c.scrolled = c.redraw(c.scrolled, i, moved.width)
 			}
 		}
 	}
-	return r.scrolled
-}
-
-// sideScroll names what scrolledSide was made for: a member column (a
-// frame's column is never changed once made, so keeping it is keeping a
-// copy), where it stands, and a scroll.
-type sideScroll struct {
-	side  []sideCell
-	at, k int
-}
-
-// drawSideCell draws row i of the member column where it differs from
-// old, the cell shown there; hasBorder says whether the row's border is
-// on screen. A row drawn from its border on is erased to its end: a log
-// row the terminal drew wider than counted may have spilled there.
-func (r *lineRenderer) drawSideCell(b []byte, f frame, i int, hasBorder bool, old sideCell) []byte {
-	switch {
-	case !hasBorder:
-		b = cup(b, i+1, f.sideAt)
-		b = append(b, f.border...)
-		if i < len(r.borderDrawn) {
-			r.borderDrawn[i] = true
-		} else {
-			r.borderDrawn = append(r.borderDrawn, true)
-		}
-		b = append(b, f.side[i].text...)
-		return append(b, "\x1b[K"...)
-	case old.text != f.side[i].text:
-		b = r.sideRow(b, i)
-		if old.width > f.side[i].width {
-			b = append(b, "\x1b[K"...)
-		}
-		return b
-	default:
-		return b
-	}
-}
-
-// layoutSide makes what redrawing each row of f's member column writes
-// (the move there and the cell), unless it has it already: a scroll moves
-// the whole column, so most of its rows are redrawn for every message, and
-// the bytes are made once per column and layout, in one piece of memory.
-func (r *lineRenderer) layoutSide(f frame) {
-	if r.sideRowsAt == f.sideAt && len(r.sideEnds) == len(f.side)+1 && slices.Equal(r.sideRowsFor, f.side) {
-		return
-	}
-	r.sideRowsFor, r.sideRowsAt = f.side, f.sideAt
-	r.sideRows, r.sideEnds = r.sideRows[:0], append(r.sideEnds[:0], 0)
-	for y, cell := range f.side {
-		r.sideRows = cup(r.sideRows, y+1, f.sideAt+sideBorderWidth)
-		r.sideRows = append(r.sideRows, cell.text...)
-		r.sideEnds = append(r.sideEnds, len(r.sideRows))
-	}
-}
-
-// sideRow redraws row i of the member column after its border, as
-// layoutSide made it.
-func (r *lineRenderer) sideRow(b []byte, i int) []byte {
-	return append(b, r.sideRows[r.sideEnds[i]:r.sideEnds[i+1]]...)
+	return c.scrolled
 }
 
 // bottom draws the input and hint rows where they differ from the shown
@@ -278,10 +381,10 @@ func (r *lineRenderer) bottom(b []byte, f frame, input, hint line) []byte {
 		return b
 	}
 	if input.text != f.input.text {
-		b = writeRow(b, f.height-2, f.input, f.width)
+		b = writeRow(b, f.height-2, 0, f.input, f.width)
 	}
 	if f.height >= 2 && hint.text != f.hint.text {
-		b = writeRow(b, f.height-1, f.hint, f.width)
+		b = writeRow(b, f.height-1, 0, f.hint, f.width)
 	}
 	return b
 }
@@ -320,12 +423,19 @@ func cup(b []byte, y, x int) []byte {
 	return append(b, 'H')
 }
 
-// writeRow writes text on row y from its first column, leaving nothing of
-// what was there: erased after the text, or, when the text fills the row
-// (the cursor then rests on its last cell, which must stay), before it.
-func writeRow(b []byte, y int, text line, rowWidth int) []byte {
-	b = cup(b, y, 0)
-	if text.width >= rowWidth {
+// writeRow writes text on row y from column x, leaving nothing of what was
+// there after it: erased after the text, or, when the text reaches the
+// screen's edge (the cursor then rests on its last cell, which must stay),
+// before it.
+func writeRow(b []byte, y, x int, text line, screenWidth int) []byte {
+	b = cup(b, y, x)
+	return writeText(b, sideCell{text.text, text.width}, screenWidth-x)
+}
+
+// writeText writes text where the cursor is, room cells from the screen's
+// edge, and erases the rest of the row.
+func writeText(b []byte, text sideCell, room int) []byte {
+	if text.width >= room {
 		b = append(b, "\x1b[K"...)
 		return append(b, text.text...)
 	}

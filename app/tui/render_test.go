@@ -2,6 +2,8 @@ package tui
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -11,6 +13,7 @@ import (
 	"time"
 
 	tea "charm.land/bubbletea/v2"
+	uv "github.com/charmbracelet/ultraviolet"
 	"github.com/charmbracelet/x/ansi"
 	"github.com/charmbracelet/x/vt"
 
@@ -25,33 +28,100 @@ type terminal struct {
 	out bytes.Buffer
 }
 
+// newTerminal is a terminal that does not answer whether it has left and
+// right margins, as most do not: the renderer scrolls the whole width.
 func newTerminal(width, height int) *terminal {
+	t, _ := openTerminal(width, height)
+	return t
+}
+
+// newMarginsTerminal is a terminal that has left and right margins and
+// says so: x/vt answers askMargins, the session's key reader decodes the
+// answer, and the renderer takes it (as screen.Update hands it over; see
+// TestAPositiveMarginsAnswerRepaintsOnceThenScrollsTheLogAlone).
+func newMarginsTerminal(t testing.TB, width, height int) *terminal {
+	t.Helper()
+	term, answer := openTerminal(width, height)
+	report, ok := decodeOne(t, answer).(uv.ModeReportEvent)
+	if !ok || report.Mode != ansi.ModeLeftRightMargin || report.Value != ansi.ModeSet {
+		t.Fatalf("x/vt answered %q to %q, want mode 69 set", answer, askMargins)
+	}
+	term.r.modeReport(report.Mode, report.Value)
+	if !term.r.margins {
+		t.Fatal("the answer did not reach the renderer")
+	}
+	return term
+}
+
+// openTerminal starts a renderer on an emulator and returns what the
+// emulator answered.
+func openTerminal(width, height int) (*terminal, string) {
 	t := &terminal{emu: vt.NewEmulator(width, height)}
 	t.r = newLineRenderer(&t.out)
 	t.r.start()
-	_, _ = t.emu.Write(t.out.Bytes())
-	return t
+	// The emulator writes its answer into a pipe as it reads the
+	// question, and waits for it to be read.
+	played := make(chan struct{})
+	go func() {
+		defer close(played)
+		_, _ = t.emu.Write(t.out.Bytes())
+	}()
+	answer := make([]byte, 64)
+	n, _ := t.emu.Read(answer)
+	<-played
+	t.out.Reset()
+	return t, string(answer[:n])
+}
+
+// decodeOne decodes input as the session's key reader does and returns
+// the one event it holds.
+func decodeOne(t testing.TB, input string) uv.Event {
+	t.Helper()
+	events := make(chan uv.Event, 10)
+	if err := newKeyReader(strings.NewReader(input), "xterm-256color").StreamEvents(context.Background(), events); err != nil && !errors.Is(err, io.EOF) {
+		t.Fatalf("decoding %q: %v", input, err)
+	}
+	close(events)
+	var got []uv.Event
+	for ev := range events {
+		got = append(got, ev)
+	}
+	if len(got) != 1 {
+		t.Fatalf("%q decoded as %#v, want one event", input, got)
+	}
+	return got[0]
 }
 
 // draw renders m as the session would, resizing the terminal first as the
 // client's window would have been; it returns the bytes written.
-func (t *terminal) draw(m *Model) int {
-	if t.emu.Width() != m.width || t.emu.Height() != m.height {
-		t.emu.Resize(m.width, m.height)
+func (t *terminal) draw(m *Model) int { return t.drawFrame(m.frame()) }
+
+// drawFrame renders f, resizing the terminal first as the client's window
+// would have been; it returns the bytes written.
+func (t *terminal) drawFrame(f frame) int {
+	if t.emu.Width() != f.width || t.emu.Height() != f.height {
+		t.emu.Resize(f.width, f.height)
 	}
 	t.out.Reset()
-	t.r.draw(m.frame(), false)
+	t.r.draw(f, false)
 	n := t.out.Len()
 	_, _ = t.emu.Write(t.out.Bytes())
 	return n
 }
 
 // reference draws the screen View describes on emu, cleared first.
-func reference(emu *vt.Emulator, m Model) *vt.Emulator {
-	if emu.Width() != m.width || emu.Height() != m.height {
-		emu.Resize(m.width, m.height)
+func reference(emu *vt.Emulator, m Model) *vt.Emulator { return play(emu, m.View(), m.width, m.height) }
+
+// referenceFrame draws the screen View would compose from f on emu,
+// cleared first.
+func referenceFrame(emu *vt.Emulator, f frame) *vt.Emulator {
+	return play(emu, f.view(), f.width, f.height)
+}
+
+func play(emu *vt.Emulator, v tea.View, width, height int) *vt.Emulator {
+	if emu.Width() != width || emu.Height() != height {
+		emu.Resize(width, height)
 	}
-	v := m.View()
 	_, _ = emu.WriteString("\x1b[m\x1b[H\x1b[J" + strings.ReplaceAll(v.Content, "\n", "\r\n"))
 	if v.Cursor != nil {
 		_, _ = fmt.Fprintf(emu, "\x1b[%d;%dH", v.Cursor.Y+1, v.Cursor.X+1)
@@ -92,20 +162,25 @@ func cellText(s string) string {
 }
 
 // TestLineRendererDrawsWhatViewShows plays random sessions (messages,
-// members coming and going, resizes, scrolling, typing) and checks after
+// members coming and going, resizes, scrolling, typing) on a terminal
+// without left and right margins and on one with them, and checks after
 // every step that the renderer's bytes give the screen View describes.
 func TestLineRendererDrawsWhatViewShows(t *testing.T) {
-	seeds := 24
+	seeds := 16
 	if testing.Short() || raceEnabled { // the race detector makes each step 5-10 times slower
-		seeds = 8
+		seeds = 5
 	}
-	for seed := range seeds {
-		t.Run(fmt.Sprint(seed), func(t *testing.T) {
-			rng := rand.New(rand.NewPCG(uint64(seed), 7))
+	for seed := range 2 * seeds {
+		margins := seed%2 == 1
+		t.Run(fmt.Sprint(seed, map[bool]string{false: "/repaint", true: "/margins"}[margins]), func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(uint64(seed/2), 7))
 			sizes := [][2]int{{80, 24}, {100, 30}, {60, 15}, {200, 60}, {79, 20}, {120, 8}, {30, 6}, {16, 4}, {10, 3}}
 			size := sizes[rng.IntN(len(sizes))]
 			f := newFixture(t, size[0], size[1], conversation(rng.IntN(40)))
 			term := newTerminal(size[0], size[1])
+			if margins {
+				term = newMarginsTerminal(t, size[0], size[1])
+			}
 			term.draw(&f.model)
 			ref := vt.NewEmulator(size[0], size[1])
 			_, _ = ref.WriteString(enterScreen) // the alternate screen keeps no scroll-back to fill
@@ -488,8 +563,8 @@ func TestAFrameKeepsItsRows(t *testing.T) {
 // non-joiner, a Devanagari conjunct) reach the terminal, which may draw
 // them narrower than wcwidth counts them (x/vt draws 👨‍👩‍👧 in 2 cells,
 // wcwidth 6). A row holding one must show its text, then blanks up to the
-// member column, which stands where it goes; every other row is as View
-// draws it.
+// member column, which stands where it goes, after the conversation list
+// as View draws it; every other row is as View draws it.
 func TestJoinedSequencesLeaveNoStrayCells(t *testing.T) {
 	joined := []string{"👨\u200d👩\u200d👧", "🏳\ufe0f\u200d🌈", "👩🏽\u200d💻", "می\u200cخواهم", "क्\u200dष"}
 	holds := func(s string) bool {
@@ -524,7 +599,12 @@ func TestJoinedSequencesLeaveNoStrayCells(t *testing.T) {
 						t.Fatalf("%dx%d, %s: row %d's member column is %q, want %q\n%s", w, h, what, y, got, want, term.emu.String())
 					}
 				}
-				got := strings.TrimRight(cellsText(term.emu, y, 0, end), " ")
+				if at := fr.logAt(); at > 0 {
+					if got, want := cellsText(term.emu, y, 0, at), cellsText(ref, y, 0, at); got != want {
+						t.Fatalf("%dx%d, %s: row %d's conversation list is %q, want %q\n%s", w, h, what, y, got, want, term.emu.String())
+					}
+				}
+				got := strings.TrimRight(cellsText(term.emu, y, fr.logAt(), end), " ")
 				if want := ansi.Strip(fr.log[y-1].text); got != want {
 					t.Fatalf("%dx%d, %s: row %d is %q, want %q\n%s", w, h, what, y, got, want, term.emu.String())
 				}

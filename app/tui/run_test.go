@@ -5,12 +5,14 @@ import (
 	"context"
 	"errors"
 	"io"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/vt"
 )
 
 // syncBuffer is a terminal's output as a test reads it while Run writes.
@@ -40,6 +42,13 @@ type running struct {
 
 func startRun(t *testing.T, in io.Reader, resizes func(context.Context) (int, int, bool)) *running {
 	t.Helper()
+	return startRunOn(t, in, nil, resizes)
+}
+
+// startRunOn is startRun with the output also written to screen, if not
+// nil.
+func startRunOn(t *testing.T, in io.Reader, screen io.Writer, resizes func(context.Context) (int, int, bool)) *running {
+	t.Helper()
 	room, _ := newRoom(t)
 	ctx, cancel := context.WithCancelCause(context.Background())
 	t.Cleanup(func() { cancel(nil) })
@@ -48,7 +57,11 @@ func startRun(t *testing.T, in io.Reader, resizes func(context.Context) (int, in
 		t.Fatal(err)
 	}
 	r := &running{out: &syncBuffer{}, cancel: cancel, done: make(chan error, 1)}
-	term := Terminal{In: in, Out: r.out, Term: "xterm-256color", Width: 80, Height: 24, Resizes: resizes}
+	var out io.Writer = r.out
+	if screen != nil {
+		out = io.MultiWriter(r.out, screen)
+	}
+	term := Terminal{In: in, Out: out, Term: "xterm-256color", Width: 80, Height: 24, Resizes: resizes}
 	go func() {
 		r.done <- Run(ctx, term, Options{Room: room, Member: member, HistoryLen: 100, MaxMessage: 1000})
 	}()
@@ -200,4 +213,56 @@ func TestGuardedCommandsReportTheirPanics(t *testing.T) {
 	if errors.Is(err, tea.ErrProgramKilled) {
 		t.Error("the panic was reported as a kill")
 	}
+}
+
+// TestRunScrollsOnlyTheLogOnATerminalWithMargins runs the chat on x/vt,
+// whose answers reach Run's input as a terminal's would: its answer to
+// askMargins goes through Run's input decoding to the renderer, and a new
+// line then scrolls the log within margins, the member column untouched.
+func TestRunScrollsOnlyTheLogOnATerminalWithMargins(t *testing.T) {
+	emu := vt.NewSafeEmulator(80, 24)
+	in, typing := io.Pipe()
+	defer typing.Close()
+	// Its answers, until their pipe closes (x/vt's Close races with a
+	// Read).
+	go func() { _, _ = io.Copy(typing, emu) }()
+	defer emu.InputPipe().(io.Closer).Close()
+	r := startRunOn(t, in, emu, nil)
+	r.waitOutput(t, askMargins)
+	r.waitOutput(t, "\x1b[H\x1b[J\x1b[s") // the repaint the answer brings
+	_, _ = io.WriteString(typing, "hello margins\r")
+	r.waitOutput(t, "hello margins")
+	// Scrolled within margins that end where the member column starts.
+	if !regexp.MustCompile(`\x1b\[\d+;60s\x1b\[1S.*?alice\x1b\[m: hello margins\x1b\[s`).MatchString(r.out.String()) {
+		t.Errorf("the new line was not drawn within margins: %q", r.out.String())
+	}
+	for y := 1; y < 22; y++ {
+		if got := emu.CellAt(60, y).Content; got != sideBorder {
+			t.Errorf("row %d has %q where the member column's border goes", y, got)
+		}
+	}
+	if got := screenRow(emu, 1, 60, 80); !strings.Contains(got, "Online (1)") {
+		t.Errorf("the member column starts %q", got)
+	}
+	if got := screenRow(emu, 21, 0, 60); !strings.Contains(got, "alice: hello margins") {
+		t.Errorf("the log's last row is %q", got)
+	}
+	r.cancel(nil)
+	if err := r.wait(t); err != nil {
+		t.Errorf("Run: %v", err)
+	}
+	if out := r.out.String(); !strings.HasSuffix(out, leaveScreen) || !strings.HasPrefix(leaveScreen, "\x1b[?69l") {
+		t.Errorf("output ends %q, want the margins mode reset with the rest", out[max(len(out)-80, 0):])
+	}
+}
+
+// screenRow is what columns from to to of row y show.
+func screenRow(emu *vt.SafeEmulator, y, from, to int) string {
+	var b strings.Builder
+	for x := from; x < to; x++ {
+		if c := emu.CellAt(x, y); c != nil && c.Width > 0 {
+			b.WriteString(cellText(c.Content))
+		}
+	}
+	return b.String()
 }

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
 )
 
 // frameEvery is the shortest time between two draws: what arrives within
@@ -72,14 +73,19 @@ func (s screen) filter(_ tea.Model, msg tea.Msg) tea.Msg {
 	if _, ok := msg.(receivedMsg); !ok {
 		return msg
 	}
-	// A delivery brings no command (Model.update): nothing is dropped.
-	_ = s.Model.apply(msg)
+	// A delivery usually brings no command; one that does (look up a
+	// conversation the screen does not know yet) goes on to Update, which
+	// runs it guarded.
+	cmd := s.Model.apply(msg)
 	s.drawSoon()
+	if cmd != nil {
+		return commandMsg{cmd}
+	}
 	return nil
 }
 
 func (s screen) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
-	switch msg.(type) {
+	switch msg := msg.(type) {
 	case flushMsg:
 		s.out.pending = false
 		s.draw()
@@ -89,6 +95,12 @@ func (s screen) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		// region when their window changes, and a size over the clamp
 		// reaches the model unchanged.
 		s.out.drawn = false
+	case tea.ModeReportMsg:
+		if msg.Mode == ansi.ModeLeftRightMargin { // the answer to askMargins: the renderer's
+			s.out.modeReport(msg.Mode, msg.Value)
+			s.drawSoon()
+			return s, nil
+		}
 	}
 	cmd := s.Model.apply(msg)
 	s.drawSoon()

@@ -1,16 +1,16 @@
 // Package tui is the chat screen each SSH session runs: a Bubble Tea model
 // that knows the chat core but nothing of SSH.
 //
-// The model keeps its state ready to draw: the log as already-wrapped,
-// styled lines, the member list and the input. View composes them; it never
-// re-wraps the log.
+// The model keeps its state ready to draw: each conversation's log as
+// already-wrapped, styled lines, the conversation list, the member list and
+// the input. View composes them; it never re-wraps the log.
 package tui
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -22,14 +22,11 @@ import (
 )
 
 const (
-	// sideWidth is the member list's column, border included; it shows
-	// when the terminal is at least sideMinWidth wide.
-	sideWidth    = 20
-	sideMinWidth = 80
 	// pageSize is how many older messages one fetch asks for.
 	pageSize = 100
-	// maxEntries bounds the log kept in memory; scrolling back further
-	// fetches from the store again.
+	// maxEntries bounds the log of the conversation shown; scrolling back
+	// further fetches from the store again. (Those not shown keep fewer:
+	// hiddenEntries.)
 	maxEntries = 5000
 	// recallSize bounds the lines Up/Down can recall.
 	recallSize = 100
@@ -38,11 +35,14 @@ const (
 
 // Options configure a session's screen.
 type Options struct {
-	Room       *chat.Room
-	Member     *chat.Member
-	Recent     []chat.Message // history up to the join, oldest first
-	HistoryLen int            // how many messages Recent was asked for
-	MaxMessage int            // longest message in characters
+	Room   *chat.Room
+	Member *chat.Member
+	// Recent is #lobby's history up to the join, oldest first (see
+	// chat.Room.Join): the screen opens on #lobby. The other
+	// conversations load theirs when first shown.
+	Recent     []chat.Message
+	HistoryLen int // how many messages Recent was asked for
+	MaxMessage int // longest message in characters
 	// IdleTimeout closes the screen after this long without a key, a
 	// paste or a mouse event (0: never). The app does it, not the SSH
 	// layer, so the terminal is restored.
@@ -56,44 +56,56 @@ type Options struct {
 	Lines *LineCache
 }
 
-// Model is one session's screen: the log (logView) and the prompt under
-// it, composed with the chrome around them (the header, the member column)
-// and what neither knows: the room, the member, the window's size and
+// Model is one session's screen: the conversation shown (its logView) and
+// the prompt under it, composed with the chrome around them (the header,
+// the conversation list, the member column) and what neither knows: the
+// room, the member, the user's conversations, the window's size and
 // layout, when the session ends and why.
 type Model struct {
-	ctx    context.Context
-	room   *chat.Room
-	member *chat.Member
-	me     string
-	max    int // longest message in characters
-	st     *styles
+	ctx        context.Context
+	room       *chat.Room
+	member     *chat.Member
+	me         string
+	max        int // longest message in characters
+	historyLen int // the least a conversation's first page holds
+	st         *styles
+	lines      *LineCache // may be nil
 
 	width, height int
-	log           logView
+	convs         convList
+	cur           *conv    // the conversation shown
+	log           *logView // cur's
 	prompt        prompt
-	online        []string
-	chrome        chrome // header and member column, built when they change
+	jump          jumper          // Ctrl+K's prompt
+	online        []chat.Presence // who is online in cur
+	chrome        chrome          // header and side columns, built when they change
+	channels      channelList     // the channels the user may join, for Tab
 
-	bell         bool // a mention arrived: ring once at the next draw
+	bell         bool   // a mention or a direct message arrived: ring once at the next draw
+	lastPrivate  string // who wrote to the user in a direct conversation last
 	exitReason   string
 	idleTimeout  time.Duration
 	lastActivity time.Time
 }
 
-// newModel returns the screen for member, showing recent history.
+// newModel returns the screen for member, showing #lobby with its recent
+// history.
 func newModel(ctx context.Context, o Options) Model {
 	st := newStyles(o.Profile)
 	me := o.Member.Name()
 	m := Model{
-		ctx: ctx, room: o.Room, member: o.Member, me: me, max: o.MaxMessage, st: &st,
-		log:         newLogView(&st, me, o.Lines, len(o.Recent) < o.HistoryLen),
+		ctx: ctx, room: o.Room, member: o.Member, me: me, max: o.MaxMessage, st: &st, lines: o.Lines,
+		historyLen: cmp.Or(o.HistoryLen, pageSize),
+		width:      max(o.Width, 1), height: max(o.Height, 1),
+		convs:       newConvList(o.Room.Lobby(), o.Member.Memberships(), me),
 		prompt:      newPrompt(&st, o.MaxMessage),
+		jump:        newJumper(&st),
 		idleTimeout: o.IdleTimeout, lastActivity: time.Now(),
 	}
-	m.online = m.room.Online()
-	m.resize(o.Width, o.Height)
-	m.log.append(o.Recent, false)
-	m.log.reflow()
+	lobby := newLogView(&st, me, o.Lines, len(o.Recent) < o.HistoryLen)
+	lobby.append(o.Recent, false)
+	m.convs.lobby.log = &lobby
+	m.show(m.convs.lobby) // its log is here: no command
 	m.prompt.refresh(m.width)
 	return m
 }
@@ -106,14 +118,29 @@ func (m *Model) ExitReason() string { return m.exitReason }
 type (
 	receivedMsg struct{ msgs []chat.Message }
 	endedMsg    struct{ err error }
-	olderMsg    struct {
-		msgs []chat.Message
+	// olderMsg is a page of a conversation's history (fetch).
+	olderMsg struct {
+		conv  int64
+		first bool // the latest messages, for a log that had none
+		limit int  // how many were asked for
+		msgs  []chat.Message
+		err   error
+	}
+	// foundMsg is a conversation looked up (find).
+	foundMsg struct {
+		id   int64
+		conv chat.Conversation
 		err  error
 	}
 	postedMsg struct {
 		text string
 		err  error
 	}
+	// commandMsg carries a command the model gave for a message it took
+	// outside Bubble Tea's round (screen.filter takes deliveries so, and a
+	// delivery for a conversation not yet listed looks it up): the round
+	// runs it.
+	commandMsg struct{ cmd tea.Cmd }
 )
 
 // restartReason is what the user reads when the room closed under the
@@ -162,11 +189,13 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 func (m *Model) apply(msg tea.Msg) tea.Cmd {
 	cmd := m.update(msg)
 	switch msg.(type) {
-	case receivedMsg, olderMsg, idleMsg, endedMsg:
+	case receivedMsg, commandMsg, olderMsg, foundMsg, idleMsg, endedMsg:
 		// The frequent messages that never touch the input line.
 	default:
-		m.prompt.stale = true // drawn once per frame, however many keys came
+		// Drawn once per frame, however many keys came.
+		m.prompt.stale, m.jump.prompt.stale = true, true
 	}
+	m.markRead() // the newest message may be in view now
 	return cmd
 }
 
@@ -175,9 +204,13 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 	case tea.WindowSizeMsg:
 		m.resize(msg.Width, msg.Height)
 	case receivedMsg:
-		if m.appendMessages(msg.msgs, true) {
-			m.bell = true
-		}
+		return m.received(msg.msgs)
+	case commandMsg:
+		return msg.cmd
+	case foundMsg:
+		m.found(msg)
+	case channelsMsg:
+		m.channels.set(msg)
 	case endedMsg:
 		m.exitReason = endReason(msg.err)
 		return tea.Quit
@@ -188,7 +221,7 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 		}
 		return m.idleCheck()
 	case olderMsg:
-		m.log.loaded(msg.msgs, msg.err)
+		m.loaded(msg)
 	case postedMsg:
 		if msg.err != nil {
 			m.postFailed(msg.err)
@@ -196,6 +229,11 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 		}
 	case tea.PasteMsg:
 		m.lastActivity = time.Now()
+		if m.jump.active {
+			cmd, _ := m.jump.prompt.paste(msg) // too long a name matches nothing anyway
+			m.jump.match(m.convs.all, m.cur)
+			return cmd
+		}
 		cmd, notice := m.prompt.paste(msg)
 		if notice != "" {
 			m.notice(notice)
@@ -232,50 +270,55 @@ func (m *Model) submit() tea.Cmd {
 	s := &commandScreen{m: m, line: line}
 	if ok := chat.Run(s, line); !ok || s.kept { // refused: the line stays in the input
 		m.prompt.keep(line, !ok)
-		return nil
+	} else {
+		m.prompt.sent(line)
 	}
-	m.prompt.sent(line)
-	return s.cmd
+	return tea.Batch(s.cmds...)
 }
 
 // commandScreen is the screen as the command table sees it, for one line.
 type commandScreen struct {
 	m    *Model
 	line string
-	cmd  tea.Cmd // what the line asks of the program: a post's commit, or quit
-	kept bool    // a post was refused: the line stays in the input
+	cmds []tea.Cmd // what the line asks of the program: a post's commit, history to load, quit
+	kept bool      // a post was refused: the line stays in the input
 }
 
-func (s *commandScreen) Notice(text string) { s.m.notice(text) }
-func (s *commandScreen) Keys() []string     { return keyHelp() }
-func (s *commandScreen) Quit()              { s.cmd = tea.Quit }
+var _ chat.Session = (*commandScreen)(nil)
 
-// Online also refreshes the member list.
-func (s *commandScreen) Online() []string {
-	s.m.setOnline(s.m.room.Online())
-	return slices.Clone(s.m.online)
+func (s *commandScreen) Notice(text string)         { s.m.notice(text) }
+func (s *commandScreen) Keys() []string             { return keyHelp() }
+func (s *commandScreen) Quit()                      { s.cmds = append(s.cmds, tea.Quit) }
+func (s *commandScreen) Context() context.Context   { return s.m.ctx }
+func (s *commandScreen) Member() *chat.Member       { return s.m.member }
+func (s *commandScreen) Current() chat.Conversation { return s.m.cur.Conversation }
+func (s *commandScreen) Show(c chat.Conversation)   { s.cmds = append(s.cmds, s.m.showConversation(c)) }
+func (s *commandScreen) Forget(id int64)            { s.cmds = append(s.cmds, s.m.forget(id)) }
+func (s *commandScreen) LastPrivate() string        { return s.m.lastPrivate }
+
+func (s *commandScreen) Post(c chat.Conversation, kind chat.Kind, body string) {
+	cmd, kept := s.m.post(c.ID, kind, body, s.line)
+	s.cmds, s.kept = append(s.cmds, cmd), s.kept || kept
 }
 
-func (s *commandScreen) Post(kind chat.Kind, body string) {
-	s.cmd, s.kept = s.m.post(kind, body, s.line)
-}
-
-// post hands a message to the room and returns the wait for its commit,
-// which gives line back to the input if the commit fails. kept: it was
-// refused, with a notice, and stays in the input.
-func (m *Model) post(kind chat.Kind, body, line string) (cmd tea.Cmd, kept bool) {
+// post hands a message for conversation conv to the room and returns the
+// wait for its commit, which gives line back to the input if the commit
+// fails. kept: it was refused, with a notice, and stays in the input.
+func (m *Model) post(conv int64, kind chat.Kind, body, line string) (cmd tea.Cmd, kept bool) {
 	// Refuse overlong text here too, keeping it in the input to shorten.
 	if n := utf8.RuneCountInString(chat.Sanitize(body, 0)); n > m.max {
 		m.notice(fmt.Sprintf("Not sent: the message is %d characters long; the limit is %d. Shorten it and press Enter again.", n, m.max))
 		return nil, true
 	}
 	// Only the wait for the commit runs in a command.
-	receipt, err := m.member.Send(kind, body)
+	receipt, err := m.member.Send(conv, kind, body)
 	if err != nil {
 		m.postFailed(err)
 		return nil, true
 	}
-	m.log.follow()
+	if conv == m.cur.ID {
+		m.log.follow()
+	}
 	ctx := m.ctx
 	return func() tea.Msg {
 		return postedMsg{text: line, err: receipt.Wait(ctx)}
@@ -288,29 +331,10 @@ func (m *Model) scrollBy(n int) tea.Cmd {
 	if !m.log.scrollBy(n) {
 		return nil
 	}
-	room, ctx, before := m.room, m.ctx, m.log.oldestID
-	return func() tea.Msg {
-		msgs, err := room.Older(ctx, before, pageSize)
-		return olderMsg{msgs, err}
-	}
+	return m.fetch(m.cur, m.log.oldestID, pageSize)
 }
 
-// appendMessages adds room messages in order, skipping any already shown,
-// and reports whether one of them mentions this user.
-func (m *Model) appendMessages(msgs []chat.Message, live bool) (mentioned bool) {
-	mentioned, membersChanged := m.log.append(msgs, live)
-	if membersChanged {
-		m.setOnline(m.room.Online())
-	}
-	return mentioned
-}
-
-func (m *Model) setOnline(names []string) {
-	m.online = names
-	m.refreshChrome()
-}
-
-// notice shows a line to this user only.
+// notice shows a line to this user only, in the conversation shown.
 func (m *Model) notice(text string) { m.log.notice(text, text) }
 
 // postFailed tells the user why a line was not sent. Refusals for one
@@ -331,29 +355,8 @@ func (m *Model) resize(width, height int) {
 	}
 	m.width, m.height = width, height
 	m.log.resize(m.logWidth(), m.wrapWidth(), m.logHeight())
-	m.refreshChrome()
+	m.refreshChrome(allParts)
 }
-
-// wrapWidth is the log's width less a column of space before the member
-// list.
-func (m *Model) wrapWidth() int {
-	if m.showSide() {
-		return m.logWidth() - 1
-	}
-	return m.logWidth()
-}
-
-func (m *Model) showSide() bool { return m.width >= sideMinWidth }
-
-func (m *Model) logWidth() int {
-	if m.showSide() {
-		return m.width - sideWidth
-	}
-	return m.width
-}
-
-// logHeight: the screen less the header, the input and the hint bar.
-func (m *Model) logHeight() int { return max(m.height-3, 1) }
 
 func endReason(err error) string {
 	var evicted *chat.EvictedError

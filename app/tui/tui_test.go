@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -18,27 +16,33 @@ import (
 	"github.com/charmbracelet/x/vt"
 
 	"messaging/chat"
-	"messaging/store/sqlite"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
-// fixture is a model for "alice" in a real room over a real SQLite file.
+// fixture is a model for "alice" in a real room over an in-memory store.
 type fixture struct {
 	t     testing.TB
-	store *sqlite.Store
+	store *memStore
 	room  *chat.Room
 	model Model
 }
 
 func newFixture(t testing.TB, width, height int, recent []chat.Message) *fixture {
 	t.Helper()
-	ctx := context.Background()
 	room, st := newRoom(t)
+	return joinFixture(t, room, st, width, height, recent)
+}
+
+// joinFixture is alice's screen in room, with recent as #lobby's history.
+func joinFixture(t testing.TB, room *chat.Room, st *memStore, width, height int, recent []chat.Message) *fixture {
+	t.Helper()
+	ctx := context.Background()
 	member, err := room.Join(ctx, "alice")
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(member.Leave)
 	if _, err := member.Receive(ctx); err != nil { // alice's join notice: stored by now
 		t.Fatal(err)
 	}
@@ -46,17 +50,35 @@ func newFixture(t testing.TB, width, height int, recent []chat.Message) *fixture
 	return &fixture{t: t, store: st, room: room, model: m}
 }
 
-// newRoom is a room over a fresh SQLite file, closed after the test.
-func newRoom(t testing.TB) (*chat.Room, *sqlite.Store) {
+// newRoom is a room over a fresh in-memory store, closed after the test.
+func newRoom(t testing.TB) (*chat.Room, *memStore) {
 	t.Helper()
-	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "tui.db"))
+	return newRoomWith(t, chat.RoomConfig{Workers: 1})
+}
+
+func newRoomWith(t testing.TB, cfg chat.RoomConfig) (*chat.Room, *memStore) {
+	t.Helper()
+	st := newMemStore()
+	room, err := chat.NewRoom(context.Background(), st, st, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	room := chat.NewRoom(st, chat.RoomConfig{Workers: 1}, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	t.Cleanup(func() { room.Close(); _ = st.Close() })
+	t.Cleanup(room.Close)
 	return room, st
 }
+
+// setOnline shows names as who is online in the conversation shown, as
+// the room would.
+func (m *Model) setOnline(names []string) {
+	m.online = m.online[:0:0]
+	for _, name := range names {
+		m.online = append(m.online, chat.Presence{Name: name})
+	}
+	m.refreshChrome(membersPart)
+}
+
+// appendMessages delivers msgs as the room would (live is always so).
+func (m *Model) appendMessages(msgs []chat.Message, _ bool) { m.received(msgs) }
 
 // send runs one message through Update and returns the command it gave.
 func (f *fixture) send(msg tea.Msg) tea.Cmd {
@@ -113,30 +135,7 @@ func sample() []chat.Message {
 func TestViewGolden(t *testing.T) {
 	for _, size := range []struct{ w, h int }{{80, 24}, {120, 40}, {60, 15}, {24, 8}} {
 		t.Run(fmt.Sprintf("%dx%d", size.w, size.h), func(t *testing.T) {
-			f := newFixture(t, size.w, size.h, sample())
-			got := f.model.View().Content
-			path := filepath.Join("testdata", fmt.Sprintf("view_%dx%d.golden", size.w, size.h))
-			if *update {
-				if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run go test ./app/tui -update to create it)", err)
-			}
-			if got != string(want) {
-				t.Errorf("view differs from %s:\n%s\nwant:\n%s", path, ansi.Strip(got), ansi.Strip(string(want)))
-			}
-			rows := f.screen()
-			if len(rows) != size.h {
-				t.Errorf("%d rows, want %d", len(rows), size.h)
-			}
-			for i, row := range rows {
-				if w := ansi.StringWidth(row); w > size.w {
-					t.Errorf("row %d is %d cells wide, terminal %d: %q", i, w, size.w, row)
-				}
-			}
+			checkGolden(t, newFixture(t, size.w, size.h, sample()), fmt.Sprintf("view_%dx%d.golden", size.w, size.h))
 		})
 	}
 }
@@ -160,8 +159,9 @@ func TestLayout(t *testing.T) {
 	rows := f.screen()
 	for i, row := range rows {
 		if strings.Contains(row, "09:32:00 alice: hi bob!") {
-			if next := rows[i+1]; !strings.HasPrefix(next, strings.Repeat(" ", timeWidth)) || next[timeWidth] == ' ' {
-				t.Errorf("continuation %q does not hang at column %d", next, timeWidth)
+			next := []rune(rows[i+1])[f.model.leftWidth():] // the list's cells are one rune each
+			if !strings.HasPrefix(string(next), strings.Repeat(" ", timeWidth)) || next[timeWidth] == ' ' {
+				t.Errorf("continuation %q does not hang at column %d of the log", string(next), timeWidth)
 			}
 		}
 	}
@@ -286,7 +286,7 @@ func TestScrollingPastTheTopLoadsOlderHistory(t *testing.T) {
 	if err := f.store.Append(context.Background(), all); err != nil {
 		t.Fatal(err)
 	}
-	recent, err := f.room.Recent(context.Background())
+	recent, err := f.model.member.Recent(context.Background(), f.room.Lobby().ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -342,7 +342,7 @@ func TestInput(t *testing.T) {
 	if cmd := f.press(tea.KeyEnter); cmd != nil {
 		t.Error(`" /who" was posted`)
 	}
-	if s := f.screenText(); !strings.Contains(s, "1 online: alice") {
+	if s := f.screenText(); !strings.Contains(s, "1 online in #lobby: alice") {
 		t.Errorf("\" /who\" did not run /who:\n%s", s)
 	}
 
@@ -412,10 +412,9 @@ func TestInput(t *testing.T) {
 	if got := f.model.prompt.input.Value(); got != ">my draft<" || f.model.log.scroll != 0 {
 		t.Errorf("Home/End in a draft: %q, scroll %d", got, f.model.log.scroll)
 	}
-	s := f.screenText()
-	for _, want := range []string{"/me ACTION", "/quit", "1 online: alice"} {
-		if !strings.Contains(s, want) {
-			t.Errorf("/help or /who output lacks %q:\n%s", want, s)
+	for _, want := range []string{"/me ACTION", "/quit", "1 online in #lobby: alice"} {
+		if len(f.logEntries(want)) == 0 {
+			t.Errorf("/help or /who output lacks %q:\n%s", want, f.screenText())
 		}
 	}
 }
@@ -453,7 +452,7 @@ func TestAWrongCommandStaysInTheInput(t *testing.T) {
 	if cmd := f.press(tea.KeyEnter); cmd != nil {
 		t.Error(`"/me" then " /who" was posted`)
 	}
-	if got := f.noticesSince(before); !slices.Equal(got, []string{"1 online: alice"}) {
+	if got := f.noticesSince(before); !slices.Equal(got, []string{"1 online in #lobby: alice"}) {
 		t.Errorf(`"/me" then " /who" gave notices %q, want /who's`, got)
 	}
 	if got := f.model.prompt.input.Value(); got != "" {
@@ -473,7 +472,7 @@ func TestAWrongCommandStaysInTheInput(t *testing.T) {
 	if cmd := f.press(tea.KeyEnter); cmd != nil || f.model.prompt.input.Value() != "" {
 		t.Errorf("/me edited into /who: command %v, input %q", cmd != nil, f.model.prompt.input.Value())
 	}
-	if got := f.noticesSince(before); !slices.Equal(got, []string{"1 online: alice"}) {
+	if got := f.noticesSince(before); !slices.Equal(got, []string{"1 online in #lobby: alice"}) {
 		t.Errorf("/me edited into /who gave notices %q", got)
 	}
 
@@ -514,13 +513,18 @@ func TestAnUnknownCommandStaysInTheInput(t *testing.T) {
 
 func TestTabCompletesCommandNames(t *testing.T) {
 	f := newFixture(t, 100, 30, nil)
-	f.typeText("/w")
+	f.typeText("/wh")
 	f.press(tea.KeyTab)
-	if got := f.model.prompt.input.Value(); got != "/who " {
-		t.Fatalf("/w Tab gave %q, want %q", got, "/who ")
+	if got := f.model.prompt.input.Value(); got != "/who" {
+		t.Fatalf("/wh Tab gave %q, want %q (what /who and /whois share)", got, "/who")
 	}
+	f.press(tea.KeyTab)
+	if s := f.screenText(); !strings.Contains(s, "2 commands match: /who, /whois") {
+		t.Errorf("/who Tab does not list /who and /whois:\n%s", s)
+	}
+	f.typeText(" ")
 	before := len(f.model.log.entries)
-	if cmd := f.press(tea.KeyEnter); cmd != nil || !slices.Equal(f.noticesSince(before), []string{"1 online: alice"}) {
+	if cmd := f.press(tea.KeyEnter); cmd != nil || !slices.Equal(f.noticesSince(before), []string{"1 online in #lobby: alice"}) {
 		t.Errorf("the completed /who did not run: command %v, notices %q", cmd != nil, f.noticesSince(before))
 	}
 
@@ -533,8 +537,8 @@ func TestTabCompletesCommandNames(t *testing.T) {
 	if got := f.model.prompt.input.Value(); got != "/" {
 		t.Errorf("/ Tab changed the line to %q", got)
 	}
-	if s := f.screenText(); !strings.Contains(s, fmt.Sprintf("%d commands match: %s", len(want), strings.Join(want, ", "))) {
-		t.Errorf("/ Tab does not list the commands %q:\n%s", want, s)
+	if len(f.logEntries(fmt.Sprintf("%d commands match: %s", len(want), strings.Join(want, ", ")))) != 1 {
+		t.Errorf("/ Tab does not list the commands %q:\n%s", want, f.screenText())
 	}
 }
 
@@ -840,7 +844,7 @@ func TestARepeatedNoticeCountsInsteadOfPilingUp(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	f.model.setOnline(f.room.Online())
+	f.model.redraw(membersPart)
 	f.typeText("bo")
 	f.press(tea.KeyTab) // completes the shared "bob"
 	for range 3 {
@@ -870,12 +874,7 @@ func TestARepeatedNoticeCountsInsteadOfPilingUp(t *testing.T) {
 // Enter pressed again and again while rate-limited shows one notice,
 // counted, though the wait it names changes.
 func TestSlowDownNoticesCountInOne(t *testing.T) {
-	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "tui.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	room := chat.NewRoom(st, chat.RoomConfig{Workers: 1, MsgBurst: 2, MsgPerSec: 0.01}, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	t.Cleanup(func() { room.Close(); _ = st.Close() })
+	room, st := newRoomWith(t, chat.RoomConfig{Workers: 1, MsgBurst: 2, MsgPerSec: 0.01})
 	member, err := room.Join(context.Background(), "alice")
 	if err != nil {
 		t.Fatal(err)

@@ -17,10 +17,16 @@ type frame struct {
 	side          []sideCell // the member column beside the log; nil when narrow
 	sideAt        int        // first column of the member column
 	border        string     // starts each row of the member column
-	input         line
-	hint          line
-	cursorX       int  // on the input row; -1: hidden
-	tooSmall      bool // only the header, asking for a larger window
+	// left is the conversation list on the left of the log, nil when
+	// narrow; each row is its cell, padded to leftWidth-sideBorderWidth,
+	// then leftBorder. The log starts at column leftWidth (0 without it).
+	left       []sideCell
+	leftWidth  int
+	leftBorder string
+	input      line
+	hint       line
+	cursorX    int  // on the input row; -1: hidden
+	tooSmall   bool // only the header, asking for a larger window
 }
 
 // The smallest terminal the chat is drawn in; a smaller one shows a line
@@ -53,51 +59,36 @@ type sideCell struct {
 	width int
 }
 
-// frame builds the screen from the model's ready state: cached chrome,
-// pre-wrapped log lines and the input.
-func (m *Model) frame() frame {
-	if m.width < minWidth || m.height < minHeight {
-		return frame{width: m.width, height: m.height, cursorX: -1, tooSmall: true,
-			header: m.st.header.Render(tooSmallText(m.width))}
-	}
-	f := frame{
-		width: m.width, height: m.height,
-		header:  m.chrome.header,
-		log:     m.log.rows(),
-		side:    m.chrome.side,
-		sideAt:  m.logWidth(),
-		border:  m.chrome.border,
-		cursorX: -1,
-	}
-	if m.prompt.stale {
-		m.prompt.refresh(m.width)
-	}
-	f.input, f.hint, f.cursorX = m.prompt.rows.input, m.prompt.rows.hint, m.prompt.rows.cursorX
-	return f
-}
-
 // sideBorder starts every row of the member column: a line and a space.
 const (
 	sideBorder      = "│"
 	sideBorderWidth = 2
 )
 
-// View composes the screen: header, log (with the member list beside it on
-// wide terminals), input and hint bar. It is the reference picture the
-// line renderer's output is tested against.
-func (m Model) View() tea.View {
-	f := m.frame()
+// View composes the screen: header, log (with the conversation list on its
+// left and the member list on its right on wide terminals), input and hint
+// bar. It is the reference picture the line renderer's output is tested
+// against.
+func (m Model) View() tea.View { return m.frame().view() }
+
+// view composes f as View shows it.
+func (f frame) view() tea.View {
 	var b strings.Builder
-	b.Grow(m.width * m.height * 2)
+	b.Grow(f.width * f.height * 2)
 	b.WriteString(f.header)
 	if f.tooSmall {
 		return tea.NewView(b.String())
 	}
 	for i, row := range f.log {
 		b.WriteByte('\n')
+		if f.left != nil {
+			b.WriteString(f.left[i].text)
+			b.WriteString(strings.Repeat(" ", max(f.leftWidth-sideBorderWidth-f.left[i].width, 0)))
+			b.WriteString(f.leftBorder)
+		}
 		b.WriteString(row.text)
 		if f.side != nil {
-			b.WriteString(strings.Repeat(" ", max(f.sideAt-row.width, 0)))
+			b.WriteString(strings.Repeat(" ", max(f.sideAt-f.logAt()-row.width, 0)))
 			b.WriteString(f.border)
 			b.WriteString(f.side[i].text)
 		}
@@ -111,60 +102,25 @@ func (m Model) View() tea.View {
 	// (enterScreen).
 	v := tea.NewView(b.String())
 	if f.cursorX >= 0 {
-		v.Cursor = tea.NewCursor(f.cursorX, m.height-2)
+		v.Cursor = tea.NewCursor(f.cursorX, f.height-2)
 		v.Cursor.Blink = false
 	}
 	return v
 }
 
-// chrome is the part of the screen that changes only with the member list
-// or the size: built then, not for every frame.
-type chrome struct {
-	header string
-	side   []sideCell
-	border string
+// logAt is the first column of the log, logEnd the column after its last.
+func (f *frame) logAt() int {
+	if f.left == nil {
+		return 0
+	}
+	return f.leftWidth
 }
 
-func (m *Model) refreshChrome() {
-	m.chrome = chrome{header: m.headerLine(), side: m.sideRows(), border: m.st.border.Render(sideBorder) + " "}
-}
-
-func (m *Model) headerLine() string {
-	left := " Messaging · #lobby"
-	right := fmt.Sprintf("%d online · signed in as %s ", len(m.online), m.me)
-	gap := m.width - ansi.WcWidth.StringWidth(left) - ansi.WcWidth.StringWidth(right)
-	if gap < 1 {
-		return m.st.header.Render(ansi.WcWidth.Truncate(left+" "+right, m.width, "…") + strings.Repeat(" ", max(m.width-ansi.WcWidth.StringWidth(left+" "+right), 0)))
+func (f *frame) logEnd() int {
+	if f.side == nil {
+		return f.width
 	}
-	return m.st.header.Render(left + strings.Repeat(" ", gap) + right)
-}
-
-// sideRows is the member column after its border, or nil when the
-// terminal is narrow.
-func (m *Model) sideRows() []sideCell {
-	if !m.showSide() {
-		return nil
-	}
-	h := m.logHeight()
-	rows := make([]sideCell, h)
-	inner := sideWidth - sideBorderWidth
-	cell := func(style paint, text string) sideCell {
-		text = ansi.WcWidth.Truncate(text, inner, "…")
-		return sideCell{text: style.Render(text), width: ansi.WcWidth.StringWidth(text)}
-	}
-	rows[0] = cell(m.st.sideMe, fmt.Sprintf("Online (%d)", len(m.online)))
-	for i, name := range m.online {
-		row := i + 1
-		if row >= h {
-			break
-		}
-		if row == h-1 && i < len(m.online)-1 {
-			rows[row] = cell(m.st.hint, fmt.Sprintf("+%d more", len(m.online)-i))
-			break
-		}
-		rows[row] = cell(m.st.nameStyle(name, m.me), name)
-	}
-	return rows
+	return f.sideAt
 }
 
 func plural(n int) string {

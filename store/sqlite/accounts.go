@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"messaging/chat"
 	"messaging/store"
 )
 
@@ -97,6 +98,45 @@ func (s *Store) Account(ctx context.Context, name string) (store.Account, error)
 	}
 	a.CreatedAt = time.UnixMilli(created)
 	return a, nil
+}
+
+// Profile returns what others may see of the account called name, in any
+// letter case; chat.ErrNoAccount if there is none. LastSeen is zero if
+// SetLastSeen was never called for it.
+func (s *Store) Profile(ctx context.Context, name string) (chat.Profile, error) {
+	var (
+		p        chat.Profile
+		created  int64
+		lastSeen sql.NullInt64
+	)
+	err := s.db.QueryRowContext(ctx,
+		"SELECT name, created_at, last_seen FROM accounts WHERE name_key = ?",
+		nameKey(name)).Scan(&p.Name, &created, &lastSeen)
+	if errors.Is(err, sql.ErrNoRows) {
+		err = chat.ErrNoAccount
+	}
+	if err != nil {
+		return chat.Profile{}, fmt.Errorf("profile of %q: %w", name, err)
+	}
+	p.Created = time.UnixMilli(created)
+	if lastSeen.Valid {
+		p.LastSeen = time.UnixMilli(lastSeen.Int64)
+	}
+	return p, nil
+}
+
+// SetLastSeen records when account was last online (to the millisecond);
+// chat.ErrNoAccount if there is no such account.
+func (s *Store) SetLastSeen(ctx context.Context, account string, at time.Time) error {
+	res, err := s.db.ExecContext(ctx,
+		"UPDATE accounts SET last_seen = ? WHERE name_key = ?", at.UnixMilli(), nameKey(account))
+	if err == nil {
+		err = mustChange(res, chat.ErrNoAccount)
+	}
+	if err != nil {
+		return fmt.Errorf("set last seen of %q: %w", account, err)
+	}
+	return nil
 }
 
 // fillSkeletons computes the skeleton of the accounts that have none: every

@@ -31,6 +31,13 @@ func (s *Store) Append(ctx context.Context, msgs []chat.Message) error {
 // insert returns the new IDs, or zeros and an error.
 func (s *Store) insert(ctx context.Context, msgs []chat.Message) ([]int64, error) {
 	ids := make([]int64, len(msgs))
+	for i, m := range msgs {
+		// Conversation 0 does not exist: such a message would be stored
+		// where nobody ever reads it.
+		if m.Conv <= 0 {
+			return ids, fmt.Errorf("message %d of the batch has no conversation", i)
+		}
+	}
 	if len(msgs) == 1 {
 		// One statement is its own transaction (and its own fsync): no
 		// BEGIN and COMMIT to run, which cost more than the insert. The
@@ -61,16 +68,16 @@ func (s *Store) insert(ctx context.Context, msgs []chat.Message) ([]int64, error
 
 // insertOne runs the prepared insert for m and returns its ID (0 on error).
 func insertOne(ctx context.Context, stmt *sql.Stmt, m chat.Message) (int64, error) {
-	res, err := stmt.ExecContext(ctx, m.Time.UnixMilli(), m.Author, int64(m.Kind), m.Body)
+	res, err := stmt.ExecContext(ctx, m.Conv, m.Time.UnixMilli(), m.Author, int64(m.Kind), m.Body, m.To)
 	if err != nil {
 		return 0, err
 	}
 	return res.LastInsertId()
 }
 
-// Before returns up to limit messages with ID < before (before <= 0: the
-// newest), oldest first.
-func (s *Store) Before(ctx context.Context, before int64, limit int) ([]chat.Message, error) {
+// Before returns up to limit messages of conversation conv with ID < before
+// (before <= 0: the newest), oldest first.
+func (s *Store) Before(ctx context.Context, conv, before int64, limit int) ([]chat.Message, error) {
 	if limit <= 0 {
 		return nil, nil
 	}
@@ -78,33 +85,30 @@ func (s *Store) Before(ctx context.Context, before int64, limit int) ([]chat.Mes
 	if upper <= 0 {
 		upper = math.MaxInt64
 	}
-	rows, err := s.db.QueryContext(ctx,
-		"SELECT id, at, author, kind, body FROM messages WHERE id < ? ORDER BY id DESC LIMIT ?",
-		upper, limit)
+	// Rows are collected as they arrive: limit comes from the caller and
+	// may be large.
+	msgs, err := query(ctx, s.db, scanMessage, beforeQuery, conv, upper, limit)
 	if err != nil {
-		return nil, fmt.Errorf("history before %d: %w", before, err)
-	}
-	defer rows.Close()
-	// Grow as rows arrive: limit comes from the caller and may be large.
-	var msgs []chat.Message
-	for rows.Next() {
-		var (
-			m        chat.Message
-			at, kind int64
-		)
-		if err := rows.Scan(&m.ID, &at, &m.Author, &kind, &m.Body); err != nil {
-			return nil, fmt.Errorf("history before %d: %w", before, err)
-		}
-		if kind < 0 || kind > math.MaxUint8 {
-			return nil, fmt.Errorf("history before %d: message %d has kind %d out of range", before, m.ID, kind)
-		}
-		m.Time = time.UnixMilli(at)
-		m.Kind = chat.Kind(kind)
-		msgs = append(msgs, m)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("history before %d: %w", before, err)
+		return nil, fmt.Errorf("history of conversation %d before %d: %w", conv, before, err)
 	}
 	slices.Reverse(msgs)
 	return msgs, nil
+}
+
+// beforeQuery selects a page of one conversation (conv, before, limit) on
+// the index messages_conv.
+const beforeQuery = "SELECT id, conv, at, author, kind, body, recipient FROM messages WHERE conv = ? AND id < ? ORDER BY id DESC LIMIT ?"
+
+// scanMessage reads the columns Before selects. A kind out of chat.Kind's
+// range is an error.
+func scanMessage(row scanner) (chat.Message, error) {
+	var (
+		m  chat.Message
+		at int64
+	)
+	if err := row.Scan(&m.ID, &m.Conv, &at, &m.Author, &m.Kind, &m.Body, &m.To); err != nil {
+		return chat.Message{}, err
+	}
+	m.Time = time.UnixMilli(at)
+	return m, nil
 }

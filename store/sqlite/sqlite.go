@@ -85,7 +85,8 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
-	s.appendMessage, err = db.PrepareContext(ctx, "INSERT INTO messages (at, author, kind, body) VALUES (?, ?, ?, ?)")
+	s.appendMessage, err = db.PrepareContext(ctx,
+		"INSERT INTO messages (conv, at, author, kind, body, recipient) VALUES (?, ?, ?, ?, ?, ?)")
 	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
@@ -211,7 +212,33 @@ func (s *Store) Close() error {
 }
 
 // isUnique reports whether err is a UNIQUE constraint violation.
-func isUnique(err error) bool {
+func isUnique(err error) bool { return hasCode(err, sqlite3.SQLITE_CONSTRAINT_UNIQUE) }
+
+// isForeignKey reports whether err is a FOREIGN KEY constraint violation.
+func isForeignKey(err error) bool { return hasCode(err, sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY) }
+
+func hasCode(err error, code int) bool {
 	e, ok := errors.AsType[*sqlite.Error](err)
-	return ok && e.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE
+	return ok && e.Code() == code
+}
+
+// scanner is a *sql.Row or *sql.Rows.
+type scanner interface{ Scan(dest ...any) error }
+
+// query runs a query on db and reads every row with scan.
+func query[T any](ctx context.Context, db *sql.DB, scan func(scanner) (T, error), q string, args ...any) ([]T, error) {
+	rows, err := db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
 }

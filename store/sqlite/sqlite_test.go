@@ -1,11 +1,14 @@
 package sqlite
 
 import (
+	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -40,7 +43,11 @@ func TestReopen(t *testing.T) {
 	if err := s.CreateAccount(ctx, store.Account{Name: "Alice", PasswordHash: "h", CreatedAt: time.UnixMilli(1_700_000_000_123)}); err != nil {
 		t.Fatalf("CreateAccount: %v", err)
 	}
-	before := []chat.Message{{Time: time.UnixMilli(1_700_000_000_456), Author: "Alice", Kind: chat.KindText, Body: "hi"}}
+	lobby, err := s.Channel(ctx, chat.Lobby)
+	if err != nil {
+		t.Fatalf("Channel: %v", err)
+	}
+	before := []chat.Message{{Conv: lobby.ID, Time: time.UnixMilli(1_700_000_000_456), Author: "Alice", Kind: chat.KindText, Body: "hi"}}
 	if err := s.Append(ctx, before); err != nil {
 		t.Fatalf("Append: %v", err)
 	}
@@ -57,14 +64,14 @@ func TestReopen(t *testing.T) {
 	if a.Name != "Alice" || a.PasswordHash != "h" || a.CreatedAt.UnixMilli() != 1_700_000_000_123 {
 		t.Errorf("Account after reopen = %+v", a)
 	}
-	msgs, err := s.Before(ctx, 0, 10)
+	msgs, err := s.Before(ctx, lobby.ID, 0, 10)
 	if err != nil {
 		t.Fatalf("Before after reopen: %v", err)
 	}
 	if len(msgs) != 1 || msgs[0].ID != before[0].ID || msgs[0].Body != "hi" || msgs[0].Time.UnixMilli() != 1_700_000_000_456 {
 		t.Fatalf("Before after reopen = %+v, want %+v", msgs, before)
 	}
-	after := []chat.Message{{Time: time.Now(), Author: "Alice", Kind: chat.KindText, Body: "back"}}
+	after := []chat.Message{{Conv: lobby.ID, Time: time.Now(), Author: "Alice", Kind: chat.KindText, Body: "back"}}
 	if err := s.Append(ctx, after); err != nil {
 		t.Fatalf("Append after reopen: %v", err)
 	}
@@ -81,7 +88,7 @@ func TestPragmas(t *testing.T) {
 		"synchronous":  "2", // FULL
 		"busy_timeout": "5000",
 		"foreign_keys": "1",
-		"user_version": "2",
+		"user_version": "3",
 	} {
 		var got string
 		if err := s.db.QueryRowContext(t.Context(), "PRAGMA "+pragma).Scan(&got); err != nil {
@@ -157,7 +164,16 @@ func TestSkeletonMigration(t *testing.T) {
 	ctx := t.Context()
 	path := filepath.Join(t.TempDir(), "messaging.db")
 	old := []string{"bob", "B0B", "Iris", "lris", "carol"}
-	createVersion1(t, path, old)
+	createVersion(t, path, 1, func(ctx context.Context, db *sql.DB) error {
+		for _, name := range old {
+			if _, err := db.ExecContext(ctx,
+				"INSERT INTO accounts (name, name_key, password_hash, created_at) VALUES (?, ?, 'h', 0)",
+				name, strings.ToLower(name)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 
 	s := open(t, path)
 	defer s.Close()
@@ -192,9 +208,113 @@ func TestSkeletonMigration(t *testing.T) {
 	}
 }
 
-// createVersion1 makes the database an older program made: schema version 1,
-// no skeleton column, and accounts with the given names.
-func createVersion1(t *testing.T, path string, names []string) {
+// A database from before migration 0003 holds one room's history: after the
+// upgrade it is #lobby's, conversation 1, as old as the oldest account, and
+// the accounts are in no conversation until the chat core adds them.
+func TestConversationMigration(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "messaging.db")
+	createVersion(t, path, 2, func(ctx context.Context, db *sql.DB) error {
+		_, err := db.ExecContext(ctx, `
+			INSERT INTO accounts (name, name_key, password_hash, created_at)
+			VALUES ('Alice', 'alice', 'h', 1600000000000), ('bob', 'bob', 'h', 1650000000000);
+			INSERT INTO messages (at, author, kind, body)
+			VALUES (1700000000001, 'Alice', 1, 'one'), (1700000000002, 'bob', 2, 'two'), (1700000000003, '', 5, 'three')`)
+		return err
+	})
+
+	s := open(t, path)
+	defer s.Close()
+	lobby, err := s.Channel(ctx, chat.Lobby)
+	if err != nil {
+		t.Fatalf("Channel(%s) after upgrade: %v", chat.Lobby, err)
+	}
+	if lobby.ID != 1 || lobby.Owner != "" || lobby.Private || !lobby.Created.Equal(time.UnixMilli(1_600_000_000_000)) {
+		t.Errorf("Channel(%s) after upgrade = %+v, want ID 1, public, no owner, created with the oldest account", chat.Lobby, lobby)
+	}
+	msgs, err := s.Before(ctx, lobby.ID, 0, 10)
+	if err != nil {
+		t.Fatalf("Before after upgrade: %v", err)
+	}
+	var bodies []string
+	for _, m := range msgs {
+		if m.Conv != lobby.ID || m.To != "" {
+			t.Errorf("old message after upgrade = %+v, want it in #lobby for nobody else", m)
+		}
+		bodies = append(bodies, m.Body)
+	}
+	if !slices.Equal(bodies, []string{"one", "two", "three"}) {
+		t.Errorf("old messages after upgrade = %q, want one, two, three", bodies)
+	}
+	for _, name := range []string{"alice", "bob"} {
+		if ms, err := s.Memberships(ctx, name); err != nil || len(ms) != 0 {
+			t.Errorf("Memberships(%s) after upgrade = %+v, %v; want none", name, ms, err)
+		}
+		if p, err := s.Profile(ctx, name); err != nil || !p.LastSeen.IsZero() {
+			t.Errorf("Profile(%s) after upgrade = %+v, %v; want no last seen", name, p, err)
+		}
+	}
+	c, err := s.CreateChannel(ctx, chat.Conversation{Kind: chat.Channel, Name: "#new", Owner: "bob"}, 0)
+	if err != nil || c.ID <= lobby.ID {
+		t.Errorf("CreateChannel after upgrade = %+v, %v; want an ID after #lobby's", c, err)
+	}
+	next := []chat.Message{{Conv: lobby.ID, Time: time.Now(), Author: "bob", Kind: chat.KindText, Body: "four"}}
+	if err := s.Append(ctx, next); err != nil || next[0].ID <= msgs[len(msgs)-1].ID {
+		t.Errorf("Append after upgrade: ID %d, %v; want an ID after the old ones", next[0].ID, err)
+	}
+}
+
+// On a new database too #lobby is conversation 1, the default of
+// messages.conv.
+func TestLobbyIsConversationOne(t *testing.T) {
+	s := open(t, filepath.Join(t.TempDir(), "messaging.db"))
+	defer s.Close()
+	lobby, err := s.Channel(t.Context(), chat.Lobby)
+	if err != nil || lobby.ID != 1 {
+		t.Errorf("Channel(%s) = %+v, %v; want ID 1", chat.Lobby, lobby, err)
+	}
+}
+
+// The history is long and shared by every conversation: reading one
+// conversation's page, or counting what is unread there, must search the
+// (conv, id) index rather than scan the messages.
+func TestConversationQueriesUseTheIndex(t *testing.T) {
+	s := open(t, filepath.Join(t.TempDir(), "messaging.db"))
+	defer s.Close()
+	for _, tt := range []struct {
+		query string
+		args  []any
+		want  []string
+	}{
+		{beforeQuery, []any{1, 100, 10}, []string{"messages_conv (conv=? AND id<?)"}},
+		{membershipsQuery, []any{"alice", 1, 2, 999}, []string{"messages_conv (conv=? AND id>?)", "messages_conv (conv=?)", "members_account"}},
+	} {
+		rows, err := s.db.QueryContext(t.Context(), "EXPLAIN QUERY PLAN "+tt.query, tt.args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var plan []string
+		for rows.Next() {
+			var id, parent, unused int
+			var detail string
+			if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+				t.Fatal(err)
+			}
+			plan = append(plan, detail)
+		}
+		rows.Close()
+		text := strings.Join(plan, "\n")
+		for _, want := range tt.want {
+			if !strings.Contains(text, want) {
+				t.Errorf("plan of %s:\n%s\nwant %s", tt.query, text, want)
+			}
+		}
+	}
+}
+
+// createVersion makes the database an older program made: the schema at
+// version, then what seed puts in it.
+func createVersion(t *testing.T, path string, version int, seed func(context.Context, *sql.DB) error) {
 	t.Helper()
 	ctx := t.Context()
 	dsn, err := dataSource(path)
@@ -206,21 +326,23 @@ func createVersion1(t *testing.T, path string, names []string) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	script, err := migrations.ReadFile("migrations/0001_init.sql")
-	if err != nil {
-		t.Fatal(err)
+	names, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil || len(names) < version {
+		t.Fatalf("migrations %q, %v; want at least %d", names, err, version)
 	}
-	if _, err := db.ExecContext(ctx, string(script)); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.ExecContext(ctx, "PRAGMA user_version = 1"); err != nil {
-		t.Fatal(err)
-	}
-	for _, name := range names {
-		if _, err := db.ExecContext(ctx,
-			"INSERT INTO accounts (name, name_key, password_hash, created_at) VALUES (?, ?, 'h', 0)",
-			name, strings.ToLower(name)); err != nil {
+	for _, name := range names[:version] {
+		script, err := migrations.ReadFile(name)
+		if err != nil {
 			t.Fatal(err)
 		}
+		if _, err := db.ExecContext(ctx, string(script)); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+	}
+	if _, err := db.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", version)); err != nil {
+		t.Fatal(err)
+	}
+	if err := seed(ctx, db); err != nil {
+		t.Fatalf("seed version %d: %v", version, err)
 	}
 }

@@ -40,6 +40,24 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"BeforeLimit", testBeforeLimit},
 		{"BeforePaging", testBeforePaging},
 		{"AppendConcurrently", testAppendConcurrently},
+		{"AppendWithoutAConversationStoresNothing", testAppendWithoutConversation},
+		{"MessagesStayInTheirConversation", testMessagesStayInTheirConversation},
+		{"LobbyExistsFromTheStart", testLobbyExists},
+		{"NoSuchConversation", testNoSuchConversation},
+		{"CreateChannelReturnsWhatItStored", testCreateChannel},
+		{"ChannelNamesAreUniqueInAnyCase", testChannelNamesUnique},
+		{"ChannelLimitHoldsUnderConcurrentCreation", testChannelLimitConcurrently},
+		{"SetChannelStoresTopicAndPrivacy", testSetChannel},
+		{"AddMemberLimitCountsChannelsOnly", testAddMemberLimit},
+		{"AddMemberLimitHoldsUnderConcurrentJoins", testAddMemberLimitConcurrently},
+		{"MembershipEndsAndComesBack", testRemoveMember},
+		{"DirectIsOneConversationEitherWay", testDirect},
+		{"InvitationsAreGivenAndTakenBack", testInvites},
+		{"PrivateChannelsAreListedOnlyToMembersAndInvitees", testChannelsPrivacy},
+		{"MembershipsListChannelsByNameThenDirectOnesByNewestMessage", testMembershipsOrder},
+		{"UnreadCountsOthersPostsAfterTheReadPointer", testUnread},
+		{"IgnoresAreKeptPerAccount", testIgnores},
+		{"ProfilesShowCreationAndLastSeen", testProfiles},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -278,15 +296,19 @@ func testCreateSimilarConcurrently(t *testing.T, s store.Store) {
 
 func testAppendAssignsIDs(t *testing.T, s store.Store) {
 	ctx := t.Context()
+	lobby := lobbyID(t, s)
 	at := time.Date(2025, 1, 2, 3, 4, 5, 678_901_234, time.UTC)
 	first := []chat.Message{
-		{Time: at, Author: "alice", Kind: chat.KindText, Body: "hello"},
-		{Time: at.Add(time.Second), Author: "bob", Kind: chat.KindAction, Body: "waves 👋"},
-		{Time: at.Add(2 * time.Second), Author: "", Kind: chat.KindSystem, Body: "server restarts at noon"},
+		{Conv: lobby, Time: at, Author: "alice", Kind: chat.KindText, Body: "hello"},
+		{Conv: lobby, Time: at.Add(time.Second), Author: "bob", Kind: chat.KindAction, Body: "waves 👋"},
+		{Conv: lobby, Time: at.Add(2 * time.Second), Author: "", Kind: chat.KindSystem, Body: "server restarts at noon"},
 	}
 	second := []chat.Message{
-		{Time: at.Add(3 * time.Second), Author: "carol", Kind: chat.KindJoin, Body: ""},
-		{Time: at.Add(4 * time.Second), Author: "carol", Kind: chat.KindLeave, Body: "ünïcödé"},
+		{Conv: lobby, Time: at.Add(3 * time.Second), Author: "carol", Kind: chat.KindJoin, Body: ""},
+		{Conv: lobby, Time: at.Add(4 * time.Second), Author: "carol", Kind: chat.KindLeave, Body: "ünïcödé", To: "carol"},
+		{Conv: lobby, Time: at.Add(5 * time.Second), Author: "carol", Kind: chat.KindTopic, Body: "a topic"},
+		{Conv: lobby, Time: at.Add(6 * time.Second), Author: "carol", Kind: chat.KindAway, Body: "lunch"},
+		{Conv: lobby, Time: at.Add(7 * time.Second), Author: "carol", Kind: chat.KindBack},
 	}
 	for _, batch := range [][]chat.Message{first, second} {
 		if err := s.Append(ctx, batch); err != nil {
@@ -299,7 +321,7 @@ func testAppendAssignsIDs(t *testing.T, s store.Store) {
 			t.Fatalf("IDs not strictly increasing across batches: %v", ids(want))
 		}
 	}
-	got, err := s.Before(ctx, 0, 10)
+	got, err := s.Before(ctx, lobby, 0, 10)
 	if err != nil {
 		t.Fatalf("Before: %v", err)
 	}
@@ -323,7 +345,7 @@ func testAppendNothing(t *testing.T, s store.Store) {
 	if err := s.Append(ctx, []chat.Message{}); err != nil {
 		t.Errorf("Append(empty) = %v", err)
 	}
-	got, err := s.Before(ctx, 0, 10)
+	got, err := s.Before(ctx, lobbyID(t, s), 0, 10)
 	if err != nil || len(got) != 0 {
 		t.Errorf("Before after empty appends = %v, %v; want nothing", got, err)
 	}
@@ -331,11 +353,12 @@ func testAppendNothing(t *testing.T, s store.Store) {
 
 // A failed Append stores nothing and leaves no ID that looks assigned.
 func testAppendFailed(t *testing.T, s store.Store) {
+	lobby := lobbyID(t, s)
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
 	msgs := []chat.Message{
-		{ID: 41, Time: time.Now(), Author: "alice", Kind: chat.KindText, Body: "lost"},
-		{ID: 42, Time: time.Now(), Author: "alice", Kind: chat.KindText, Body: "lost too"},
+		{ID: 41, Conv: lobby, Time: time.Now(), Author: "alice", Kind: chat.KindText, Body: "lost"},
+		{ID: 42, Conv: lobby, Time: time.Now(), Author: "alice", Kind: chat.KindText, Body: "lost too"},
 	}
 	if err := s.Append(ctx, msgs); err == nil {
 		t.Fatal("Append with a cancelled context succeeded")
@@ -345,15 +368,16 @@ func testAppendFailed(t *testing.T, s store.Store) {
 			t.Errorf("after failed Append msgs[%d].ID = %d, want 0", i, m.ID)
 		}
 	}
-	got, err := s.Before(t.Context(), 0, 10)
+	got, err := s.Before(t.Context(), lobby, 0, 10)
 	if err != nil || len(got) != 0 {
 		t.Errorf("Before after failed Append = %v, %v; want nothing", got, err)
 	}
 }
 
 func testBeforeEmpty(t *testing.T, s store.Store) {
+	lobby := lobbyID(t, s)
 	for _, before := range []int64{0, -1, 1, 100} {
-		got, err := s.Before(t.Context(), before, 10)
+		got, err := s.Before(t.Context(), lobby, before, 10)
 		if err != nil || len(got) != 0 {
 			t.Errorf("Before(%d, 10) on empty store = %v, %v; want nothing", before, got, err)
 		}
@@ -362,31 +386,32 @@ func testBeforeEmpty(t *testing.T, s store.Store) {
 
 func testBeforeLimit(t *testing.T, s store.Store) {
 	ctx := t.Context()
-	msgs := texts(5)
+	lobby := lobbyID(t, s)
+	msgs := texts(lobby, 5)
 	if err := s.Append(ctx, msgs); err != nil {
 		t.Fatalf("Append: %v", err)
 	}
 	for _, limit := range []int{0, -1} {
-		got, err := s.Before(ctx, 0, limit)
+		got, err := s.Before(ctx, lobby, 0, limit)
 		if err != nil || len(got) != 0 {
 			t.Errorf("Before(0, %d) = %v, %v; want nothing", limit, got, err)
 		}
 	}
-	got, err := s.Before(ctx, 0, 2)
+	got, err := s.Before(ctx, lobby, 0, 2)
 	if err != nil {
 		t.Fatalf("Before: %v", err)
 	}
 	if want := ids(msgs[3:]); !equalIDs(got, want) {
 		t.Errorf("Before(0, 2) IDs = %v, want the newest two oldest first %v", ids(got), want)
 	}
-	got, err = s.Before(ctx, msgs[2].ID, 100)
+	got, err = s.Before(ctx, lobby, msgs[2].ID, 100)
 	if err != nil {
 		t.Fatalf("Before: %v", err)
 	}
 	if want := ids(msgs[:2]); !equalIDs(got, want) {
 		t.Errorf("Before(%d, 100) IDs = %v, want %v", msgs[2].ID, ids(got), want)
 	}
-	got, err = s.Before(ctx, msgs[0].ID, 100)
+	got, err = s.Before(ctx, lobby, msgs[0].ID, 100)
 	if err != nil || len(got) != 0 {
 		t.Errorf("Before(first ID, 100) = %v, %v; want nothing", got, err)
 	}
@@ -397,7 +422,8 @@ func testBeforeLimit(t *testing.T, s store.Store) {
 func testBeforePaging(t *testing.T, s store.Store) {
 	ctx := t.Context()
 	const n, batch, page = 250, 50, 100
-	msgs := texts(n)
+	lobby := lobbyID(t, s)
+	msgs := texts(lobby, n)
 	for i := 0; i < n; i += batch {
 		if err := s.Append(ctx, msgs[i:i+batch]); err != nil {
 			t.Fatalf("Append: %v", err)
@@ -409,7 +435,7 @@ func testBeforePaging(t *testing.T, s store.Store) {
 		if pages > n/page+1 {
 			t.Fatalf("paging did not end after %d pages", pages)
 		}
-		got, err := s.Before(ctx, before, page)
+		got, err := s.Before(ctx, lobby, before, page)
 		if err != nil {
 			t.Fatalf("Before(%d, %d): %v", before, page, err)
 		}
@@ -437,12 +463,13 @@ func testBeforePaging(t *testing.T, s store.Store) {
 func testAppendConcurrently(t *testing.T, s store.Store) {
 	ctx := t.Context()
 	const writers, batches, size = 8, 10, 3
+	lobby := lobbyID(t, s)
 	got := make([][]chat.Message, writers)
 	var wg sync.WaitGroup
 	for w := range writers {
 		wg.Go(func() {
 			for range batches {
-				msgs := texts(size)
+				msgs := texts(lobby, size)
 				if err := s.Append(ctx, msgs); err != nil {
 					t.Errorf("writer %d: Append: %v", w, err)
 					return
@@ -464,7 +491,7 @@ func testAppendConcurrently(t *testing.T, s store.Store) {
 			}
 		}
 	}
-	all, err := s.Before(ctx, 0, 2*writers*batches*size)
+	all, err := s.Before(ctx, lobby, 0, 2*writers*batches*size)
 	if err != nil {
 		t.Fatalf("Before: %v", err)
 	}
@@ -478,14 +505,25 @@ func testAppendConcurrently(t *testing.T, s store.Store) {
 	}
 }
 
-// texts returns n text messages with distinct bodies and no IDs.
-func texts(n int) []chat.Message {
+// texts returns n text messages of conversation conv with distinct bodies
+// and no IDs.
+func texts(conv int64, n int) []chat.Message {
 	now := time.Now()
 	msgs := make([]chat.Message, n)
 	for i := range msgs {
-		msgs[i] = chat.Message{Time: now, Author: "tester", Kind: chat.KindText, Body: fmt.Sprintf("message %d", i)}
+		msgs[i] = chat.Message{Conv: conv, Time: now, Author: "tester", Kind: chat.KindText, Body: fmt.Sprintf("message %d", i)}
 	}
 	return msgs
+}
+
+// lobbyID is the ID of #lobby, which every store has from the start.
+func lobbyID(t *testing.T, s store.Store) int64 {
+	t.Helper()
+	c, err := s.Channel(t.Context(), chat.Lobby)
+	if err != nil {
+		t.Fatalf("Channel(%q): %v", chat.Lobby, err)
+	}
+	return c.ID
 }
 
 func ids(msgs []chat.Message) []int64 {
@@ -502,6 +540,6 @@ func equalIDs(msgs []chat.Message, want []int64) bool {
 
 // sameMessage compares with time.Time.Equal, which ignores the location.
 func sameMessage(a, b chat.Message) bool {
-	return a.ID == b.ID && a.Time.Equal(b.Time) && a.Author == b.Author &&
-		a.Kind == b.Kind && a.Body == b.Body
+	return a.ID == b.ID && a.Conv == b.Conv && a.Time.Equal(b.Time) && a.Author == b.Author &&
+		a.Kind == b.Kind && a.Body == b.Body && a.To == b.To
 }

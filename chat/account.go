@@ -1,0 +1,231 @@
+package chat
+
+import (
+	"context"
+	"maps"
+	"sync/atomic"
+	"time"
+)
+
+// Presence is how an online account shows to others.
+type Presence struct {
+	Name   string    // as its first live session spelled it
+	Since  time.Time // online since
+	Away   string    // the reason it gave for being away; "" while here
+	IsAway bool
+}
+
+// account is an account with at least one live session: what routes its
+// messages (the conversations it is in, whom it ignores) and how it shows
+// (away or not). Its sessions share it. The room's mutex guards it, except
+// the two sets the workers read on every delivery: those are immutable maps
+// swapped whole (under the mutex, the changes lock held), so a delivery
+// reads them with one atomic load. Once its last session has departed it
+// is no longer in Room.accounts and never changes again.
+type account struct {
+	key, name string
+	since     time.Time
+	sessions  int
+	announced bool // its join was announced, so its leave will be
+	away      string
+	isAway    bool
+
+	convs   atomic.Pointer[map[int64]ConvKind] // the conversations it is in
+	ignores atomic.Pointer[map[string]bool]    // by foldName
+}
+
+func newAccount(name string, now time.Time, l loaded) *account {
+	a := &account{key: foldName(name), name: name, since: now}
+	convs := make(map[int64]ConvKind, len(l.memberships))
+	for _, ms := range l.memberships {
+		convs[ms.Conv.ID] = ms.Conv.Kind
+	}
+	a.convs.Store(&convs)
+	ignores := make(map[string]bool, len(l.ignored))
+	for _, name := range l.ignored {
+		ignores[foldName(name)] = true
+	}
+	a.ignores.Store(&ignores)
+	return a
+}
+
+func (a *account) presence() Presence {
+	return Presence{Name: a.name, Since: a.since, Away: a.away, IsAway: a.isAway}
+}
+
+// conversations is the set of conversations a is in: read-only.
+func (a *account) conversations() map[int64]ConvKind { return *a.convs.Load() }
+
+// in reports whether a is a member of conv.
+func (a *account) in(conv int64) bool {
+	_, ok := a.conversations()[conv]
+	return ok
+}
+
+// channels counts the channels a is in.
+func (a *account) channels() int {
+	n := 0
+	for _, kind := range a.conversations() {
+		if kind == Channel {
+			n++
+		}
+	}
+	return n
+}
+
+// sees reports whether msg reaches a: it is in msg's conversation, or msg
+// is addressed to it, and msg is not a post by someone a ignores.
+func (a *account) sees(msg *Message) bool {
+	if msg.To != "" && foldName(msg.To) == a.key {
+		return true
+	}
+	if !a.in(msg.Conv) {
+		return false
+	}
+	return !a.ignoring(msg)
+}
+
+// ignoring reports whether msg is a post by someone a ignores.
+func (a *account) ignoring(msg *Message) bool {
+	if msg.Kind != KindText && msg.Kind != KindAction {
+		return false
+	}
+	ignores := *a.ignores.Load()
+	return len(ignores) > 0 && ignores[foldName(msg.Author)]
+}
+
+// setIgnored changes whom a ignores. r.mu held.
+func (a *account) setIgnored(other string, ignored bool) {
+	next := maps.Clone(*a.ignores.Load())
+	if ignored {
+		next[foldName(other)] = true
+	} else {
+		delete(next, foldName(other))
+	}
+	a.ignores.Store(&next)
+}
+
+// convState is a conversation with at least one member online.
+type convState struct {
+	online map[string]*account // by key
+}
+
+// enterLocked routes conv's messages to a from now on. r.mu held.
+func (r *Room) enterLocked(a *account, conv int64, kind ConvKind) {
+	if !a.in(conv) {
+		next := maps.Clone(a.conversations())
+		next[conv] = kind
+		a.convs.Store(&next)
+	}
+	c := r.convs[conv]
+	if c == nil {
+		c = &convState{online: make(map[string]*account)}
+		r.convs[conv] = c
+	}
+	c.online[a.key] = a
+}
+
+// exitLocked stops routing conv's messages to a. r.mu held.
+func (r *Room) exitLocked(a *account, conv int64) {
+	if a.in(conv) {
+		next := maps.Clone(a.conversations())
+		delete(next, conv)
+		a.convs.Store(&next)
+	}
+	r.offlineLocked(a, conv)
+}
+
+// offlineLocked takes a out of conv's accounts online. r.mu held.
+func (r *Room) offlineLocked(a *account, conv int64) {
+	if c := r.convs[conv]; c != nil && c.online[a.key] == a {
+		delete(c.online, a.key)
+		if len(c.online) == 0 {
+			delete(r.convs, conv)
+		}
+	}
+}
+
+// bookkeeping is what the room has to store but need not store at once:
+// read pointers move with every message a member reads, so they are kept
+// here and stored together once a second, and when a session starts (so
+// that its unread counts are right) and at Close.
+type bookkeeping struct {
+	reads map[readKey]Read
+	last  map[string]lastSeen // by foldName
+}
+
+type readKey struct {
+	account string // foldName
+	conv    int64
+}
+
+type lastSeen struct {
+	name string
+	at   time.Time
+}
+
+// read records a read pointer. r.mu held.
+func (b *bookkeeping) read(name string, conv, id int64) {
+	if b.reads == nil {
+		b.reads = make(map[readKey]Read)
+	}
+	k := readKey{foldName(name), conv}
+	if old, ok := b.reads[k]; !ok || id > old.ID {
+		b.reads[k] = Read{Account: name, Conv: conv, ID: id}
+	}
+}
+
+// seen records when an account went offline. r.mu held.
+func (b *bookkeeping) seen(name string, at time.Time) {
+	if b.last == nil {
+		b.last = make(map[string]lastSeen)
+	}
+	b.last[foldName(name)] = lastSeen{name, at}
+}
+
+// bookInterval is how often the bookkeeper stores read pointers.
+const bookInterval = time.Second
+
+// keepBooks stores the room's bookkeeping once a second until Close.
+func (r *Room) keepBooks() {
+	defer r.running.Done()
+	tick := time.NewTicker(bookInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-r.quit:
+			return
+		case <-tick.C:
+			ctx, cancel := context.WithTimeout(context.Background(), commitTimeout)
+			r.storeBooks(ctx)
+			cancel()
+		}
+	}
+}
+
+// storeBooks stores what the bookkeeping holds: once it returns, everything
+// recorded before it was called is stored (calls are serialised). What
+// fails to be stored is logged and dropped: a read pointer is a
+// convenience, and the next one replaces it.
+func (r *Room) storeBooks(ctx context.Context) {
+	r.booksMu.Lock()
+	defer r.booksMu.Unlock()
+	r.mu.Lock()
+	b := r.books
+	r.books = bookkeeping{}
+	r.mu.Unlock()
+	if len(b.reads) > 0 {
+		reads := make([]Read, 0, len(b.reads))
+		for _, rd := range b.reads {
+			reads = append(reads, rd)
+		}
+		if err := r.dir.SetRead(ctx, reads); err != nil {
+			r.log.Warn("chat: read pointers not stored", "count", len(reads), "err", err)
+		}
+	}
+	for _, s := range b.last {
+		if err := r.dir.SetLastSeen(ctx, s.name, s.at); err != nil {
+			r.log.Warn("chat: last seen not stored", "name", s.name, "err", err)
+		}
+	}
+}
