@@ -55,7 +55,7 @@ func TestChannelsKeepTheirMessagesToTheirMembers(t *testing.T) {
 	alice.waitHeader("#go")
 	bob.say("/join #GO") // names are case-insensitive
 	bob.waitHeader("#go")
-	alice.waitText("→ bob joined")
+	alice.waitText("→ bob joined the channel")
 
 	alice.say("gophers only")
 	bob.waitText("alice: gophers only")
@@ -73,7 +73,7 @@ func TestChannelsKeepTheirMessagesToTheirMembers(t *testing.T) {
 	bob.waitHeader("#go")
 	bob.say("/part")
 	bob.waitHeader("#lobby")
-	alice.waitText("← bob left")
+	alice.waitText("← bob left the channel")
 	alice.say("after bob left")
 	alice.waitText("alice: after bob left")
 	bob.say("/list")

@@ -262,8 +262,8 @@ func TestSigtermShutsDownCleanly(t *testing.T) {
 	// moment for clients to do so before it exits.
 	hangUpAtEnd(bob, bobClient)
 	hangUpAtEnd(alice, aliceClient)
-	alice.say("last words before the signal")
-	alice.waitText("alice: last words before the signal") // acknowledged
+	alice.say("last words")             // short: one row beside the side columns
+	alice.waitText("alice: last words") // acknowledged
 
 	sent := time.Now()
 	if err := srv.cmd.Process.Signal(syscall.SIGTERM); err != nil {
@@ -292,7 +292,7 @@ func TestSigtermShutsDownCleanly(t *testing.T) {
 
 	found := false
 	for _, m := range readWholeHistory(t, filepath.Join(dir, "messaging.db")) {
-		found = found || m.Author == "alice" && m.Body == "last words before the signal"
+		found = found || m.Author == "alice" && m.Body == "last words"
 	}
 	if !found {
 		t.Error("the message alice saw acknowledged is not in the history")

@@ -311,6 +311,15 @@ func (s *lineCommand) LastPrivate() string        { return s.l.lastPrivate }
 func (s *lineCommand) Forget(id int64)            { s.l.forget(id) }
 func (s *lineCommand) Show(c chat.Conversation)   { s.l.switchTo(c) }
 
+// Keep puts a refused command's line back at the prompt, when it was typed
+// by hand (see submit).
+func (s *lineCommand) Keep() {
+	if s.keep {
+		s.l.refused = s.line // a command typed after it replaces it (chat.AfterRefused)
+		s.l.ed.restore(s.line)
+	}
+}
+
 func (s *lineCommand) Keys() []string {
 	return []string{"Keys: Enter sends the line · Backspace erases a character · Ctrl+U erases the line · Ctrl+C clears the line, or leaves on an empty one · Ctrl+D on an empty line leaves"}
 }
@@ -430,10 +439,16 @@ func formatLine(msg chat.Message) string {
 	case chat.KindAction:
 		return at + "* " + author + " " + body
 	case chat.KindJoin:
+		if strings.EqualFold(msg.To, msg.Author) { // /join, not a login
+			return at + "→ " + author + " joined the channel"
+		}
 		return at + "→ " + author + " joined"
 	case chat.KindLeave:
-		if body != "" {
+		switch {
+		case body != "":
 			return at + "← " + author + " left (" + body + ")"
+		case strings.EqualFold(msg.To, msg.Author): // /part, not a logout
+			return at + "← " + author + " left the channel"
 		}
 		return at + "← " + author + " left"
 	case chat.KindTopic:

@@ -464,6 +464,6 @@ func TestLineModeTalksInChannelsAndDirectly(t *testing.T) {
 	bob.say("/part #go")
 	alice.send(keyCtrlK + "go\r")
 	alice.waitHeader("#go")
-	alice.waitText("← bob left")
+	alice.waitText("← bob left the channel")
 	assertPlain(t, bob)
 }

@@ -72,6 +72,10 @@ type Session interface {
 	// LastPrivate is who wrote to this user privately last in this
 	// session, "" if nobody has.
 	LastPrivate() string
+	// Keep says the command did not do what the line asked (refused, or
+	// the store failed): the user interface keeps the line, as for a
+	// refused post, to fix or to send again. Run still returns true.
+	Keep()
 }
 
 var commands []Command

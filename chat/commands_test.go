@@ -89,6 +89,7 @@ type session struct {
 	notices []string
 	posts   []string // "#lobby text: body", "@bob action: body"
 	quit    bool
+	kept    bool
 }
 
 // newSession joins a session of name to r (creating the account).
@@ -125,7 +126,8 @@ func (s *session) Post(c Conversation, kind Kind, body string) {
 }
 
 // reset forgets what the session recorded.
-func (s *session) reset() { s.notices, s.posts, s.quit = nil, nil, false }
+func (s *session) reset() { s.notices, s.posts, s.quit, s.kept = nil, nil, false, false }
+func (s *session) Keep()  { s.kept = true }
 
 // testSession is a session of alice in a room where b\x1b[31mob is online too.
 func testSession(t *testing.T) *session {
@@ -265,6 +267,7 @@ func TestEveryCommand(t *testing.T) {
 	type step struct {
 		who, line string
 		refused   bool     // Run returns false
+		kept      bool     // the command asks the user interface to keep the line
 		notices   []string // each a prefix of the notice given, in order, all of them
 		atLeast   bool     // more notices may follow those
 		posts     []string
@@ -280,22 +283,27 @@ func TestEveryCommand(t *testing.T) {
 		{who: "alice", line: "/join", refused: true, notices: []string{"Usage: /join #CHANNEL (join a channel, or create it)"}},
 		{who: "alice", line: "/join #a", notices: []string{"A channel name is # and 2 to 30 letters, digits, - or _."}},
 		{who: "alice", line: "/join #dev", notices: []string{"You are in #dev"}, current: "#dev"},
+		{who: "alice", line: "/join #bad name", notices: []string{"A channel name is # and 2 to 30 letters, digits, - or _; ' ' is not allowed."}, current: "#dev", kept: true},
 		{who: "bob", line: "/join #DEV", notices: []string{"You are in #dev"}, current: "#dev"},
 		{who: "alice", line: "/who", notices: []string{"2 online in #dev: alice, bob"}, current: "#dev"},
 		{who: "alice", line: "/topic", notices: []string{"#dev has no topic."}, current: "#dev"},
-		{who: "bob", line: "/topic mine now", notices: []string{"Only #dev's owner, alice, changes its topic."}, current: "#dev"},
+		{who: "bob", line: "/topic mine now", notices: []string{"Only #dev's owner, alice, changes the topic there."}, current: "#dev"},
 		{who: "alice", line: "/topic Go things", current: "#dev"},
 		{who: "alice", line: "/topic", notices: []string{"#dev's topic: Go things"}, current: "#dev"},
-		{who: "bob", line: "/private", notices: []string{"Only #dev's owner, alice, changes its access."}, current: "#dev"},
+		{who: "bob", line: "/private", notices: []string{"Only #dev's owner, alice, changes who may join there."}, current: "#dev"},
 		{who: "alice", line: "/private", current: "#dev"},
 		{who: "bob", line: "/list", notices: []string{"2 channels (/join #NAME to join one):", "  #dev", "  #lobby"}, current: "#dev"},
 		{who: "bob", line: "/part", notices: []string{"You left #dev."}},
 		{who: "bob", line: "/join #dev", notices: []string{"Cannot join #dev: that name is not available."}},
 		{who: "alice", line: "/invite", refused: true, notices: []string{"Usage: /invite NAME ((owner) let NAME join this channel)"}, current: "#dev"},
 		{who: "alice", line: "/invite nobody", notices: []string{"Nobody is called nobody."}, current: "#dev"},
-		{who: "bob", line: "/invite carol", notices: []string{"#lobby is everyone's: nobody changes its invitations."}},
+		{who: "alice", line: "/invite alice", notices: []string{"That is you: you own #dev."}, current: "#dev", kept: true},
+		{who: "alice", line: "/uninvite carol", notices: []string{"carol is neither invited to #dev nor in it."}, current: "#dev", kept: true},
+		{who: "alice", line: "/invite carol please", notices: []string{"Nobody is called carol please."}, current: "#dev", kept: true},
+		{who: "bob", line: "/invite carol", notices: []string{"#lobby is everyone's: nobody changes invitations there."}},
 		{who: "alice", line: "/invite bob", current: "#dev"},
 		{who: "bob", line: "/join #dev", notices: []string{"You are in #dev: Go things"}, current: "#dev"},
+		{who: "alice", line: "/invite BOB", notices: []string{"bob is in #dev already."}, current: "#dev", kept: true},
 		{who: "alice", line: "/uninvite", refused: true, notices: []string{"Usage: /uninvite NAME"}, current: "#dev"},
 		{who: "alice", line: "/uninvite alice", notices: []string{"You own #dev: use /part to leave it."}, current: "#dev"},
 		{who: "alice", line: "/uninvite bob", notices: []string{"bob may no longer join #dev."}, current: "#dev"},
@@ -307,14 +315,14 @@ func TestEveryCommand(t *testing.T) {
 		{who: "alice", line: "/part #a", notices: []string{"No channel #a: a channel name is"}, current: "#dev"},
 		{who: "alice", line: "/part #dev", notices: []string{"You left #dev."}},
 		{who: "alice", line: "/part", notices: []string{"You cannot leave #lobby: it is where everyone is."}},
-		{who: "alice", line: "/private", notices: []string{"#lobby is everyone's: nobody changes its access."}},
+		{who: "alice", line: "/private", notices: []string{"#lobby is everyone's: nobody changes who may join there."}},
 		{who: "alice", line: "/msg", refused: true, notices: []string{"Usage: /msg NAME [TEXT] (write to NAME privately"}},
 		{who: "alice", line: "/msg alice hi", notices: []string{"That is you: write to someone else."}},
 		{who: "alice", line: "/msg nobody hi", notices: []string{"Nobody is called nobody."}},
 		{who: "alice", line: "/msg carol hello", notices: []string{"carol is offline: they will see your messages when they next log in."},
 			posts: []string{"@carol text: hello"}, current: "@carol"},
 		{who: "alice", line: "/topic", notices: []string{"A direct conversation has no topic."}, current: "@carol"},
-		{who: "alice", line: "/topic x", notices: []string{"Only a channel has topic."}, current: "@carol"},
+		{who: "alice", line: "/topic x", notices: []string{"A direct conversation is between its two people: only a channel's owner changes the topic."}, current: "@carol"},
 		{who: "alice", line: "/msg @bob", current: "@bob"},
 		{who: "bob", line: "/away", notices: []string{"You are away. /back or any message brings you back."}, current: "#dev"},
 		{who: "bob", line: "/away lunch\x1b[2J", notices: []string{"You are away: lunch[2J. /back"}, current: "#dev"},
@@ -334,10 +342,12 @@ func TestEveryCommand(t *testing.T) {
 		{who: "alice", line: "/ignore alice", notices: []string{"You cannot ignore yourself."}, current: "@bob"},
 		{who: "alice", line: "/ignore nobody", notices: []string{"Nobody is called nobody."}, current: "@bob"},
 		{who: "alice", line: "/ignore BOB", notices: []string{"You ignore bob: their messages are hidden from you, not from others. /unignore bob to undo."}, current: "@bob"},
+		{who: "alice", line: "/ignore bob", notices: []string{"You ignore bob already."}, current: "@bob", kept: true},
 		{who: "alice", line: "/ignore", notices: []string{"You ignore: bob. /unignore NAME shows them again."}, current: "@bob"},
 		{who: "alice", line: "/unignore", refused: true, notices: []string{"Usage: /unignore NAME"}, current: "@bob"},
 		{who: "alice", line: "/unignore nobody", notices: []string{"Nobody is called nobody."}, current: "@bob"},
 		{who: "alice", line: "/unignore bob", notices: []string{"You see bob's messages again."}, current: "@bob"},
+		{who: "alice", line: "/unignore bob", notices: []string{"You do not ignore bob."}, current: "@bob", kept: true},
 		{who: "alice", line: "/nosuch", refused: true, notices: []string{"Unknown command /nosuch."}, current: "@bob"},
 		{who: "alice", line: "/quit now", quit: true, current: "@bob"},
 	}
@@ -372,6 +382,12 @@ func TestEveryCommand(t *testing.T) {
 		}
 		if s.quit != st.quit {
 			t.Errorf("%s: quit %v, want %v", where, s.quit, st.quit)
+		}
+		if st.kept && !s.kept {
+			t.Errorf("%s: the line is not kept", where)
+		}
+		if !st.refused && len(st.notices) == 0 && s.kept {
+			t.Errorf("%s: a command that did what it was asked keeps the line", where)
 		}
 	}
 	for _, c := range Commands() {

@@ -12,7 +12,9 @@ import (
 // tell shows the user why what they asked failed: a Refusal as written,
 // the chat's own errors in words, anything else (the store failed) with
 // what was being done.
+// The line stays with the user (Session.Keep), to fix or to try again.
 func tell(s Session, what string, err error) {
+	s.Keep()
 	var refusal Refusal
 	switch {
 	case errors.As(err, &refusal):
@@ -38,10 +40,9 @@ func suffix(sep, text string) string {
 }
 
 func joinChannel(s Session, arg string) {
-	name, _, _ := strings.Cut(arg, " ")
-	c, err := s.Member().JoinChannel(s.Context(), name)
+	c, err := s.Member().JoinChannel(s.Context(), arg)
 	if err != nil {
-		tell(s, "join "+Sanitize(name, 32), err)
+		tell(s, "join "+Sanitize(arg, 32), err)
 		return
 	}
 	s.Show(c)
@@ -53,10 +54,12 @@ func part(s Session, arg string) {
 	if arg != "" {
 		name, err := ChannelName(arg)
 		if err != nil {
+			s.Keep()
 			s.Notice("No channel " + Sanitize(arg, 32) + ": " + err.Error() + ".")
 			return
 		}
 		if c, err = s.Member().Room().dir.Channel(s.Context(), name); err != nil || !s.Member().In(c.ID) {
+			s.Keep()
 			s.Notice("You are not in " + name + ".")
 			return
 		}
@@ -77,12 +80,16 @@ func listChannels(s Session, _ string) {
 	}
 	s.Notice(fmt.Sprintf("%d channel%s (/join #NAME to join one):", len(channels), pluralS(len(channels))))
 	for _, ch := range channels {
-		mark := ""
+		var marks []string
 		if ch.Conv.Private {
-			mark = " (invite-only)"
+			marks = append(marks, "invite-only")
 		}
 		if s.Member().In(ch.Conv.ID) {
-			mark += " (joined)"
+			marks = append(marks, "joined")
+		}
+		mark := ""
+		if len(marks) > 0 {
+			mark = " (" + strings.Join(marks, ", ") + ")"
 		}
 		s.Notice(fmt.Sprintf("  %-20s %3d member%s%s%s", ch.Conv.Name, ch.Members, pluralS(ch.Members), mark, suffix(": ", ch.Conv.Topic)))
 	}
@@ -127,14 +134,14 @@ func setPrivate(s Session, private bool) {
 }
 
 func invite(s Session, arg string) {
-	name, _, _ := strings.Cut(arg, " ")
+	name := arg // a name has no blanks: "carol please" is nobody
 	if err := s.Member().Invite(s.Context(), s.Current().ID, name); err != nil {
 		tell(s, "invite "+Sanitize(name, 30), err)
 	}
 }
 
 func uninvite(s Session, arg string) {
-	name, _, _ := strings.Cut(arg, " ")
+	name := arg // a name has no blanks: "carol please" is nobody
 	if err := s.Member().Uninvite(s.Context(), s.Current().ID, name); err != nil {
 		tell(s, "uninvite "+Sanitize(name, 30), err)
 		return
@@ -177,7 +184,7 @@ func writeTo(s Session, name, text string) {
 }
 
 func whois(s Session, arg string) {
-	name, _, _ := strings.Cut(arg, " ")
+	name := arg
 	w, err := s.Member().Whois(s.Context(), strings.TrimPrefix(name, "@"))
 	if err != nil {
 		tell(s, "look up "+Sanitize(name, 30), err)
@@ -213,7 +220,7 @@ func ignore(s Session, arg string) {
 		}
 		return
 	}
-	name, _, _ := strings.Cut(arg, " ")
+	name := arg
 	who, err := s.Member().Ignore(s.Context(), name, true)
 	if err != nil {
 		tell(s, "ignore "+Sanitize(name, 30), err)
@@ -223,7 +230,7 @@ func ignore(s Session, arg string) {
 }
 
 func unignore(s Session, arg string) {
-	name, _, _ := strings.Cut(arg, " ")
+	name := arg
 	who, err := s.Member().Ignore(s.Context(), name, false)
 	if err != nil {
 		tell(s, "unignore "+Sanitize(name, 30), err)

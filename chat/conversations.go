@@ -192,7 +192,8 @@ func (m *Member) JoinChannel(ctx context.Context, name string) (Conversation, er
 		return Conversation{}, ErrLeft
 	}
 	r.enterLocked(m.acct, c.ID, Channel)
-	r.noticeLocked(Message{Conv: c.ID, Author: m.name, Kind: KindJoin})
+	// Addressed to the joiner: a join of the channel, not a login.
+	r.noticeLocked(Message{Conv: c.ID, Author: m.name, Kind: KindJoin, To: m.name})
 	return c, nil
 }
 
@@ -253,6 +254,8 @@ func (m *Member) Channels(ctx context.Context) ([]ChannelInfo, error) {
 
 // owned returns the channel conv if the member's account owns it, or a
 // Refusal saying who may do what.
+// what names the change for the refusals: "the topic", "who may join",
+// "invitations".
 func (m *Member) owned(ctx context.Context, conv int64, what string) (Conversation, error) {
 	if err := m.gone(); err != nil {
 		return Conversation{}, err
@@ -266,11 +269,11 @@ func (m *Member) owned(ctx context.Context, conv int64, what string) (Conversati
 	}
 	switch {
 	case c.Kind != Channel:
-		return Conversation{}, Refusal("Only a channel has " + what + ".")
+		return Conversation{}, Refusal("A direct conversation is between its two people: only a channel's owner changes " + what + ".")
 	case c.Name == Lobby:
-		return Conversation{}, Refusal(Lobby + " is everyone's: nobody changes its " + what + ".")
+		return Conversation{}, Refusal(Lobby + " is everyone's: nobody changes " + what + " there.")
 	case !c.IsOwner(m.name):
-		return Conversation{}, Refusal(fmt.Sprintf("Only %s's owner, %s, changes its %s.", c.Name, c.Owner, what))
+		return Conversation{}, Refusal(fmt.Sprintf("Only %s's owner, %s, changes %s there.", c.Name, c.Owner, what))
 	}
 	return c, nil
 }
@@ -286,7 +289,7 @@ func (m *Member) SetTopic(ctx context.Context, conv int64, topic string) (Conver
 		return Conversation{}, err
 	}
 	defer unlock()
-	c, err := m.owned(ctx, conv, "topic")
+	c, err := m.owned(ctx, conv, "the topic")
 	if err != nil {
 		return c, err
 	}
@@ -312,7 +315,7 @@ func (m *Member) SetPrivate(ctx context.Context, conv int64, private bool) (Conv
 		return Conversation{}, err
 	}
 	defer unlock()
-	c, err := m.owned(ctx, conv, "access")
+	c, err := m.owned(ctx, conv, "who may join")
 	if err != nil || c.Private == private {
 		return c, err
 	}
@@ -342,6 +345,15 @@ func (m *Member) Invite(ctx context.Context, conv int64, name string) error {
 	p, err := m.profile(ctx, name)
 	if err != nil {
 		return err
+	}
+	if foldName(p.Name) == foldName(m.name) {
+		return Refusal("That is you: you own " + c.Name + ".")
+	}
+	switch member, err := m.room.dir.IsMember(ctx, conv, p.Name); {
+	case err != nil:
+		return err
+	case member:
+		return Refusal(p.Name + " is in " + c.Name + " already.")
 	}
 	if err := m.room.allow(m.name); err != nil {
 		return err
@@ -375,6 +387,17 @@ func (m *Member) Uninvite(ctx context.Context, conv int64, name string) error {
 		return Refusal("You own " + c.Name + ": use /part to leave it.")
 	}
 	r := m.room
+	invited, err := r.dir.Invited(ctx, conv, p.Name)
+	if err != nil {
+		return err
+	}
+	member, err := r.dir.IsMember(ctx, conv, p.Name)
+	if err != nil {
+		return err
+	}
+	if !invited && !member {
+		return Refusal(p.Name + " is neither invited to " + c.Name + " nor in it.")
+	}
 	if err := r.allow(m.name); err != nil {
 		return err
 	}
@@ -386,7 +409,8 @@ func (m *Member) Uninvite(ctx context.Context, conv int64, name string) error {
 	if err := r.dir.SetInvited(ctx, conv, p.Name, false); err != nil {
 		return err
 	}
-	member, err := r.dir.IsMember(ctx, conv, p.Name)
+	// Asked again under the changes lock: the answer above may be old.
+	member, err = r.dir.IsMember(ctx, conv, p.Name)
 	if err != nil || !member {
 		return err
 	}
@@ -559,6 +583,12 @@ func (m *Member) Ignore(ctx context.Context, name string, ignored bool) (string,
 		return "", err
 	}
 	defer unlock()
+	if (*m.acct.ignores.Load())[foldName(p.Name)] == ignored {
+		if ignored {
+			return "", Refusal("You ignore " + p.Name + " already.")
+		}
+		return "", Refusal("You do not ignore " + p.Name + ".")
+	}
 	if err := r.dir.SetIgnored(ctx, m.name, p.Name, ignored); err != nil {
 		return "", err
 	}

@@ -211,6 +211,9 @@ type channelList struct {
 	names    []string
 	at       time.Time
 	fetching bool
+	// pendingTab is the input at a Tab that waits for the first listing
+	// (""; none).
+	pendingTab string
 }
 
 const channelsMaxAge = time.Minute

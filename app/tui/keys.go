@@ -87,6 +87,12 @@ func (m *Model) tabKey(tea.KeyPressMsg) (tea.Cmd, bool) {
 	var cmd tea.Cmd
 	if strings.HasPrefix(m.prompt.typing(), "#") {
 		cmd = m.channels.refresh(m.ctx, m.member, time.Now())
+		if m.channels.at.IsZero() {
+			// Never listed: completing now would offer only the user's own
+			// channels. The listing's arrival completes this Tab.
+			m.channels.pendingTab = m.prompt.value()
+			return cmd, true
+		}
 	}
 	if notice := m.prompt.complete(m.names(), m.channelNames()); notice != "" {
 		m.notice(notice)

@@ -114,8 +114,9 @@ func (l *logView) entry(msg chat.Message) entry {
 	return e
 }
 
-// eventText is what a topic, away, back or removal notice says, as one
-// sentence (ok false for the messages drawn otherwise). The name is
+// eventText is what a topic, away, back, removal or channel join or part
+// notice says, as one sentence (ok false for the messages drawn otherwise:
+// logins and logouts, "→ bob joined" and "← bob left"). The name is
 // sanitised with the rest when the line is drawn.
 func eventText(msg chat.Message) (text string, ok bool) {
 	switch msg.Kind {
@@ -132,8 +133,15 @@ func eventText(msg chat.Message) (text string, ok bool) {
 	case chat.KindBack:
 		return msg.Author + " is back", true
 	case chat.KindLeave:
-		if msg.Body != "" {
+		switch {
+		case msg.Body != "":
 			return "← " + msg.Author + " left (" + msg.Body + ")", true
+		case strings.EqualFold(msg.To, msg.Author): // /part, not a logout
+			return "← " + msg.Author + " left the channel", true
+		}
+	case chat.KindJoin:
+		if strings.EqualFold(msg.To, msg.Author) { // /join, not a login
+			return "→ " + msg.Author + " joined the channel", true
 		}
 	}
 	return "", false

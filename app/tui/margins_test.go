@@ -231,6 +231,21 @@ func (s *sides) step() string {
 	}
 }
 
+// sideLayouts are the side columns a session starts with.
+var sideLayouts = []struct {
+	name      string
+	leftWidth int
+	right     bool
+}{{"neither", 0, false}, {"left", 18, false}, {"right", 0, true}, {"both", 18, true}}
+
+// scrollName names the way the log scrolls.
+func scrollName(margins bool) string {
+	if margins {
+		return "margins"
+	}
+	return "repaint"
+}
+
 // TestSideColumnsAreDrawnAsViewShowsThem plays sessions that start with
 // each kind of side columns (neither, the conversation list, the member
 // list, both) and change them, on a terminal without left and right
@@ -241,15 +256,10 @@ func TestSideColumnsAreDrawnAsViewShowsThem(t *testing.T) {
 	if testing.Short() || raceEnabled {
 		seeds = 2
 	}
-	layouts := []struct {
-		name      string
-		leftWidth int
-		right     bool
-	}{{"neither", 0, false}, {"left", 18, false}, {"right", 0, true}, {"both", 18, true}}
 	for _, margins := range []bool{false, true} {
-		for _, layout := range layouts {
+		for _, layout := range sideLayouts {
 			for seed := range seeds {
-				name := fmt.Sprintf("%s/%s/%d", map[bool]string{false: "repaint", true: "margins"}[margins], layout.name, seed)
+				name := fmt.Sprintf("%s/%s/%d", scrollName(margins), layout.name, seed)
 				t.Run(name, func(t *testing.T) {
 					s := newSides(uint64(seed), 120, 40, layout.leftWidth, layout.right)
 					var term *terminal
@@ -282,7 +292,7 @@ func TestSideColumnsAreDrawnAsViewShowsThem(t *testing.T) {
 // within margins or across the whole width.
 func BenchmarkMessageBytes(b *testing.B) {
 	for _, margins := range []bool{false, true} {
-		b.Run(map[bool]string{false: "repaint", true: "margins"}[margins], func(b *testing.B) {
+		b.Run(scrollName(margins), func(b *testing.B) {
 			s := newSides(1, 120, 40, 18, true)
 			s.members = crowd(300)
 			f := s.frame() // its columns stay: the model keeps them until they change

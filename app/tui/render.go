@@ -24,7 +24,9 @@ const (
 		"\x1b[?69h"
 	// askMargins asks whether mode 69 is now set (DECRQM). Only a terminal
 	// that has left and right margins answers that it is (set, or set for
-	// good): it took the mode from enterScreen. See lineRenderer.modeReport.
+	// good): it took the mode from enterScreen. Asked before the mode is
+	// set, xterm answers "reset" (2), which a terminal that merely knows
+	// the mode's number may answer too. See lineRenderer.modeReport.
 	askMargins  = "\x1b[?69$p"
 	leaveScreen = "\x1b[?69l" + // no left and right margins
 		"\x1b[r\x1b[m" + // whole-screen scroll region, plain text
@@ -48,9 +50,10 @@ const (
 //
 // A log row is rewritten whole: erased to the end of the line (a row that
 // reaches the screen's edge is erased first), then the member column after
-// it is drawn again, border and cell, erased to the end. Where the
-// terminal's width of a character differs from ours, no stale cells
-// survive.
+// it is drawn again, border and cell, erased to the end. A new row that a
+// scroll within margins brings is written while the margins hold, which
+// cut it at the log's edge. Where the terminal's width of a character
+// differs from ours, no stale cells survive.
 //
 // It is not safe for concurrent use: a session's program owns it.
 type lineRenderer struct {
@@ -198,7 +201,7 @@ func (r *lineRenderer) update(b []byte, f frame) []byte {
 	n := len(f.log)
 	moved, drawnTo := 0, n
 	if k > 0 {
-		if r.margins && (f.left != nil || f.side != nil) {
+		if r.margins && (f.left != nil || f.side != nil) && f.logEnd()-f.logAt() >= 2 {
 			b = r.scrollLog(b, &f, k)
 			drawnTo = n - k
 		} else {
@@ -315,10 +318,13 @@ func (r *lineRenderer) wholeRightCell(b []byte, f *frame, i int) []byte {
 // of memory: a scroll moves the whole column, so most of its cells are
 // redrawn for every message.
 type sideColumn struct {
-	cells  []sideCell // the column rows was made for (a frame's column is never changed once made, so keeping it is keeping a copy)
-	at     int        // and the screen column its cells start at
-	toEdge bool       // the column ends at the screen's edge
-	rows   []byte     // cell i is rows[ends[i]:ends[i+1]]
+	// cells is the column rows was made for (a frame's column is never
+	// changed once made, so keeping it is keeping a copy), at the screen
+	// column its cells start at.
+	cells  []sideCell
+	at     int
+	toEdge bool   // the column ends at the screen's edge
+	rows   []byte // cell i is rows[ends[i]:ends[i+1]]
 	ends   []int
 	// scrolled is what the column needs after a scroll by scrolledBy
 	// (afterScroll); 0: not made.

@@ -172,7 +172,7 @@ func TestLineRendererDrawsWhatViewShows(t *testing.T) {
 	}
 	for seed := range 2 * seeds {
 		margins := seed%2 == 1
-		t.Run(fmt.Sprint(seed, map[bool]string{false: "/repaint", true: "/margins"}[margins]), func(t *testing.T) {
+		t.Run(fmt.Sprint(seed, "/", scrollName(margins)), func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(uint64(seed/2), 7))
 			sizes := [][2]int{{80, 24}, {100, 30}, {60, 15}, {200, 60}, {79, 20}, {120, 8}, {30, 6}, {16, 4}, {10, 3}}
 			size := sizes[rng.IntN(len(sizes))]

@@ -206,10 +206,12 @@ func (g guardedReader) Read(p []byte) (n int, err error) {
 // sequence that the next key, typed a moment later, would complete as
 // Alt+key (see loneEscReader).
 //
-// A size report in the input (what a terminal answers to a size query,
-// which the chat never sends) is dropped: typed by a client, it would size
-// the screen past the caller's bounds and as often as it likes. Only
-// t.Resizes sizes the screen.
+// The terminal's answers arrive here as keys do: its mode report for
+// askMargins goes to the program, which hands it to the screen (see
+// screen.Update). A size report in the input (what a terminal answers to
+// a size query, which the chat never sends) is dropped: typed by a
+// client, it would size the screen past the caller's bounds and as often
+// as it likes. Only t.Resizes sizes the screen.
 func (r *runner) readInput(ctx context.Context, program *tea.Program, t Terminal, pasteMax int) {
 	events := make(chan uv.Event)
 	input := guardedReader{newPasteLimiter(t.In, pasteMax), r}

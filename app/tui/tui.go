@@ -211,6 +211,13 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 		m.found(msg)
 	case channelsMsg:
 		m.channels.set(msg)
+		if pending := m.channels.pendingTab; pending != "" {
+			m.channels.pendingTab = ""
+			if m.prompt.value() == pending && !m.channels.at.IsZero() { // nothing typed since
+				cmd, _ := m.tabKey(tea.KeyPressMsg{})
+				return cmd
+			}
+		}
 	case endedMsg:
 		m.exitReason = endReason(msg.err)
 		return tea.Quit
@@ -269,7 +276,9 @@ func (m *Model) submit() tea.Cmd {
 	line := m.prompt.line()
 	s := &commandScreen{m: m, line: line}
 	if ok := chat.Run(s, line); !ok || s.kept { // refused: the line stays in the input
-		m.prompt.keep(line, !ok)
+		// A command kept is one the table refused (see chat.AfterRefused):
+		// a command typed after it replaces it.
+		m.prompt.keep(line, !ok || chat.ParseInput(line).Command != "")
 	} else {
 		m.prompt.sent(line)
 	}
@@ -281,7 +290,7 @@ type commandScreen struct {
 	m    *Model
 	line string
 	cmds []tea.Cmd // what the line asks of the program: a post's commit, history to load, quit
-	kept bool      // a post was refused: the line stays in the input
+	kept bool      // a post or a command was refused: the line stays in the input
 }
 
 var _ chat.Session = (*commandScreen)(nil)
@@ -295,6 +304,7 @@ func (s *commandScreen) Current() chat.Conversation { return s.m.cur.Conversatio
 func (s *commandScreen) Show(c chat.Conversation)   { s.cmds = append(s.cmds, s.m.showConversation(c)) }
 func (s *commandScreen) Forget(id int64)            { s.cmds = append(s.cmds, s.m.forget(id)) }
 func (s *commandScreen) LastPrivate() string        { return s.m.lastPrivate }
+func (s *commandScreen) Keep()                      { s.kept = true }
 
 func (s *commandScreen) Post(c chat.Conversation, kind chat.Kind, body string) {
 	cmd, kept := s.m.post(c.ID, kind, body, s.line)

@@ -308,18 +308,13 @@ func TestXtermDrawsWhatViewShows(t *testing.T) {
 	if raceEnabled {
 		t.Skip("the race detector slows xterm's helper and finds nothing here: the renderer is one goroutine's")
 	}
-	steps := 40
+	steps := 15 // about 20 seconds; TUI_XTERM_STEPS sets more
 	if s, err := strconv.Atoi(os.Getenv("TUI_XTERM_STEPS")); err == nil {
 		steps = s
 	}
-	layouts := []struct {
-		name      string
-		leftWidth int
-		right     bool
-	}{{"neither", 0, false}, {"left", 18, false}, {"right", 0, true}, {"both", 18, true}}
 	for _, margins := range []bool{true, false} {
-		for i, layout := range layouts {
-			t.Run(fmt.Sprintf("%s/%s", map[bool]string{false: "repaint", true: "margins"}[margins], layout.name), func(t *testing.T) {
+		for i, layout := range sideLayouts {
+			t.Run(fmt.Sprintf("%s/%s", scrollName(margins), layout.name), func(t *testing.T) {
 				s := newSides(uint64(i), 120, 40, layout.leftWidth, layout.right)
 				term, ref := startXterm(t, s.width, s.height), startXterm(t, s.width, s.height)
 				var out bytes.Buffer
