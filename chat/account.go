@@ -147,7 +147,7 @@ func (r *Room) offlineLocked(a *account, conv int64) {
 
 // bookkeeping is what the room has to store but need not store at once:
 // read pointers move with every message a member reads, so they are kept
-// here and stored together once a second, and when a session starts (so
+// here and stored together every bookInterval, and when a session starts (so
 // that its unread counts are right) and at Close.
 type bookkeeping struct {
 	reads map[readKey]Read
@@ -183,10 +183,12 @@ func (b *bookkeeping) seen(name string, at time.Time) {
 	b.last[foldName(name)] = lastSeen{name, at}
 }
 
-// bookInterval is how often the bookkeeper stores read pointers.
-const bookInterval = time.Second
+// bookInterval is how often the bookkeeper stores read pointers: with
+// hundreds of sessions reading, each interval stores one row per session
+// (measured: a second cost about 1 µs a delivery at 300 sessions).
+const bookInterval = 5 * time.Second
 
-// keepBooks stores the room's bookkeeping once a second until Close.
+// keepBooks stores the room's bookkeeping every bookInterval until Close.
 func (r *Room) keepBooks() {
 	defer r.running.Done()
 	tick := time.NewTicker(bookInterval)

@@ -101,7 +101,7 @@ func (m *Member) before(ctx context.Context, conv, before int64, limit int) ([]M
 }
 
 // MarkRead records that the member has seen conv up to message id. It is
-// stored within a second, and before the account's next session starts.
+// stored within 5 seconds, and before the account's next session starts.
 func (m *Member) MarkRead(conv, id int64) {
 	if id <= 0 || !m.acct.in(conv) {
 		return

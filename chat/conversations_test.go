@@ -616,7 +616,7 @@ func TestAwayAndBack(t *testing.T) {
 	}
 }
 
-// Read pointers are stored by the bookkeeper within a second, and by Close
+// Read pointers are stored by the bookkeeper within bookInterval, and by Close
 // at the latest; last-seen times when the account goes and at Close.
 func TestReadPointersAndLastSeenAreStored(t *testing.T) {
 	h := &memHistory{}

@@ -121,7 +121,7 @@ func (c RoomConfig) withDefaults() RoomConfig {
 //     Leave or its eviction, whichever comes first; the account's last one
 //     posts one leave notice per channel, never two.
 //   - The bookkeeper goroutine stores the read pointers (MarkRead) and
-//     last-seen times once a second; Join stores them before loading an
+//     last-seen times every 5 seconds; Join stores them before loading an
 //     account, Close after its last delivery. The flood limits per person
 //     have their own lock, so that posts never wait on the room's.
 //
