@@ -214,8 +214,8 @@ func (r *lineRenderer) update(b []byte, f frame) []byte {
 	}
 	// A side column unchanged, the rows a scroll moved are drawn together
 	// by afterScroll, once the log rows are written.
-	leftMoved := moved > 0 && f.left != nil && slices.Equal(s.left, f.left)
-	rightMoved := moved > 0 && f.side != nil && slices.Equal(s.side, f.side)
+	leftMoved := moved > 0 && f.left != nil && sameCells(s.left, f.left)
+	rightMoved := moved > 0 && f.side != nil && sameCells(s.side, f.side)
 	for i, row := range f.log {
 		var old line
 		if i+k < n {
@@ -332,8 +332,23 @@ type sideColumn struct {
 	scrolledBy int
 }
 
+// sameCells reports whether two side columns hold the same cells. The
+// model builds a column's cells anew whenever they change and never
+// writes into cells a frame holds (refreshChrome), so the same array is
+// the same column: most frames (a new message) skip comparing every cell,
+// which cost 5% of the server's CPU in a 300-session load run.
+func sameCells(a, b []sideCell) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	if len(a) == 0 || &a[0] == &b[0] {
+		return true
+	}
+	return slices.Equal(a, b)
+}
+
 func (c *sideColumn) layout(cells []sideCell, at int, toEdge bool) {
-	if c.at == at && c.toEdge == toEdge && len(c.ends) == len(cells)+1 && slices.Equal(c.cells, cells) {
+	if c.at == at && c.toEdge == toEdge && len(c.ends) == len(cells)+1 && sameCells(c.cells, cells) {
 		return
 	}
 	c.cells, c.at, c.toEdge, c.scrolledBy = cells, at, toEdge, 0
