@@ -354,25 +354,21 @@ func (l *lineSession) switchTo(c chat.Conversation) {
 	}
 	l.current = c
 	me := l.member.Name()
-	l.notice("Now in " + c.Title(me) + suffixed(": ", chat.Sanitize(c.Topic, 0)) + ". Your lines go here; lines elsewhere show their conversation first.")
-	recent, err := l.member.Recent(l.ctx, c.ID)
+	title := c.Title(me)
+	if topic := chat.Sanitize(c.Topic, 0); topic != "" {
+		title += ": " + topic
+	}
+	l.notice("Now in " + title + ". Your lines go here; lines elsewhere show their conversation first.")
+	recent, err := l.member.Older(l.ctx, c.ID, 0, linesOnSwitch) // the latest
 	if err != nil {
 		return
 	}
-	recent = recent[max(len(recent)-linesOnSwitch, 0):]
 	for _, msg := range recent {
 		if msg.ID > l.lastID[c.ID] {
 			l.lastID[c.ID] = msg.ID
 		}
 		l.println(formatLine(msg))
 	}
-}
-
-func suffixed(sep, text string) string {
-	if text == "" {
-		return ""
-	}
-	return sep + text
 }
 
 // forget drops a conversation the account left.
