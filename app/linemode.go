@@ -308,8 +308,13 @@ func (s *lineCommand) Context() context.Context   { return s.l.ctx }
 func (s *lineCommand) Member() *chat.Member       { return s.l.member }
 func (s *lineCommand) Current() chat.Conversation { return s.l.current }
 func (s *lineCommand) LastPrivate() string        { return s.l.lastPrivate }
-func (s *lineCommand) Forget(id int64)            { s.l.forget(id) }
-func (s *lineCommand) Show(c chat.Conversation)   { s.l.switchTo(c) }
+
+// Ask is not served yet: a placeholder until the masked prompt lands.
+func (s *lineCommand) Ask([]chat.Question, func([]string)) {
+	s.l.notice("This user interface cannot ask questions yet.")
+}
+func (s *lineCommand) Forget(id int64)          { s.l.forget(id) }
+func (s *lineCommand) Show(c chat.Conversation) { s.l.switchTo(c) }
 
 // Keep puts a refused command's line back at the prompt, when it was typed
 // by hand (see submit).

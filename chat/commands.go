@@ -76,6 +76,12 @@ type Session interface {
 	// the store failed): the user interface keeps the line, as for a
 	// refused post, to fix or to send again. Run still returns true.
 	Keep()
+	// Ask asks the questions in turn in the input line, then calls answer
+	// with the answers, in order, where commands run. A Secret answer is
+	// typed masked (•), never echoed, never kept in the input or in the
+	// lines Up recalls, never logged. If the user cancels (Esc, Ctrl+C),
+	// or the session ends first, answer is not called; a cancel says so.
+	Ask(questions []Question, answer func(answers []string))
 }
 
 var commands []Command

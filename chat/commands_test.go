@@ -90,6 +90,8 @@ type session struct {
 	posts   []string // "#lobby text: body", "@bob action: body"
 	quit    bool
 	kept    bool
+	asked   []Question // what Ask was asked
+	answers []string   // what Ask answers; nil: cancelled
 }
 
 // newSession joins a session of name to r (creating the account).
@@ -104,6 +106,14 @@ func (s *session) Context() context.Context { return s.ctx }
 func (s *session) Member() *Member          { return s.member }
 func (s *session) Current() Conversation    { return s.current }
 func (s *session) LastPrivate() string      { return s.lastPrivate }
+
+// Ask answers with the session's prepared answers (nil: the user cancels).
+func (s *session) Ask(questions []Question, answer func([]string)) {
+	s.asked = append(s.asked, questions...)
+	if s.answers != nil {
+		answer(s.answers)
+	}
+}
 
 func (s *session) Show(c Conversation) {
 	s.current = c

@@ -39,6 +39,13 @@ func (*EvictedError) Error() string {
 	return "you were disconnected because your connection could not keep up"
 }
 
+// RemovedError ends a member whose account was removed from the room:
+// deleted by its owner, or (later) kicked or banned. Its Error is the
+// reason, written for the user whose sessions it ends.
+type RemovedError struct{ Reason string }
+
+func (e *RemovedError) Error() string { return e.Reason }
+
 // Member is one session in the room. Its methods are safe for concurrent
 // use, but Receive is meant for a single consumer.
 //

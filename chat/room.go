@@ -45,6 +45,9 @@ type RoomConfig struct {
 	MaxChannels        int
 	ChannelsPerAccount int
 	Now                func() time.Time // clock; default time.Now
+	// Accounts serves /key, /passwd and /account; nil: those commands
+	// say they are not available.
+	Accounts Accounts
 }
 
 func (c RoomConfig) withDefaults() RoomConfig {
@@ -273,6 +276,9 @@ func NewRoom(ctx context.Context, history History, dir Directory, cfg RoomConfig
 	go r.sequence()
 	return r, nil
 }
+
+// Accounts is the account self-service (RoomConfig.Accounts), nil if none.
+func (r *Room) Accounts() Accounts { return r.cfg.Accounts }
 
 // Lobby is the channel every account is in.
 func (r *Room) Lobby() Conversation { return r.lobby }

@@ -20,7 +20,34 @@ var (
 	// ErrNameSimilar: no account has that name in any case, but one has a
 	// look-alike name, the same Skeleton ("B0B" when "bob" exists).
 	ErrNameSimilar = errors.New("name too similar to an existing one")
+	// ErrKeyTaken: the public key is registered already, to this account
+	// or another (which one is not said).
+	ErrKeyTaken = errors.New("key already registered")
+	// ErrTooManyKeys: the account has as many keys as AddKey allows.
+	ErrTooManyKeys = errors.New("too many keys")
 )
+
+// Key is a public key registered to an account: a key login as Account
+// with it needs no password.
+type Key struct {
+	Fingerprint string // ssh.FingerprintSHA256 ("SHA256:..."): unique in the store
+	Account     string // the owner's name, as the account spells it
+	Type        string // "ssh-ed25519", "ecdsa-sha2-nistp256", "ssh-rsa", ...
+	Data        []byte // the key in SSH wire format (ssh.PublicKey.Marshal)
+	Comment     string // sanitised, at most 100 characters
+	Added       time.Time
+	LastUsed    time.Time // zero: never used to log in
+}
+
+// Login is one successful login of an account.
+type Login struct {
+	At      time.Time
+	Address string // remote IP address
+	Method  string // "password", "key" or "signup"
+}
+
+// KeepLogins is how many logins RecordLogin keeps per account (the newest).
+const KeepLogins = 5
 
 // Account is one user. Name keeps the case it was created with; lookups
 // ignore case, so "Alice" and "alice" are the same account.
@@ -49,5 +76,38 @@ type Store interface {
 	NameAvailable(ctx context.Context, name string) error
 	// Account finds an account by name, ignoring case; ErrNotFound if none.
 	Account(ctx context.Context, name string) (Account, error)
+	// SetPasswordHash replaces account's password hash; ErrNotFound if
+	// there is no such account.
+	SetPasswordHash(ctx context.Context, account, hash string) error
+	// DeleteAccount removes account (ErrNotFound if none) with its keys,
+	// logins, memberships, invitations and ignores (its own and others' of
+	// it), in one transaction. Its messages stay, their author renamed
+	// chat.DeletedName(name); direct conversations with it keep their
+	// other member, the peer renamed the same way (so a later account of
+	// that name never finds them); channels it owned have no owner. The
+	// name, and names of the same Skeleton, stay unavailable to
+	// CreateAccount and NameAvailable (ErrNameTaken, ErrNameSimilar) until
+	// heldUntil.
+	DeleteAccount(ctx context.Context, account string, heldUntil time.Time) error
+
+	// AddKey registers k to k.Account unless the key is registered already
+	// (ErrKeyTaken, whoever has it) or the account has max keys already
+	// (ErrTooManyKeys; max <= 0: no limit); ErrNotFound if there is no such
+	// account. Decided atomically.
+	AddKey(ctx context.Context, k Key, max int) error
+	// Keys lists account's keys, oldest first (empty if none or no account).
+	Keys(ctx context.Context, account string) ([]Key, error)
+	// KeyByFingerprint finds a registered key; ErrNotFound if none.
+	KeyByFingerprint(ctx context.Context, fingerprint string) (Key, error)
+	// RemoveKey removes account's key with that fingerprint; ErrNotFound if
+	// account has no such key.
+	RemoveKey(ctx context.Context, account, fingerprint string) error
+	// KeyUsed records that the key logged in at at (no error if the key
+	// is gone meanwhile).
+	KeyUsed(ctx context.Context, fingerprint string, at time.Time) error
+	// RecordLogin records a successful login of account, keeping its
+	// KeepLogins newest; Logins lists them, newest first.
+	RecordLogin(ctx context.Context, account string, l Login) error
+	Logins(ctx context.Context, account string) ([]Login, error)
 	Close() error
 }

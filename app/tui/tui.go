@@ -304,7 +304,12 @@ func (s *commandScreen) Current() chat.Conversation { return s.m.cur.Conversatio
 func (s *commandScreen) Show(c chat.Conversation)   { s.cmds = append(s.cmds, s.m.showConversation(c)) }
 func (s *commandScreen) Forget(id int64)            { s.cmds = append(s.cmds, s.m.forget(id)) }
 func (s *commandScreen) LastPrivate() string        { return s.m.lastPrivate }
-func (s *commandScreen) Keep()                      { s.kept = true }
+
+// Ask is not served yet: a placeholder until the masked prompt lands.
+func (s *commandScreen) Ask([]chat.Question, func([]string)) {
+	s.m.notice("This user interface cannot ask questions yet.")
+}
+func (s *commandScreen) Keep() { s.kept = true }
 
 func (s *commandScreen) Post(c chat.Conversation, kind chat.Kind, body string) {
 	cmd, kept := s.m.post(c.ID, kind, body, s.line)
