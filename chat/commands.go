@@ -110,6 +110,9 @@ func init() {
 		{Name: "whois", Args: "NAME", Help: "who NAME is: since when, away or not, channels in common", Run: whois},
 		{Name: "ignore", Args: "[NAME]", Help: "hide NAME's messages from you (alone: list whom you ignore)", Run: ignore},
 		{Name: "unignore", Args: "NAME", Help: "show NAME's messages again", Run: unignore},
+		{Name: "key", Args: "[add KEY|list|remove N]", Help: "your SSH public keys: log in without a password", Run: key},
+		{Name: "passwd", Help: "change your password", Run: passwd},
+		{Name: "account", Args: "[delete]", Help: "your account: signed up, keys, last logins (or delete it)", Run: accountCommand},
 		{Name: "quit", Help: "leave the chat", Run: func(s Session, _ string) { s.Quit() }},
 	}
 }

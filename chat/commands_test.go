@@ -136,7 +136,9 @@ func (s *session) Post(c Conversation, kind Kind, body string) {
 }
 
 // reset forgets what the session recorded.
-func (s *session) reset() { s.notices, s.posts, s.quit, s.kept = nil, nil, false, false }
+func (s *session) reset() {
+	s.notices, s.posts, s.quit, s.kept, s.asked, s.answers = nil, nil, false, false, nil, nil
+}
 func (s *session) Keep()  { s.kept = true }
 
 // testSession is a session of alice in a room where b\x1b[31mob is online too.
@@ -272,8 +274,9 @@ func FuzzParseInput(f *testing.F) {
 // user interfaces: its usage error, its refusals and what it does. The
 // steps run in order in one room; each names the session that types it.
 func TestEveryCommand(t *testing.T) {
-	r := newTestRoom(t, &memHistory{}, RoomConfig{}, "carol")
+	r := newTestRoom(t, &memHistory{}, RoomConfig{Accounts: &memAccounts{password: "old password"}}, "carol")
 	sessions := map[string]*session{"alice": newSession(t, r, "alice"), "bob": newSession(t, r, "bob")}
+	answer := func(answers ...string) func(*session) { return func(s *session) { s.answers = answers } }
 	type step struct {
 		who, line string
 		refused   bool     // Run returns false
@@ -358,6 +361,27 @@ func TestEveryCommand(t *testing.T) {
 		{who: "alice", line: "/unignore nobody", notices: []string{"Nobody is called nobody."}, current: "@bob"},
 		{who: "alice", line: "/unignore bob", notices: []string{"You see bob's messages again."}, current: "@bob"},
 		{who: "alice", line: "/unignore bob", notices: []string{"You do not ignore bob."}, current: "@bob", kept: true},
+		{who: "alice", line: "/key", notices: []string{"You have no keys. /key add followed by"}, current: "@bob"},
+		{who: "alice", line: "/key add", notices: []string{"Usage: /key add KEY"}, current: "@bob", kept: true},
+		{who: "alice", line: "/key add ssh-ed25519 AAAAC3 laptop", notices: []string{"Key added: ssh-ed25519 SHA256:AAAAC3 laptop."}, current: "@bob"},
+		{who: "alice", line: "/key add ssh-ed25519 AAAAC3 again", notices: []string{"That key is registered already."}, current: "@bob", kept: true},
+		{who: "alice", line: "/key add broken", notices: []string{"Cannot add the key now: the server had a problem. Try again in a moment."}, current: "@bob", kept: true},
+		{who: "alice", line: "/key LIST", notices: []string{"Your keys (1):", "  1. ssh-ed25519 SHA256:AAAAC3 laptop, added ", "/key remove N removes one."}, current: "@bob"},
+		{who: "alice", line: "/key remove", notices: []string{"Usage: /key remove FINGERPRINT|N"}, current: "@bob", kept: true},
+		{who: "alice", line: "/key remove 2", notices: []string{"You have no key 2."}, current: "@bob", kept: true},
+		{who: "alice", line: "/key remove 1", notices: []string{"Key removed: ssh-ed25519 SHA256:AAAAC3 laptop."}, current: "@bob"},
+		{who: "alice", line: "/key frob", notices: []string{"Usage: /key [list] | /key add KEY | /key remove FINGERPRINT|N"}, current: "@bob", kept: true},
+		{who: "alice", line: "/passwd", current: "@bob"}, // cancelled: nothing said by the command
+		{who: "alice", line: "/passwd", notices: []string{"The current password is wrong."}, current: "@bob", kept: true,
+			before: answer("wrong", "new password", "new password")},
+		{who: "alice", line: "/passwd", notices: []string{"Password changed."}, current: "@bob",
+			before: answer("old password", "new password", "new password")},
+		{who: "alice", line: "/account", notices: []string{"Account alice: signed up ", "Last logins:", "  "}, current: "@bob"},
+		{who: "alice", line: "/account frob", notices: []string{"Usage: /account shows your account; /account delete deletes it."}, current: "@bob", kept: true},
+		{who: "alice", line: "/account delete", notices: []string{"Deleting your account removes it", "The name typed is not alice: your account is not deleted."}, current: "@bob",
+			before: answer("new password", "bob")},
+		{who: "alice", line: "/account delete", notices: []string{"Deleting your account removes it", "The password is wrong."}, current: "@bob", kept: true,
+			before: answer("old password", "Alice")},
 		{who: "alice", line: "/nosuch", refused: true, notices: []string{"Unknown command /nosuch."}, current: "@bob"},
 		{who: "alice", line: "/quit now", quit: true, current: "@bob"},
 	}
