@@ -184,4 +184,3 @@ func deleteAccount(s Session, accounts Accounts) {
 		// members); the screen then says why.
 	})
 }
-

@@ -139,7 +139,7 @@ func (s *session) Post(c Conversation, kind Kind, body string) {
 func (s *session) reset() {
 	s.notices, s.posts, s.quit, s.kept, s.asked, s.answers = nil, nil, false, false, nil, nil
 }
-func (s *session) Keep()  { s.kept = true }
+func (s *session) Keep() { s.kept = true }
 
 // testSession is a session of alice in a room where b\x1b[31mob is online too.
 func testSession(t *testing.T) *session {
