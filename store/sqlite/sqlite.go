@@ -211,8 +211,12 @@ func (s *Store) Close() error {
 	return nil
 }
 
-// isUnique reports whether err is a UNIQUE constraint violation.
-func isUnique(err error) bool { return hasCode(err, sqlite3.SQLITE_CONSTRAINT_UNIQUE) }
+// isUnique reports whether err is a UNIQUE or PRIMARY KEY constraint
+// violation (SQLite reports a duplicate non-integer primary key as the
+// latter).
+func isUnique(err error) bool {
+	return hasCode(err, sqlite3.SQLITE_CONSTRAINT_UNIQUE) || hasCode(err, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY)
+}
 
 // isForeignKey reports whether err is a FOREIGN KEY constraint violation.
 func isForeignKey(err error) bool { return hasCode(err, sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY) }

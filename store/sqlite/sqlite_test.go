@@ -88,7 +88,7 @@ func TestPragmas(t *testing.T) {
 		"synchronous":  "2", // FULL
 		"busy_timeout": "5000",
 		"foreign_keys": "1",
-		"user_version": "3",
+		"user_version": "4",
 	} {
 		var got string
 		if err := s.db.QueryRowContext(t.Context(), "PRAGMA "+pragma).Scan(&got); err != nil {

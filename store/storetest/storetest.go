@@ -58,6 +58,20 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"UnreadCountsOthersPostsAfterTheReadPointer", testUnread},
 		{"IgnoresAreKeptPerAccount", testIgnores},
 		{"ProfilesShowCreationAndLastSeen", testProfiles},
+		{"SetPasswordHashChangesThatAccountOnly", testSetPasswordHash},
+		{"KeysAreListedOldestFirstWithTheirOwnersName", testKeys},
+		{"AddKeyRefusesTakenKeysMissingAccountsAndTheLimit", testAddKeyRefusals},
+		{"OfTwoAccountsAddingOneKeyAtOnceExactlyOneHasIt", testAddKeyConcurrently},
+		{"KeyLimitHoldsUnderConcurrentAdds", testAddKeyLimitConcurrently},
+		{"RemoveKeyRemovesOnlyTheAccountsOwnKey", testRemoveKey},
+		{"KeyUsedRecordsTheLastLoginAndIgnoresAKeyThatIsGone", testKeyUsed},
+		{"LoginsKeepTheNewestFiveNewestFirst", testLogins},
+		{"DeleteAccountTakesItsKeysLoginsMembershipsInvitationsAndIgnores", testDeleteAccountTakesWhatWasItsOwn},
+		{"DeleteAccountOfNoAccountIsNotFound", testDeleteAccountOfNoAccount},
+		{"DeletedAccountsMessagesAndDirectConversationsStayRenamed", testDeleteAccountRenames},
+		{"ANewAccountOfADeletedNameGetsANewDirectConversation", testNewAccountOfADeletedName},
+		{"DeletedNamesAndLookAlikesAreHeldUntilTheHoldEnds", testDeletedNamesAreHeld},
+		{"ANameIsNeverFreeWhileItsAccountIsBeingDeleted", testNameNeverFreeDuringDeletion},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
