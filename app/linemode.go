@@ -25,9 +25,20 @@ import (
 // no bell (a mention does not ring: on these terminals a BEL is a ^G in a
 // buffer or a log, not a sound).
 //
-// The client's terminal is in raw mode (OpenSSH puts the local tty in raw
-// mode whenever it asks for a PTY), so the server echoes what is typed and
-// does the line editing: Backspace, Ctrl+U, Ctrl+C, Ctrl+D, Enter.
+// With a PTY the client's terminal is in raw mode (OpenSSH puts the local
+// tty in raw mode whenever it asks for a PTY), so the server echoes what is
+// typed and does the line editing: Backspace, Ctrl+U, Ctrl+C, Ctrl+D,
+// Enter. Without one (ssh -T), the client's terminal stays in cooked mode:
+// it echoes and edits each line itself and sends it whole when Enter ends
+// it, and Ctrl+C ends the client, not a line. The server then echoes
+// nothing and prompts only for a question (Session.Ask), and ends its
+// lines with a bare \n, as a program without a terminal does (a pipe
+// reads them so; a terminal's output processing adds the \r).
+//
+// A command's question (Session.Ask) takes the prompt's place: the
+// question is printed instead of "> ", a Secret answer is echoed as •
+// (without a PTY the client echoes it: the prompt says so), and no answer
+// is kept anywhere once the command has it.
 //
 // One goroutine, the session's handler, owns the line being typed and
 // writes everything the session shows; three helpers feed it through
@@ -50,11 +61,13 @@ func dumbTerminal(term string) bool {
 }
 
 // lineMode runs the line mode instead of the chat screen for sessions
-// whose terminal is dumb (see dumbTerminal).
+// whose terminal is dumb (see dumbTerminal), and for sessions without a
+// terminal at all (ssh -T), which get the variant that leaves echo and
+// line editing to the client.
 func (s *Server) lineMode(next ssh.Handler) ssh.Handler {
 	return func(sess ssh.Session) {
-		if pty, _, ok := sess.Pty(); ok && dumbTerminal(pty.Term) {
-			s.runLines(sess)
+		if pty, _, ok := sess.Pty(); !ok || dumbTerminal(pty.Term) {
+			s.runLines(sess, loginNotices(sess.Context()))
 			return
 		}
 		next(sess)
@@ -62,11 +75,12 @@ func (s *Server) lineMode(next ssh.Handler) ssh.Handler {
 }
 
 // runLines joins the room and runs the line mode until the user leaves,
-// the connection ends, or the room ends the session. Its lifecycle is the
-// chat screen's (runChat): the same keepalives and eviction grace (watch),
-// the same stall limit on output, the member leaving as soon as the
-// connection closes.
-func (s *Server) runLines(sess ssh.Session) {
+// the connection ends, or the room ends the session; notices are shown
+// after the history and the greeting (as tui.Options.Notices). Its
+// lifecycle is the chat screen's (runChat): the same keepalives and
+// eviction grace (watch), the same stall limit on output, the member
+// leaving as soon as the connection closes.
+func (s *Server) runLines(sess ssh.Session, notices []string) {
 	name := identity(sess.Context())
 	j, done, ok := s.join(sess, name)
 	if !ok {
@@ -79,22 +93,32 @@ func (s *Server) runLines(sess ssh.Session) {
 	deliveries := make(chan delivery)
 	posts := make(chan posted, maxUnconfirmed)
 	failed := make(chan posted)
-	pty, _, _ := sess.Pty()
+	pty, _, hasPTY := sess.Pty()
 	go readKeys(ctx, newRateReader(ctx, sess, s.cfg.InputRate, inputBurst), keys)
 	go deliverLines(ctx, member, deliveries)
 	go confirmPosts(ctx, posts, failed)
 
 	l := &lineSession{
 		ctx: ctx, member: member, out: out, posts: posts,
-		ed: lineEditor{max: s.cfg.MaxMessage}, idleTimeout: s.cfg.IdleTimeout,
+		ed: lineEditor{max: s.cfg.MaxMessage}, idleTimeout: s.cfg.IdleTimeout, echo: hasPTY, eol: "\r\n",
 		current: s.room.Lobby(), convs: make(map[int64]chat.Conversation), lastID: make(map[int64]int64),
+	}
+	if !hasPTY {
+		l.eol = "\n"
 	}
 	for _, ms := range member.Memberships() {
 		l.convs[ms.Conv.ID] = ms.Conv
 	}
 	l.show(recent)
-	l.notice(fmt.Sprintf("Messaging #lobby, signed in as %s (plain lines for TERM=%s).", name, cmp.Or(chat.Sanitize(pty.Term, 32), "none")))
+	kind := fmt.Sprintf("plain lines for TERM=%s", cmp.Or(chat.Sanitize(pty.Term, 32), "none"))
+	if !hasPTY {
+		kind = "plain lines: no terminal"
+	}
+	l.notice(fmt.Sprintf("Messaging #lobby, signed in as %s (%s).", name, kind))
 	l.notice("Enter sends a line · /help lists the commands · Ctrl+D on an empty line leaves")
+	for _, text := range notices {
+		l.notice(text)
+	}
 	reason := l.loop(ctx, keys, deliveries, failed)
 	if ctx.Err() != nil {
 		reason = shutdownReason(ctx) // "" if the connection ended: nobody reads
@@ -183,8 +207,15 @@ type lineSession struct {
 	posts       chan<- posted
 	ed          lineEditor
 	idleTimeout time.Duration
+	// echo: the server echoes what is typed and draws the prompt (a PTY);
+	// else the client's terminal does (see the top of this file).
+	echo bool
+	eol  string // what ends a line: "\r\n" for a PTY in raw mode, else "\n"
+
+	ask *lineAsk // the question asked, nil when none
 
 	buf      []byte // output gathered, written once per event
+	discard  []byte // the echo, without a PTY: nobody sees it
 	refused  string // the line the command table refused last, back at the prompt (see chat.AfterRefused)
 	prompted bool   // the last line out is the prompt and the text typed
 	lastDay  string // the day line of the newest message shown
@@ -236,7 +267,7 @@ func (l *lineSession) loop(ctx context.Context, keys <-chan []byte, deliveries <
 			}
 		case p := <-failed:
 			l.notice(postTrouble(p.err))
-			if len(l.ed.text) == 0 && !l.ed.dropped {
+			if len(l.ed.text) == 0 && !l.ed.dropped && l.echo {
 				l.ed.restore(p.line) // lose nothing: Enter sends it again
 			}
 		case <-idled:
@@ -254,26 +285,68 @@ func (l *lineSession) loop(ctx context.Context, keys <-chan []byte, deliveries <
 func (l *lineSession) typed(keys []byte) (quit bool) {
 	for i, b := range keys {
 		l.prompt() // the prompt is on screen before anything is echoed
-		switch l.ed.key(b, &l.buf) {
+		ed, echo := l.editor(), &l.buf
+		if !l.echo {
+			echo, l.discard = &l.discard, l.discard[:0]
+		}
+		if l.ask != nil && ed.esc == escStart && (b == '\r' || b == '\n') {
+			l.cancelAsk("") // Esc, then Enter: how a client without a PTY sends Esc
+			continue
+		}
+		switch ed.key(b, echo) {
 		case keyEnter:
 			l.endLine("")
+			if l.ask != nil {
+				if l.answered(ed.take()) {
+					return true
+				}
+				continue
+			}
 			// A line refused by flood control goes back to the prompt
 			// if it was typed by hand (Enter ended the read), not in
-			// the middle of a paste, where the next line would join it.
+			// the middle of a paste, where the next line would join it;
+			// never without a PTY, where the user could not see it there.
 			last := len(bytes.TrimLeft(keys[i+1:], "\n")) == 0
-			if l.submit(l.ed.take(), last) {
+			if l.submit(ed.take(), last && l.echo) {
 				return true
 			}
 		case keyClear:
+			if l.ask != nil && b == 0x03 { // Ctrl+C on an answer
+				l.cancelAsk("^C")
+				continue
+			}
 			l.endLine("^C")
 		case keyOverflow:
 			l.endLine("")
-			l.notice(fmt.Sprintf("Too long: a line holds at most %d characters. This one is dropped: press Enter to go on.", l.ed.max))
+			if l.echo {
+				l.notice(fmt.Sprintf("Too long: a line holds at most %d characters. This one is dropped: press Enter to go on.", ed.max))
+			} else {
+				l.notice(fmt.Sprintf("Too long: a line holds at most %d characters. This one is dropped.", ed.max))
+			}
 		case keyQuit:
-			return true
+			if l.ask == nil {
+				return true
+			}
+			if b == 0x03 { // Ctrl+C on an empty answer
+				l.cancelAsk("^C")
+			} // Ctrl+D on an empty answer: nothing to delete
 		}
 	}
+	// An ESC that ends what the client sent is the Esc key (the chat
+	// screen's loneEscReader): keys arrive whole, in one read.
+	if n := len(keys); l.ask != nil && n > 0 && keys[n-1] == 0x1b && l.editor().esc == escStart {
+		l.cancelAsk("")
+	}
 	return false
+}
+
+// editor is the line being typed: the answer to the question asked, or
+// the line to send.
+func (l *lineSession) editor() *lineEditor {
+	if l.ask != nil {
+		return &l.ask.ed
+	}
+	return &l.ed
 }
 
 // submit runs a line through the command table (chat.Run). It reports
@@ -308,25 +381,30 @@ func (s *lineCommand) Context() context.Context   { return s.l.ctx }
 func (s *lineCommand) Member() *chat.Member       { return s.l.member }
 func (s *lineCommand) Current() chat.Conversation { return s.l.current }
 func (s *lineCommand) LastPrivate() string        { return s.l.lastPrivate }
+func (s *lineCommand) Forget(id int64)            { s.l.forget(id) }
+func (s *lineCommand) Show(c chat.Conversation)   { s.l.switchTo(c) }
 
-// Ask is not served yet: a placeholder until the masked prompt lands.
-func (s *lineCommand) Ask([]chat.Question, func([]string)) {
-	s.l.notice("This user interface cannot ask questions yet.")
+// Ask asks in the prompt's place (see lineAsk); the answer runs on s again.
+func (s *lineCommand) Ask(questions []chat.Question, answer func([]string)) {
+	s.l.startAsk(s, questions, answer)
 }
-func (s *lineCommand) Forget(id int64)          { s.l.forget(id) }
-func (s *lineCommand) Show(c chat.Conversation) { s.l.switchTo(c) }
 
 // Keep puts a refused command's line back at the prompt, when it was typed
-// by hand (see submit).
+// by hand (see submit) and the prompt is empty: a command's answer that
+// keeps its line (a wrong password) has it back to send again, but never
+// over a line being typed.
 func (s *lineCommand) Keep() {
-	if s.keep {
+	if s.keep && len(s.l.ed.text) == 0 {
 		s.l.refused = s.line // a command typed after it replaces it (chat.AfterRefused)
 		s.l.ed.restore(s.line)
 	}
 }
 
 func (s *lineCommand) Keys() []string {
-	return []string{"Keys: Enter sends the line · Backspace erases a character · Ctrl+U erases the line · Ctrl+C clears the line, or leaves on an empty one · Ctrl+D on an empty line leaves"}
+	if !s.l.echo {
+		return []string{"Keys: your terminal edits the line (there is no terminal on the server's side) · Enter sends it · Ctrl+D on an empty line leaves · Esc then Enter cancels a question"}
+	}
+	return []string{"Keys: Enter sends the line · Backspace erases a character · Ctrl+U erases the line · Ctrl+C clears the line, or leaves on an empty one · Ctrl+D on an empty line leaves · Esc or Ctrl+C cancels a question"}
 }
 
 func (s *lineCommand) Post(c chat.Conversation, kind chat.Kind, body string) {
@@ -344,6 +422,87 @@ func (s *lineCommand) Post(c chat.Conversation, kind chat.Kind, body string) {
 		return
 	}
 	l.posts <- posted{receipt: receipt, line: s.line} // room checked above; only this goroutine sends
+}
+
+// lineAsk is a command's questions (Session.Ask), asked at the prompt in
+// turn: each is printed instead of "> " and answered on a line of its own,
+// in an editor of its own, so that the line being typed before waits as
+// it was. A Secret answer is echoed as • and lives only here until the
+// command has it.
+type lineAsk struct {
+	s         *lineCommand // the Session asked from: the answer runs on it
+	questions []chat.Question
+	answers   []string
+	answer    func([]string)
+	ed        lineEditor // the answer being typed
+}
+
+// noTerminalSecret is what a Secret question's prompt says without a
+// PTY: the client's terminal echoes what is typed, and the server cannot
+// stop it.
+const noTerminalSecret = "(shown as you type: no terminal)"
+
+// prompt is the question asked, as the prompt; echo: the server echoes.
+func (a *lineAsk) prompt(echo bool) string {
+	q := a.questions[len(a.answers)]
+	if !q.Secret || echo {
+		return q.Prompt
+	}
+	if text, ok := strings.CutSuffix(strings.TrimRight(q.Prompt, " "), ":"); ok {
+		return text + " " + noTerminalSecret + ": "
+	}
+	return q.Prompt + noTerminalSecret + " "
+}
+
+// next readies the editor for the question not answered yet.
+func (a *lineAsk) next(max int) {
+	a.ed = lineEditor{max: max}
+	if a.questions[len(a.answers)].Secret {
+		a.ed.mask = '•'
+	}
+}
+
+// startAsk asks questions for s; a second Ask while one is asked is
+// refused with a notice.
+func (l *lineSession) startAsk(s *lineCommand, questions []chat.Question, answer func([]string)) {
+	if l.ask != nil {
+		l.notice("A question is being asked already: answer it, or cancel it, first.")
+		return
+	}
+	if len(questions) == 0 {
+		answer(nil)
+		return
+	}
+	if l.echo {
+		l.notice("Enter answers · Esc or Ctrl+C cancels.")
+	} else {
+		l.notice("Enter answers · Esc then Enter cancels.")
+	}
+	l.ask = &lineAsk{s: s, questions: questions, answers: make([]string, 0, len(questions)), answer: answer}
+	l.ask.next(l.ed.max)
+}
+
+// answered takes the answer to the question asked; after the last, the
+// command's answer runs, on the session it asked from. It reports whether
+// the user left (the answer may quit).
+func (l *lineSession) answered(answer string) (quit bool) {
+	a := l.ask
+	a.answers = append(a.answers, answer)
+	if len(a.answers) < len(a.questions) {
+		a.next(l.ed.max)
+		return false
+	}
+	l.ask = nil // before the answer runs: it may ask again
+	a.answer(a.answers)
+	return a.s.quit
+}
+
+// cancelAsk drops the question asked, after mark at the end of its line
+// ("^C"), and says so: the command's answer never runs.
+func (l *lineSession) cancelAsk(mark string) {
+	l.endLine(mark)
+	l.ask = nil
+	l.notice("Cancelled.")
 }
 
 // linesOnSwitch is how much of a conversation's history the line mode
@@ -470,38 +629,63 @@ func formatLine(msg chat.Message) string {
 func (l *lineSession) notice(text string) { l.println("-!- " + text) }
 
 // println prints a line above the prompt: over the prompt if nothing is
-// typed on it, else below what is typed, which prompt shows again.
+// typed on it, else below what is typed, which prompt shows again. Without
+// a PTY it goes under a question's prompt: what the user typed after it is
+// on the client's screen only.
 func (l *lineSession) println(text string) {
 	if l.prompted {
-		if len(l.ed.text) == 0 {
-			l.buf = append(l.buf, '\r') // every line printed is longer than the prompt
-		} else {
-			l.buf = append(l.buf, "\r\n"...)
+		switch ed := l.editor(); {
+		case !l.echo:
+			l.buf = append(l.buf, l.eol...)
+		case len(ed.text) == 0:
+			l.buf = append(l.buf, '\r')
+			// Blanks over what the line leaves of a longer prompt (a
+			// question's: "> " is shorter than any line printed).
+			if pad := ansi.WcWidth.StringWidth(l.promptText()) - ansi.WcWidth.StringWidth(text); pad > 0 {
+				text += strings.Repeat(" ", pad)
+			}
+		default:
+			l.buf = append(l.buf, l.eol...)
 		}
 		l.prompted = false
 	}
 	l.buf = append(l.buf, text...)
-	l.buf = append(l.buf, "\r\n"...)
+	l.buf = append(l.buf, l.eol...)
 }
 
 // endLine ends the prompt's line, after mark, as what was typed on it
-// stays: Enter, or Ctrl+C.
+// stays: Enter, or Ctrl+C. Without a PTY, the client's Enter ended it.
 func (l *lineSession) endLine(mark string) {
 	if l.prompted {
-		l.buf = append(l.buf, mark+"\r\n"...)
+		if l.echo {
+			l.buf = append(l.buf, mark+l.eol...)
+		}
 		l.prompted = false
 	}
 }
 
 // prompt shows the prompt and the text typed so far, unless they are on
 // screen already, or the line being typed was dropped as too long.
+// Without a PTY only a question is prompted, and what is typed is the
+// client's to show.
 func (l *lineSession) prompt() {
-	if l.prompted || l.ed.dropped {
+	ed := l.editor()
+	if l.prompted || ed.dropped || (!l.echo && l.ask == nil) {
 		return
 	}
-	l.buf = append(l.buf, linePrompt...)
-	l.buf = append(l.buf, string(l.ed.text)...)
+	l.buf = append(l.buf, l.promptText()...)
+	if l.echo {
+		l.buf = append(l.buf, ed.shown()...)
+	}
 	l.prompted = true
+}
+
+// promptText is the prompt: "> ", or the question asked.
+func (l *lineSession) promptText() string {
+	if l.ask == nil {
+		return linePrompt
+	}
+	return l.ask.prompt(l.echo)
 }
 
 // flush writes what was gathered, in one write.
@@ -517,9 +701,12 @@ func (l *lineSession) flush() {
 // lineEndReason says why the room ended the session; "" when the
 // connection ended it (nobody is left to read).
 func lineEndReason(err error) string {
+	var removed *chat.RemovedError
 	switch {
 	case errors.As(err, new(*chat.EvictedError)):
 		return "Disconnected: your connection could not keep up."
+	case errors.As(err, &removed):
+		return removed.Error() // written for the user whose session it ends
 	case errors.Is(err, chat.ErrRoomClosed):
 		return "The server is restarting. Please reconnect in a moment."
 	}
@@ -573,6 +760,7 @@ const (
 // the output it is given; line breaks and prompts are the session's.
 type lineEditor struct {
 	max     int
+	mask    rune // if set, what each character typed is echoed as (a Secret answer)
 	text    []rune
 	dropped bool     // the line went over max: ignored up to its end
 	esc     escState // in an escape sequence
@@ -703,8 +891,19 @@ func (e *lineEditor) add(r rune, echo *[]byte) keyAction {
 		return keyOverflow
 	}
 	e.text = append(e.text, r)
+	if e.mask != 0 {
+		r = e.mask
+	}
 	*echo = utf8.AppendRune(*echo, r)
 	return keyNone
+}
+
+// shown is the text as the echo shows it.
+func (e *lineEditor) shown() string {
+	if e.mask != 0 {
+		return strings.Repeat(string(e.mask), len(e.text))
+	}
+	return string(e.text)
 }
 
 // erase erases the last n characters, on screen too: back over each cell,
@@ -713,6 +912,9 @@ func (e *lineEditor) erase(n int, echo *[]byte) {
 	for ; n > 0 && len(e.text) > 0; n-- {
 		r := e.text[len(e.text)-1]
 		e.text = e.text[:len(e.text)-1]
+		if e.mask != 0 {
+			r = e.mask
+		}
 		for range ansi.WcWidth.StringWidth(string(r)) {
 			*echo = append(*echo, "\b \b"...)
 		}

@@ -1,14 +1,20 @@
 package app
 
 import (
+	"bytes"
 	"cmp"
+	"context"
 	"fmt"
+	"io"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/charmbracelet/x/vt"
+	gossh "golang.org/x/crypto/ssh"
 
 	"messaging/chat"
 )
@@ -20,6 +26,14 @@ func (ts *testServer) dumbChatter(t *testing.T, name, term string) *terminal {
 	tm := openTerminalAs(t, ts.signup(t, name, "password1"), term, 80, 24)
 	tm.waitText("signed in as " + name)
 	return tm
+}
+
+// waitRaw waits until the session was sent text, or fails the test: what
+// scrolled off the screen, or what a session without a PTY (whose lines
+// end in a bare \n) printed.
+func (tm *terminal) waitRaw(text string) string {
+	tm.t.Helper()
+	return tm.waitFor(fmt.Sprintf("%q sent", text), func(string) bool { return strings.Contains(tm.rawOutput(), text) })
 }
 
 // assertPlain fails the test if the session was sent an escape sequence
@@ -85,9 +99,9 @@ func TestLineModeCommands(t *testing.T) {
 	bob.say("/who")
 	bob.waitText("-!- 2 online in #lobby: alice, bob")
 	bob.say("/help")
-	bob.waitText("/me ACTION")
+	bob.waitRaw("/me ACTION") // the list is longer than the screen
 	for _, c := range chat.Commands() {
-		bob.waitText("/" + c.Name)
+		bob.waitRaw("-!-   /" + c.Name)
 	}
 	bob.say("/dance")
 	bob.waitText("-!- Unknown command /dance")
@@ -465,5 +479,318 @@ func TestLineModeTalksInChannelsAndDirectly(t *testing.T) {
 	alice.send(keyCtrlK + "go\r")
 	alice.waitHeader("#go")
 	alice.waitText("← bob left the channel")
+	assertPlain(t, bob)
+}
+
+// lineAsker is a line session on a buffer, without a room, and what its
+// command's answer received: Session.Ask in the line mode, key by key.
+type lineAsker struct {
+	l       *lineSession
+	out     *bytes.Buffer
+	s       *lineCommand
+	answers [][]string
+}
+
+// newLineAsker is a line session that has just run line (a command), with
+// a PTY (echo) or without one.
+func newLineAsker(echo bool, line string) *lineAsker {
+	out := &bytes.Buffer{}
+	l := &lineSession{ctx: context.Background(), out: out, ed: lineEditor{max: 40}, echo: echo, eol: "\n"}
+	if echo {
+		l.eol = "\r\n"
+	}
+	return &lineAsker{l: l, out: out, s: &lineCommand{l: l, line: line, keep: true}}
+}
+
+// ask asks questions as a command does; the answers are kept.
+func (a *lineAsker) ask(questions ...chat.Question) {
+	a.s.Ask(questions, func(answers []string) { a.answers = append(a.answers, answers) })
+}
+
+// typed types keys as one read, and returns what the session printed.
+func (a *lineAsker) typed(keys string) string {
+	a.out.Reset()
+	a.l.typed([]byte(keys))
+	a.l.prompt()
+	a.l.flush()
+	return a.out.String()
+}
+
+var (
+	secretQuestion = chat.Question{Prompt: "Password: ", Secret: true}
+	plainQuestion  = chat.Question{Prompt: "Your name: "}
+)
+
+func TestLineModeAsksInTurnAndEchoesASecretAsDots(t *testing.T) {
+	a := newLineAsker(true, "/passwd")
+	a.ask(secretQuestion, plainQuestion)
+	if got := a.typed(""); got != "-!- Enter answers · Esc or Ctrl+C cancels.\r\nPassword: " {
+		t.Errorf("the question is printed as %q", got)
+	}
+	if got := a.typed("hunter2"); got != "•••••••" {
+		t.Errorf("a secret typed is echoed as %q", got)
+	}
+	if got := a.typed("x\x7f世\x7f"); got != "•\b \b•\b \b" { // one cell each, even a wide one
+		t.Errorf("erasing a secret echoes %q", got)
+	}
+	if got := a.typed("\r"); got != "\r\nYour name: " {
+		t.Errorf("Enter printed %q, want the next question", got)
+	}
+	if got := a.typed("bob\r"); got != "bob\r\n> " {
+		t.Errorf("the last answer printed %q, want it echoed and the prompt back", got)
+	}
+	if len(a.answers) != 1 || !slices.Equal(a.answers[0], []string{"hunter2", "bob"}) {
+		t.Errorf("answers %q, want hunter2 then bob", a.answers)
+	}
+	if a.l.ask != nil || len(a.l.ed.text) != 0 {
+		t.Errorf("after the answers: asking %v, line %q", a.l.ask != nil, string(a.l.ed.text))
+	}
+}
+
+func TestLineModeCancelsAQuestion(t *testing.T) {
+	for _, tt := range []struct {
+		name, keys string
+		echo       bool
+	}{
+		{"Ctrl+C", "abc\x03", true},
+		{"Ctrl+C on an empty answer", "\x03", true},
+		{"Esc alone", "abc\x1b", true},
+		{"Esc then Enter", "abc\x1b\r", true},
+		{"Esc then Enter, without a PTY", "abc\x1b\n", false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			a := newLineAsker(tt.echo, "/passwd")
+			a.l.ed.restore("a draft") // what was typed before, waiting
+			a.ask(secretQuestion, plainQuestion)
+			a.typed("")
+			got := a.typed(tt.keys)
+			if !strings.Contains(got, "-!- Cancelled.") || strings.Contains(got, "abc") {
+				t.Errorf("%q printed %q", tt.keys, got)
+			}
+			if tt.echo && !strings.HasSuffix(got, "> a draft") {
+				t.Errorf("the draft is not back at the prompt: %q", got)
+			}
+			if a.l.ask != nil || string(a.l.ed.text) != "a draft" {
+				t.Errorf("after the cancel: asking %v, line %q", a.l.ask != nil, string(a.l.ed.text))
+			}
+			a.typed("more\r")
+			if a.answers != nil {
+				t.Errorf("the answer ran with %q", a.answers)
+			}
+		})
+	}
+}
+
+func TestLineModeAsksWithoutAPTYWithoutEcho(t *testing.T) {
+	a := newLineAsker(false, "/passwd")
+	a.ask(secretQuestion, plainQuestion)
+	if got := a.typed(""); got != "-!- Enter answers · Esc then Enter cancels.\nPassword (shown as you type: no terminal): " {
+		t.Errorf("the question is printed as %q", got)
+	}
+	if got := a.typed("hunter2\n"); got != "Your name: " {
+		t.Errorf("the answer gave %q: want nothing echoed, and the next question", got)
+	}
+	if got := a.typed("bob\n"); got != "" {
+		t.Errorf("the last answer printed %q, want nothing (no prompt without a PTY)", got)
+	}
+	if len(a.answers) != 1 || !slices.Equal(a.answers[0], []string{"hunter2", "bob"}) {
+		t.Errorf("answers %q", a.answers)
+	}
+}
+
+func TestLineModeRefusesASecondAsk(t *testing.T) {
+	a := newLineAsker(true, "/passwd")
+	a.ask(secretQuestion)
+	a.ask(plainQuestion)
+	if got := a.typed(""); !strings.Contains(got, "-!- A question is being asked already") {
+		t.Errorf("no notice for the second Ask: %q", got)
+	}
+	a.typed("pw\r")
+	if len(a.answers) != 1 || !slices.Equal(a.answers[0], []string{"pw"}) {
+		t.Errorf("answers %q, want the first question's only", a.answers)
+	}
+}
+
+// An answer that keeps the command's line (a wrong password) has it back
+// at the prompt, to send again; one that asks again is asked.
+func TestLineModeAnswersRunOnTheAskingSession(t *testing.T) {
+	a := newLineAsker(true, "/passwd")
+	a.s.Ask([]chat.Question{secretQuestion}, func([]string) {
+		a.s.Notice("Wrong password.")
+		a.s.Keep()
+		a.s.Ask([]chat.Question{plainQuestion}, func(answers []string) { a.answers = append(a.answers, answers) })
+	})
+	a.typed("")
+	if got := a.typed("wrong\r"); !strings.Contains(got, "-!- Wrong password.") || !strings.HasSuffix(got, "Your name: ") {
+		t.Errorf("the answer printed %q", got)
+	}
+	if got := a.typed("bob\r"); !strings.HasSuffix(got, "> /passwd") {
+		t.Errorf("the command line is not back at the prompt: %q", got)
+	}
+	if len(a.answers) != 1 || a.answers[0][0] != "bob" {
+		t.Errorf("the second Ask got %q", a.answers)
+	}
+}
+
+func TestLineEndReasonForARemovedAccount(t *testing.T) {
+	reason := "Your account bob is deleted. Goodbye."
+	if got := lineEndReason(&chat.RemovedError{Reason: reason}); got != reason {
+		t.Errorf("lineEndReason = %q, want %q", got, reason)
+	}
+}
+
+// openPipe opens a session without a PTY, as ssh -T does: the client's
+// terminal stays in cooked mode, echoes and edits each line itself and
+// sends it whole. Read what the session printed with rawOutput and
+// waitRaw (its screen is not a terminal's: its lines end in a bare \n).
+func openPipe(t *testing.T, c *gossh.Client) *terminal {
+	t.Helper()
+	session, err := c.NewSession()
+	if err != nil {
+		t.Fatalf("new session: %v", err)
+	}
+	stdin, err := session.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := session.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stderr, err := session.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tm := &terminal{
+		t: t, session: session, stdin: stdin, emu: vt.NewEmulator(80, 24),
+		changed: make(chan struct{}), ended: make(chan struct{}),
+	}
+	if err := session.Shell(); err != nil {
+		t.Fatalf("shell: %v", err)
+	}
+	stderrDone := make(chan struct{})
+	go func() { _, _ = io.Copy(tm, stderr); close(stderrDone) }()
+	go tm.read(stdout, stderrDone)
+	t.Cleanup(func() { _ = session.Close() })
+	return tm
+}
+
+// A session without a PTY (ssh -T) gets the line mode, which leaves the
+// echo and the editing to the client's terminal: the server prints the
+// room's lines and nothing of what is typed, no prompt and no \r.
+func TestASessionWithoutAPTYGetsTheLineModeWithoutEcho(t *testing.T) {
+	ts := startServer(t, testConfig(t))
+	alice := ts.chatter(t, "alice", 100, 30)
+	carol := openPipe(t, ts.signup(t, "carol", "password1"))
+	carol.waitRaw("signed in as carol (plain lines: no terminal).\n")
+	alice.waitText("→ carol joined")
+
+	carol.send("hello from a pipe\n")
+	alice.waitText("carol: hello from a pipe")
+	alice.say("hello carol")
+	carol.waitRaw("alice: hello carol\n")
+	carol.send("/who\r\n")
+	carol.waitRaw("-!- 2 online in #lobby: alice, carol\n")
+
+	raw := carol.rawOutput()
+	if n := strings.Count(raw, "hello from a pipe"); n != 1 {
+		t.Errorf("the line typed was printed %d times, want once (the message, no echo):\n%s", n, raw)
+	}
+	if strings.Contains(raw, "/who") || strings.Contains(raw, "\r") || strings.Contains(raw, linePrompt) {
+		t.Errorf("the session echoed, prompted or moved the cursor:\n%q", raw)
+	}
+	assertPlain(t, carol)
+
+	carol.stdin.Close() // Ctrl+D at the start of a line
+	if err := carol.waitEnd(); err != nil {
+		t.Errorf("end of input: exit %v, want status 0", err)
+	}
+	if raw := carol.rawOutput(); !strings.HasSuffix(raw, "End of input: you left the chat.\n") {
+		t.Errorf("no reason given: %q", raw[max(len(raw)-80, 0):])
+	}
+	alice.waitText("← carol left")
+}
+
+// /passwd asks its three secrets at the prompt: each character echoed as
+// •, the answers never printed or logged, and the password changed.
+func TestLineModeAsksForSecretsWithoutShowingThem(t *testing.T) {
+	ts := startServer(t, testConfig(t))
+	bob := ts.dumbChatter(t, "bob", "dumb")
+	atPrompt := func(line string) {
+		t.Helper()
+		bob.waitFor(fmt.Sprintf("%q at the prompt", line), func(s string) bool { return lastLine(s) == line })
+	}
+
+	bob.say("/passwd")
+	bob.waitText("-!- Enter answers · Esc or Ctrl+C cancels.")
+	atPrompt("Current password:")
+	bob.send("password1")
+	atPrompt("Current password: •••••••••")
+	bob.send("\x7f\x7f1")
+	atPrompt("Current password: ••••••••")
+	bob.send("\x1b") // Esc: the questions are cancelled
+	bob.waitText("-!- Cancelled.")
+	atPrompt(">")
+
+	bob.say("/passwd")
+	atPrompt("Current password:")
+	bob.say("password1")
+	atPrompt("New password:")
+	bob.say("newsecret99")
+	atPrompt("New password again:")
+	bob.say("newsecret99")
+	bob.waitText("-!- Password changed.")
+	atPrompt(">")
+
+	for _, secret := range []string{"password1", "passwor1", "newsecret"} {
+		if strings.Contains(bob.rawOutput(), secret) {
+			t.Errorf("the session printed %q", secret)
+		}
+		if strings.Contains(ts.logs.String(), secret) {
+			t.Errorf("the server logged %q", secret)
+		}
+	}
+	assertPlain(t, bob)
+	ts.loginPassword(t, "bob", "newsecret99") // the answers arrived in order
+}
+
+// Without a PTY the client's terminal shows what is typed: a secret
+// question says so instead of pretending, and the server still echoes
+// nothing.
+func TestASecretWithoutAPTYIsAskedSayingItIsShown(t *testing.T) {
+	ts := startServer(t, testConfig(t))
+	carol := openPipe(t, ts.signup(t, "carol", "password1"))
+	carol.waitRaw("signed in as carol")
+	carol.send("/passwd\n")
+	carol.waitRaw("-!- Enter answers · Esc then Enter cancels.\nCurrent password (shown as you type: no terminal): ")
+	carol.send("password1\n")
+	carol.waitRaw("New password (shown as you type: no terminal): ")
+	carol.send("\x1b\n") // Esc, Enter
+	carol.waitRaw("-!- Cancelled.\n")
+	carol.send("/passwd\n")
+	carol.send("password1\nnewsecret99\nnewsecret99\n")
+	carol.waitRaw("-!- Password changed.")
+	if raw := carol.rawOutput(); strings.Contains(raw, "password1") || strings.Contains(raw, "newsecret") {
+		t.Errorf("the server echoed a secret:\n%s", raw)
+	}
+	assertPlain(t, carol)
+	ts.loginPassword(t, "carol", "newsecret99")
+}
+
+// A session whose account is deleted ends with the reason.
+func TestLineModeEndsWithTheReasonItsAccountWasRemoved(t *testing.T) {
+	ts := startServer(t, testConfig(t))
+	bob := ts.dumbChatter(t, "bob", "dumb")
+	bob.say("/account delete")
+	bob.waitFor("the password question", func(s string) bool { return lastLine(s) == "Password:" })
+	bob.say("password1")
+	bob.waitFor("the name question", func(s string) bool { return lastLine(s) == "Type your username to confirm:" })
+	bob.say("bob")
+	if err := bob.waitEnd(); err != nil {
+		t.Errorf("exit %v, want status 0", err)
+	}
+	if s := bob.screen(); !strings.Contains(s, "Your account bob is deleted.") {
+		t.Errorf("the reason is not shown:\n%s", s)
+	}
 	assertPlain(t, bob)
 }

@@ -160,10 +160,15 @@ func commonPrefix(names []string) string {
 	return string(first[:n])
 }
 
-// matchesNotice lists the names (or commands: what) a Tab could not choose
-// between, the first maxListed of them.
+// matchesNotice lists the names (or channels, or commands: what) a Tab
+// could not choose between: the first maxListed names or channels (there
+// may be hundreds), every command (the table is short, and "/" Tab is how
+// one browses it).
 func matchesNotice(what string, names []string) string {
-	const maxListed = 20
+	maxListed := 20
+	if what == "commands" {
+		maxListed = len(names)
+	}
 	text := fmt.Sprintf("%d %s match: %s", len(names), what, strings.Join(names[:min(len(names), maxListed)], ", "))
 	if len(names) > maxListed {
 		text += ", …"

@@ -186,9 +186,12 @@ func (j *jumper) hintLine(st *styles, width int) line {
 	return line{text: b.String(), width: used}
 }
 
-// inputRows are the rows under the log: the input line, or the jump
-// prompt while it is open.
+// inputRows are the rows under the log: the input line, or the question
+// asked, or the jump prompt while it is open.
 func (m *Model) inputRows() inputRows {
+	if m.ask.active {
+		return m.ask.rows(m.width)
+	}
 	if !m.jump.active {
 		if m.prompt.stale {
 			m.prompt.refresh(m.width)

@@ -65,6 +65,9 @@ func init() {
 }
 
 func (m *Model) key(k tea.KeyPressMsg) tea.Cmd {
+	if m.ask.active {
+		return m.answering(k)
+	}
 	if m.jump.active {
 		return m.jumping(k)
 	}

@@ -185,7 +185,8 @@ func (p *prompt) typing() string {
 // of the text around the cursor that fits, and says where the cursor is;
 // and the hint bar under it. The textinput edits the text; its own view
 // counts characters where the terminal counts cells, so the cursor would
-// stray after wide characters.
+// stray after wide characters. A masked input (textinput.EchoPassword)
+// shows its mark for each character, never the text.
 func (p *prompt) refresh(width int) {
 	r := inputRows{hint: p.hintLine(width)}
 	prompt := p.st.prompt.Render(p.input.Prompt)
@@ -196,6 +197,9 @@ func (p *prompt) refresh(width int) {
 		r.cursorX, p.offset = promptWidth, 0
 	} else {
 		runes, pos := []rune(value), p.input.Position()
+		if p.input.EchoMode == textinput.EchoPassword { // a secret: one mark per character
+			runes = []rune(strings.Repeat(string(p.input.EchoCharacter), len(runes)))
+		}
 		row := max(width-promptWidth, 1)
 		p.offset = inputWindow(runes, pos, p.offset, row)
 		shown := 0

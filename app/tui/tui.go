@@ -54,6 +54,9 @@ type Options struct {
 	// Lines, when set, shares rendered lines with the server's other
 	// sessions.
 	Lines *LineCache
+	// Notices are shown in the log, each a notice line, when the chat
+	// opens, after the history: "Log in without a password next time: ...".
+	Notices []string
 }
 
 // Model is one session's screen: the conversation shown (its logView) and
@@ -77,6 +80,7 @@ type Model struct {
 	log           *logView // cur's
 	prompt        prompt
 	jump          jumper          // Ctrl+K's prompt
+	ask           asker           // Session.Ask's prompt
 	online        []chat.Presence // who is online in cur
 	chrome        chrome          // header and side columns, built when they change
 	channels      channelList     // the channels the user may join, for Tab
@@ -100,12 +104,16 @@ func newModel(ctx context.Context, o Options) Model {
 		convs:       newConvList(o.Room.Lobby(), o.Member.Memberships(), me),
 		prompt:      newPrompt(&st, o.MaxMessage),
 		jump:        newJumper(&st),
+		ask:         newAsker(&st, o.MaxMessage),
 		idleTimeout: o.IdleTimeout, lastActivity: time.Now(),
 	}
 	lobby := newLogView(&st, me, o.Lines, len(o.Recent) < o.HistoryLen)
 	lobby.append(o.Recent, false)
 	m.convs.lobby.log = &lobby
 	m.show(m.convs.lobby) // its log is here: no command
+	for _, text := range o.Notices {
+		m.notice(text)
+	}
 	m.prompt.refresh(m.width)
 	return m
 }
@@ -193,7 +201,7 @@ func (m *Model) apply(msg tea.Msg) tea.Cmd {
 		// The frequent messages that never touch the input line.
 	default:
 		// Drawn once per frame, however many keys came.
-		m.prompt.stale, m.jump.prompt.stale = true, true
+		m.prompt.stale, m.jump.prompt.stale, m.ask.prompt.stale = true, true, true
 	}
 	m.markRead() // the newest message may be in view now
 	return cmd
@@ -211,7 +219,7 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 		m.found(msg)
 	case channelsMsg:
 		m.channels.set(msg)
-		if pending := m.channels.pendingTab; pending != "" {
+		if pending := m.channels.pendingTab; pending != "" && !m.ask.active {
 			m.channels.pendingTab = ""
 			if m.prompt.value() == pending && !m.channels.at.IsZero() { // nothing typed since
 				cmd, _ := m.tabKey(tea.KeyPressMsg{})
@@ -236,6 +244,13 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 		}
 	case tea.PasteMsg:
 		m.lastActivity = time.Now()
+		if m.ask.active {
+			cmd, notice := m.ask.paste(msg)
+			if notice != "" {
+				m.notice(notice)
+			}
+			return cmd
+		}
 		if m.jump.active {
 			cmd, _ := m.jump.prompt.paste(msg) // too long a name matches nothing anyway
 			m.jump.match(m.convs.all, m.cur)
@@ -304,12 +319,13 @@ func (s *commandScreen) Current() chat.Conversation { return s.m.cur.Conversatio
 func (s *commandScreen) Show(c chat.Conversation)   { s.cmds = append(s.cmds, s.m.showConversation(c)) }
 func (s *commandScreen) Forget(id int64)            { s.cmds = append(s.cmds, s.m.forget(id)) }
 func (s *commandScreen) LastPrivate() string        { return s.m.lastPrivate }
+func (s *commandScreen) Keep()                      { s.kept = true }
 
-// Ask is not served yet: a placeholder until the masked prompt lands.
-func (s *commandScreen) Ask([]chat.Question, func([]string)) {
-	s.m.notice("This user interface cannot ask questions yet.")
+// Ask asks in the input line's place (see asker); the answer runs on s
+// again, in the Update that takes the last answer.
+func (s *commandScreen) Ask(questions []chat.Question, answer func([]string)) {
+	s.m.startAsk(s, questions, answer)
 }
-func (s *commandScreen) Keep() { s.kept = true }
 
 func (s *commandScreen) Post(c chat.Conversation, kind chat.Kind, body string) {
 	cmd, kept := s.m.post(c.ID, kind, body, s.line)
@@ -375,9 +391,12 @@ func (m *Model) resize(width, height int) {
 
 func endReason(err error) string {
 	var evicted *chat.EvictedError
+	var removed *chat.RemovedError
 	switch {
 	case errors.As(err, &evicted):
 		return "Disconnected: " + err.Error() + "."
+	case errors.As(err, &removed):
+		return removed.Error() // written for the user whose session it ends
 	case errors.Is(err, chat.ErrRoomClosed):
 		return restartReason
 	case errors.Is(err, context.Canceled):
