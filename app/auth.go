@@ -97,17 +97,40 @@ func identity(ctx ssh.Context) string {
 	return p.Extensions[identityKey]
 }
 
-// setIdentity records a successful login: the account, and that the
-// connection no longer counts as unauthenticated.
-func setIdentity(ctx ssh.Context, name string) {
+// methodExtension says how the connection logged in: "password",
+// "signup" or "key" (a Permissions extension, like identityKey).
+const methodExtension = "messaging-method"
+
+// loginMethod is how a session's connection logged in.
+func loginMethod(ctx ssh.Context) string {
+	p := ctx.Permissions()
+	if p == nil || p.Permissions == nil {
+		return ""
+	}
+	if p.Extensions[keyExtension] != "" {
+		return "key"
+	}
+	return p.Extensions[methodExtension]
+}
+
+// setIdentity records a successful password login or signup: the account,
+// how, that the connection no longer counts as unauthenticated, and the
+// login for /account. (Key logins: keyVerified.)
+func (a *authenticator) setIdentity(ctx ssh.Context, name string) {
 	p := ctx.Permissions()
 	if p.Extensions == nil {
 		p.Extensions = map[string]string{}
 	}
+	method := "password"
+	if strings.EqualFold(ctx.User(), signupUser) {
+		method = "signup"
+	}
 	p.Extensions[identityKey] = name
+	p.Extensions[methodExtension] = method
 	if c := connOf(ctx); c != nil {
 		c.loggedIn()
 	}
+	a.recordLogin(ctx, name, hostOf(ctx.RemoteAddr()), method)
 }
 
 // passwordHandler serves the SSH "password" method.
@@ -173,7 +196,11 @@ func waitText(d time.Duration) string {
 
 // login checks name and password and, on success, records the identity.
 // Unknown names are checked against a dummy hash so that they fail the same
-// way and in about the same time as a wrong password.
+// way and in about the same time as a wrong password. The limits decide
+// first whether the password is checked at all (limits.mayTry): not from a
+// penalised address, nor while this address backs off from this account,
+// nor once the account has spent its hourly budget of failures from every
+// address; a refusal says when to try again.
 func (a *authenticator) login(ctx ssh.Context, name, password string) bool {
 	ip := hostOf(ctx.RemoteAddr())
 	account := name
@@ -182,7 +209,7 @@ func (a *authenticator) login(ctx ssh.Context, name, password string) bool {
 	}
 	for {
 		ok, wait, retryIn := a.limits.mayTry(ip, account)
-		if wait != nil { // another login for this account is being checked
+		if wait != nil { // a check this one must wait for is in flight (limits.mayTry)
 			select {
 			case <-wait:
 				continue
@@ -191,8 +218,9 @@ func (a *authenticator) login(ctx ssh.Context, name, password string) bool {
 			}
 		}
 		if !ok {
-			// Penalised address or backing-off account: no hash spent,
-			// but the guess still counts against the address.
+			// Penalised address, backing-off pair or spent account
+			// budget: no hash spent, but the guess still counts against
+			// the address.
 			ctx.SetValue(loginProblemKey{}, loginRefused(max(retryIn, a.limits.failed(ip, ""))))
 			return false
 		}
@@ -218,7 +246,7 @@ func (a *authenticator) login(ctx ssh.Context, name, password string) bool {
 		return false
 	}
 	a.limits.succeeded(ip, account)
-	setIdentity(ctx, acct.Name)
+	a.setIdentity(ctx, acct.Name)
 	return true
 }
 
@@ -309,7 +337,7 @@ func (a *authenticator) signup(ctx ssh.Context, challenge gossh.KeyboardInteract
 				a.log.Info("signup", "user", name, "remote", ctx.RemoteAddr().String())
 				_, _ = challenge("", fmt.Sprintf("Welcome to Messaging, %s! Next time, log in with: ssh%s %s@%s",
 					name, portFlag(ctx.LocalAddr()), name, a.publicHost), nil, nil)
-				setIdentity(ctx, name)
+				a.setIdentity(ctx, name)
 				return true
 			}
 			if errors.As(problem, new(nameGone)) {

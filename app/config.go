@@ -32,15 +32,22 @@ type Config struct {
 	MaxUnauthPerIP    int           // MAX_UNAUTH_PER_IP: ... from one address
 	SignupsPerIPHour  int           // SIGNUPS_PER_IP_HOUR: new accounts from one address per hour
 	PenaltyFailures   int           // PENALTY_FAILURES: failed logins before an address must wait
-	AccountFailures   int           // ACCOUNT_FAILURES: failed logins before an account backs off
+	AccountFailures   int           // ACCOUNT_FAILURES: failed logins for an account from one address before that address backs off from it
 	MsgBurst          int           // MSG_BURST: messages a person may send at once
 	MsgPerSec         float64       // MSG_PER_SEC: messages per second after the burst
 	InputRate         int           // INPUT_RATE: bytes a second a session's input is read at, after a 64 KiB burst
 	SignupNamesPerMin int           // SIGNUP_NAMES_PER_MIN: names an address may try at signup per minute
 	MaxChannels       int           // MAX_CHANNELS: channels in all
 	ChannelsPerUser   int           // CHANNELS_PER_USER: channels one account may be in
+	KeysPerAccount    int           // KEYS_PER_ACCOUNT: public keys one account may register (0: no limit)
 	IdleTimeout       time.Duration // IDLE_TIMEOUT: close a session idle this long
 	Keepalive         time.Duration // KEEPALIVE: probe the client this often; 3 missed = gone
+
+	// ACCOUNT_FAILURES_HOUR: failed logins an account may have in a rolling
+	// hour, from all addresses together; past it, the account's password
+	// checks are refused from every address (public-key logins are neither
+	// counted nor refused).
+	AccountFailuresHour int
 
 	// PPROF_ADDR: a loopback host:port serving Go's profiler; "" (the
 	// default) serves nothing.
@@ -152,10 +159,14 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		SignupNamesPerMin: number("SIGNUP_NAMES_PER_MIN", "30", 0, maxLimit),
 		MaxChannels:       number("MAX_CHANNELS", "1000", 0, maxLimit),
 		ChannelsPerUser:   number("CHANNELS_PER_USER", "50", 0, maxLimit),
+		KeysPerAccount:    number("KEYS_PER_ACCOUNT", "10", 0, 1000),
 		IdleTimeout:       duration("IDLE_TIMEOUT", "0"),
 		Keepalive:         duration("KEEPALIVE", "30s"),
 		PprofAddr:         getenv("PPROF_ADDR"),
 		RestartNotice:     flag("RESTART_NOTICE"),
+
+		// One account's failures from every address, per hour (limits.mayTry).
+		AccountFailuresHour: number("ACCOUNT_FAILURES_HOUR", "100", 0, maxLimit),
 	}
 	if !validHost(c.Addr) {
 		errs = append(errs, fmt.Errorf("ADDR=%q is not an IP address or host name", c.Addr))

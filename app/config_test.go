@@ -27,7 +27,7 @@ func TestLoadConfigDefaults(t *testing.T) {
 		HostKey: ".ssh/messaging_ed25519", PasswordMin: 8, PasswordMax: 15, History: 100, MaxMessage: 1000,
 		MaxSessions: 1000, MaxSessionsPerIP: 10, MaxUnauth: 64, MaxUnauthPerIP: 8, SignupsPerIPHour: 3,
 		PenaltyFailures: 5, AccountFailures: 3, MsgBurst: 5, MsgPerSec: 1, InputRate: 4096, SignupNamesPerMin: 30,
-		MaxChannels: 1000, ChannelsPerUser: 50, IdleTimeout: 0, Keepalive: 30 * time.Second}
+		MaxChannels: 1000, ChannelsPerUser: 50, KeysPerAccount: 10, IdleTimeout: 0, Keepalive: 30 * time.Second, AccountFailuresHour: 100}
 	if got != want {
 		t.Errorf("defaults = %+v, want %+v", got, want)
 	}
@@ -46,6 +46,7 @@ func TestLoadConfigReadsEveryVariable(t *testing.T) {
 		"MSG_BURST": "0", "MSG_PER_SEC": "0.5", "IDLE_TIMEOUT": "30m", "KEEPALIVE": "0",
 		"INPUT_RATE": "0", "SIGNUP_NAMES_PER_MIN": "5", "MAX_CHANNELS": "0", "CHANNELS_PER_USER": "7",
 		"PPROF_ADDR": "[::1]:6060", "PUBLIC_HOST": "chat.example.org", "RESTART_NOTICE": "1",
+		"ACCOUNT_FAILURES_HOUR": "250", "KEYS_PER_ACCOUNT": "3",
 	}))
 	if err != nil {
 		t.Fatal(err)
@@ -54,7 +55,7 @@ func TestLoadConfigReadsEveryVariable(t *testing.T) {
 		HostKey: "/keys/host", PasswordMin: 15, PasswordMax: 64, History: 20, MaxMessage: 280,
 		MaxSessions: 0, MaxSessionsPerIP: 3, MaxUnauth: 100, MaxUnauthPerIP: 0, SignupsPerIPHour: 10,
 		PenaltyFailures: 0, AccountFailures: 10, MsgBurst: 0, MsgPerSec: 0.5, InputRate: 0, SignupNamesPerMin: 5,
-		MaxChannels: 0, ChannelsPerUser: 7,
+		MaxChannels: 0, ChannelsPerUser: 7, AccountFailuresHour: 250, KeysPerAccount: 3,
 		IdleTimeout: 30 * time.Minute,
 		PprofAddr:   "[::1]:6060", PublicHost: "chat.example.org", RestartNotice: true}
 	if got != want {
@@ -98,6 +99,10 @@ func TestLoadConfigRejectsBadValues(t *testing.T) {
 		{map[string]string{"SIGNUPS_PER_IP_HOUR": "3/h"}, "SIGNUPS_PER_IP_HOUR"},
 		{map[string]string{"PENALTY_FAILURES": "-1"}, "PENALTY_FAILURES"},
 		{map[string]string{"ACCOUNT_FAILURES": "x"}, "ACCOUNT_FAILURES"},
+		{map[string]string{"ACCOUNT_FAILURES_HOUR": "-1"}, "ACCOUNT_FAILURES_HOUR=-1 is out of range: it must be 0 to 1000000"},
+		{map[string]string{"ACCOUNT_FAILURES_HOUR": "1000001"}, "ACCOUNT_FAILURES_HOUR=1000001 is out of range"},
+		{map[string]string{"ACCOUNT_FAILURES_HOUR": "100/h"}, `ACCOUNT_FAILURES_HOUR="100/h" is not a whole number`},
+		{map[string]string{"ACCOUNT_FAILURES_HOUR": "1e2"}, `ACCOUNT_FAILURES_HOUR="1e2" is not a whole number`},
 		{map[string]string{"MSG_BURST": "-5"}, "MSG_BURST"},
 		{map[string]string{"MSG_PER_SEC": "fast"}, `MSG_PER_SEC="fast" is not a rate`},
 		{map[string]string{"INPUT_RATE": "-1"}, "INPUT_RATE=-1 is out of range"},
@@ -105,6 +110,9 @@ func TestLoadConfigRejectsBadValues(t *testing.T) {
 		{map[string]string{"SIGNUP_NAMES_PER_MIN": "-3"}, "SIGNUP_NAMES_PER_MIN=-3 is out of range"},
 		{map[string]string{"MAX_CHANNELS": "-1"}, "MAX_CHANNELS=-1 is out of range"},
 		{map[string]string{"MAX_CHANNELS": "many"}, `MAX_CHANNELS="many" is not a whole number`},
+		{map[string]string{"KEYS_PER_ACCOUNT": "-1"}, "KEYS_PER_ACCOUNT=-1 is out of range: it must be 0 to 1000"},
+		{map[string]string{"KEYS_PER_ACCOUNT": "1001"}, "KEYS_PER_ACCOUNT=1001 is out of range"},
+		{map[string]string{"KEYS_PER_ACCOUNT": "ten"}, `KEYS_PER_ACCOUNT="ten" is not a whole number`},
 		{map[string]string{"CHANNELS_PER_USER": "1e9"}, `CHANNELS_PER_USER="1e9" is not a whole number`},
 		{map[string]string{"CHANNELS_PER_USER": "2000000"}, "CHANNELS_PER_USER=2000000 is out of range"},
 		{map[string]string{"SIGNUP_NAMES_PER_MIN": "lots"}, `SIGNUP_NAMES_PER_MIN="lots" is not a whole number`},

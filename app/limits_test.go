@@ -454,10 +454,10 @@ func TestParallelGuessesDoNotSlipThroughTheBackOff(t *testing.T) {
 		c.Close()
 	}
 	ts.srv.limits.mu.Lock()
-	tracked := ts.srv.limits.accountFails.Len()
+	tracked := ts.srv.limits.pairFails.Len()
 	ts.srv.limits.mu.Unlock()
 	if tracked != 1 {
-		t.Errorf("%d accounts tracked, want only alice", tracked)
+		t.Errorf("%d (account, address) pairs tracked, want only alice's", tracked)
 	}
 }
 
@@ -549,5 +549,196 @@ func TestSignupTakenAnswersAreBudgetedPerAddress(t *testing.T) {
 		t.Errorf("a minute later: %v", err)
 	} else {
 		c.Close()
+	}
+}
+
+// guess is one failed password check for account from ip, as login makes
+// it: a real check only if mayTry allows one. It reports whether the check
+// ran, and the wait mayTry or failed then named.
+func guess(t *testing.T, l *limits, ip, account string) (checked bool, retryIn time.Duration) {
+	t.Helper()
+	ok, wait, retryIn := l.mayTry(ip, account)
+	if wait != nil {
+		t.Fatalf("%s from %s: told to wait for a check in flight, with none in flight", account, ip)
+	}
+	if !ok {
+		return false, retryIn
+	}
+	return true, l.failed(ip, account)
+}
+
+func TestLimitsBackOffOnlyTheAddressThatGuessesAnAccount(t *testing.T) {
+	clock := newFakeClock()
+	l := newLimits(Config{AccountFailures: 3}, clock.now)
+	for i := range 3 {
+		if checked, _ := guess(t, l, "192.0.2.1", "alice"); !checked {
+			t.Fatalf("guess %d refused before the third failure", i+1)
+		}
+	}
+	if ok, _, retryIn := l.mayTry("192.0.2.1", "ALICE"); ok || retryIn != accountMin {
+		t.Fatalf("after 3 failures the guessing address may try (%v) or waits %v, want a refusal for %v", ok, retryIn, accountMin)
+	}
+	// Neither the owner elsewhere nor another account from the guessing
+	// address waits.
+	for _, try := range []struct{ ip, account string }{{"192.0.2.2", "alice"}, {"192.0.2.1", "bob"}} {
+		ok, wait, retryIn := l.mayTry(try.ip, try.account)
+		if !ok || wait != nil || retryIn != 0 {
+			t.Errorf("%s from %s: ok %v, wait %v, retry in %v; want a check at once", try.account, try.ip, ok, wait, retryIn)
+		}
+		l.succeeded(try.ip, try.account)
+	}
+	// The guessing address's back-off doubles with each failure after it,
+	// up to accountMax.
+	for _, want := range []time.Duration{2, 4, 8, 16, 30, 30} {
+		clock.advance(accountMax)
+		if checked, retryIn := guess(t, l, "192.0.2.1", "alice"); !checked || retryIn != want*time.Second {
+			t.Fatalf("a guess after the back-off: checked %v, back-off %v; want %v s", checked, retryIn, want)
+		}
+	}
+}
+
+func TestLimitsRefuseEveryAddressOnceTheHourlyBudgetIsSpent(t *testing.T) {
+	clock := newFakeClock()
+	l := newLimits(Config{AccountFailures: 3, AccountFailuresHour: 5}, clock.now)
+	addr := func(i int) string { return fmt.Sprintf("198.51.100.%d", i) }
+	// Three failures now and two half an hour later, each from its own
+	// address: no address reaches its own back-off.
+	for i := range 5 {
+		if i == 3 {
+			clock.advance(30 * time.Minute)
+		}
+		checked, retryIn := guess(t, l, addr(i), "alice")
+		if !checked {
+			t.Fatalf("guess %d refused before the budget was spent", i+1)
+		}
+		if want := i == 4; (retryIn > 0) != want {
+			t.Errorf("failure %d: wait %v", i+1, retryIn)
+		}
+	}
+	// The budget is spent: every address is refused, the owner's too,
+	// until the first three failures leave the hour (61 minutes after
+	// their minute began, at most: 31 minutes from now).
+	for _, ip := range []string{addr(0), addr(99), "192.0.2.7"} {
+		if checked, retryIn := guess(t, l, ip, "Alice"); checked || retryIn != 31*time.Minute {
+			t.Errorf("from %s: checked %v, retry in %v; want a refusal for 31 min", ip, checked, retryIn)
+		}
+	}
+	// Another account is not concerned.
+	if checked, _ := guess(t, l, addr(0), "bob"); !checked {
+		t.Error("bob was refused because of alice's budget")
+	}
+	clock.advance(31*time.Minute - time.Second)
+	if checked, _ := guess(t, l, "192.0.2.7", "alice"); checked {
+		t.Error("a check a second before the oldest failures leave the hour")
+	}
+	clock.advance(time.Second)
+	ok, _, _ := l.mayTry("192.0.2.7", "alice")
+	if !ok {
+		t.Fatal("still refused once the oldest failures left the hour")
+	}
+	l.succeeded("192.0.2.7", "alice")
+	// The failures of half an hour ago still count: three more spend the
+	// budget again, until they too leave.
+	for i := range 3 {
+		guess(t, l, addr(10+i), "alice")
+	}
+	if checked, retryIn := guess(t, l, "192.0.2.7", "alice"); checked || retryIn != 30*time.Minute {
+		t.Errorf("checked %v, retry in %v; want a refusal until the failures of half an hour ago leave, in 30 min", checked, retryIn)
+	}
+
+	// 0 switches the budget off.
+	l = newLimits(Config{AccountFailuresHour: 0}, clock.now)
+	for i := range 1000 {
+		if checked, _ := guess(t, l, addr(i%250), "alice"); !checked {
+			t.Fatalf("guess %d refused with the budget off", i+1)
+		}
+	}
+}
+
+// Checks in flight count toward the budget: parallel guesses from many
+// addresses cannot overrun it; a login it refuses only because of them
+// waits for them, and is not told to come back in an hour.
+func TestLimitsCountChecksInFlightTowardTheBudget(t *testing.T) {
+	clock := newFakeClock()
+	l := newLimits(Config{AccountFailures: 3, AccountFailuresHour: 2}, clock.now)
+	for _, ip := range []string{"192.0.2.1", "192.0.2.2"} {
+		if ok, _, _ := l.mayTry(ip, "alice"); !ok {
+			t.Fatalf("check from %s refused", ip)
+		}
+	}
+	ok, wait, _ := l.mayTry("192.0.2.3", "alice")
+	if ok || wait == nil {
+		t.Fatalf("a third check while two are in flight with a budget of 2: ok %v, wait %v; want a wait", ok, wait)
+	}
+	l.failed("192.0.2.1", "alice")
+	select {
+	case <-wait:
+	default:
+		t.Fatal("a check in flight ended and the waiting login was not woken")
+	}
+	// One failure and one check in flight: still full.
+	ok, wait, _ = l.mayTry("192.0.2.3", "alice")
+	if ok || wait == nil {
+		t.Fatalf("ok %v, wait %v; want a wait", ok, wait)
+	}
+	l.succeeded("192.0.2.2", "alice") // a correct login spends nothing
+	<-wait
+	if ok, _, _ := l.mayTry("192.0.2.3", "alice"); !ok {
+		t.Fatal("refused with one failure in a budget of 2 and nothing in flight")
+	}
+	if retryIn := l.failed("192.0.2.3", "alice"); retryIn != time.Hour+time.Minute {
+		t.Errorf("the failure that spent the budget says to wait %v, want 61 min", retryIn)
+	}
+}
+
+func TestLimitsClearOnlyThePairThatLoggedIn(t *testing.T) {
+	clock := newFakeClock()
+	l := newLimits(Config{AccountFailures: 3, AccountFailuresHour: 7}, clock.now)
+	for range 2 {
+		guess(t, l, "192.0.2.1", "alice")
+		guess(t, l, "192.0.2.2", "alice")
+	}
+	if ok, _, _ := l.mayTry("192.0.2.1", "alice"); !ok {
+		t.Fatal("refused before the back-off")
+	}
+	l.succeeded("192.0.2.1", "Alice")
+	// 192.0.2.1 starts afresh; 192.0.2.2 still has two failures.
+	if _, retryIn := guess(t, l, "192.0.2.1", "alice"); retryIn != 0 {
+		t.Errorf("the address that logged in backs off %v after one failure, want none", retryIn)
+	}
+	if _, retryIn := guess(t, l, "192.0.2.2", "alice"); retryIn != accountMin {
+		t.Errorf("the other address backs off %v after its third failure, want %v", retryIn, accountMin)
+	}
+	// Nor does a success refund the account's hourly budget: 4 + 3 = 7
+	// failures spend the 7.
+	if checked, retryIn := guess(t, l, "192.0.2.3", "alice"); !checked || retryIn != time.Hour+time.Minute {
+		t.Errorf("the seventh failure: checked %v, wait %v; want the budget spent, 61 min", checked, retryIn)
+	}
+	// An address both backing off and refused by the budget is told the
+	// longer wait.
+	if ok, _, retryIn := l.mayTry("192.0.2.2", "alice"); ok || retryIn != time.Hour+time.Minute {
+		t.Errorf("backing off with the budget spent: ok %v, retry in %v; want 61 min", ok, retryIn)
+	}
+}
+
+func TestLimitTablesStayBounded(t *testing.T) {
+	l := newLimits(Config{PenaltyFailures: 5, AccountFailures: 3, AccountFailuresHour: 100}, newFakeClock().now)
+	ip := func(i int) string { return fmt.Sprintf("10.%d.%d.%d", i>>16&255, i>>8&255, i&255) }
+	// Many addresses guessing one account, then one address guessing many
+	// accounts.
+	for i := range maxTracked + 100 {
+		guess(t, l, ip(i), "alice")
+	}
+	for i := range maxTracked + 100 {
+		guess(t, l, "192.0.2.1", fmt.Sprintf("user%d", i))
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for name, n := range map[string]int{
+		"addresses": l.addressFails.Len(), "pairs": l.pairFails.Len(), "accounts": l.accountHour.Len(),
+	} {
+		if n > maxTracked {
+			t.Errorf("%d %s tracked, want at most %d", n, name, maxTracked)
+		}
 	}
 }

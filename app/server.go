@@ -155,6 +155,7 @@ func newServer(ctx context.Context, cfg Config, log *slog.Logger, st store.Store
 	}
 	s.ssh, err = wish.NewServer(
 		wish.WithHostKeyPath(cfg.HostKey),
+		wish.WithPublicKeyAuth(auth.keyHandler),
 		wish.WithPasswordAuth(auth.passwordHandler),
 		wish.WithKeyboardInteractiveAuth(auth.keyboardInteractiveHandler),
 		wish.WithMiddleware(s.middleware()...),
@@ -165,8 +166,11 @@ func newServer(ctx context.Context, cfg Config, log *slog.Logger, st store.Store
 	s.ssh.HandshakeTimeout = handshakeTimeout
 	s.ssh.ConnCallback = s.admitConnection
 	s.ssh.ChannelHandlers = map[string]ssh.ChannelHandler{"session": guardSessions} // no other channel types
-	s.ssh.ServerConfigCallback = func(ssh.Context) *gossh.ServerConfig {
-		return &gossh.ServerConfig{MaxAuthTries: maxAuthTries, AuthLogCallback: s.logAuth}
+	s.ssh.ServerConfigCallback = func(ctx ssh.Context) *gossh.ServerConfig {
+		return &gossh.ServerConfig{MaxAuthTries: maxAuthTries, AuthLogCallback: s.logAuth,
+			VerifiedPublicKeyCallback: func(conn gossh.ConnMetadata, _ gossh.PublicKey, perms *gossh.Permissions, _ string) (*gossh.Permissions, error) {
+				return auth.keyVerified(ctx, conn, perms)
+			}}
 	}
 	network := "tcp"
 	if ip := net.ParseIP(cfg.Addr); ip != nil && ip.To4() != nil {
@@ -176,6 +180,7 @@ func newServer(ctx context.Context, cfg Config, log *slog.Logger, st store.Store
 	if err != nil {
 		return nil, fmt.Errorf("listen: %w", err)
 	}
+	accounts := newAccountService(st, auth, log, cfg.KeysPerAccount)
 	s.room, err = chat.NewRoom(ctx, st, st, chat.RoomConfig{
 		Workers:            cfg.Workers,
 		HistorySize:        cfg.History,
@@ -184,11 +189,13 @@ func newServer(ctx context.Context, cfg Config, log *slog.Logger, st store.Store
 		MsgPerSec:          cfg.MsgPerSec,
 		MaxChannels:        cfg.MaxChannels,
 		ChannelsPerAccount: cfg.ChannelsPerUser,
+		Accounts:           accounts,
 	}, log)
 	if err != nil {
 		s.listener.Close()
 		return nil, err
 	}
+	accounts.disconnect = func(account, reason string) { s.room.Disconnect(account, reason) }
 	return s, nil
 }
 
@@ -240,7 +247,9 @@ func (s *Server) Serve(ctx context.Context) error {
 }
 
 func (s *Server) logAuth(conn gossh.ConnMetadata, method string, err error) {
-	if err == nil || method == "none" {
+	// A key that is not registered is no failure: OpenSSH offers every
+	// key it has before asking for the password.
+	if err == nil || method == "none" || method == "publickey" {
 		return
 	}
 	user := conn.User()
