@@ -379,47 +379,6 @@ func TestIdentityNeverComesFromAnOfferedKey(t *testing.T) {
 	}
 }
 
-func TestSessionWithoutTerminalIsRefusedAtOnce(t *testing.T) {
-	ts := startServer(t, testConfig(t))
-	c := ts.signup(t, "alice", "password1")
-
-	for _, tt := range []struct {
-		command string
-		pty     bool
-	}{{"", false}, {"ls -la", false}, {"ls -la", true}} {
-		command := tt.command
-		s, err := c.NewSession()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if tt.pty {
-			if err := s.RequestPty("xterm", 24, 80, gossh.TerminalModes{}); err != nil {
-				t.Fatal(err)
-			}
-		}
-		var stdout, stderr strings.Builder
-		s.Stdout, s.Stderr = &stdout, &stderr
-		if command == "" {
-			err = s.Shell()
-			if err == nil {
-				err = s.Wait()
-			}
-		} else {
-			err = s.Run(command)
-		}
-		var exit *gossh.ExitError
-		if !errors.As(err, &exit) || exit.ExitStatus() != 1 {
-			t.Errorf("command %q: err %v, want exit status 1", command, err)
-		}
-		if lines := strings.Split(strings.TrimSpace(stderr.String()), "\n"); len(lines) != 1 || !strings.Contains(lines[0], "terminal") {
-			t.Errorf("command %q: stderr %q, want one line about needing a terminal", command, stderr.String())
-		}
-		if stdout.Len() != 0 {
-			t.Errorf("command %q: stdout %q, want nothing", command, stdout.String())
-		}
-	}
-}
-
 func TestRestartKeepsAccountsAndHostKey(t *testing.T) {
 	cfg := testConfig(t)
 	first := startServer(t, cfg)

@@ -33,14 +33,16 @@ const (
 
 // middleware lists the session middleware in execution order, outermost
 // first (wish composes its arguments so that the last one runs first; this
-// function reverses the list for it).
+// function reverses the list for it). A session goes by kind: one with a
+// command (ssh host say hi), PTY or not, runs it and exits; one without a
+// PTY, or with TERM=dumb, gets the line mode; the others the chat screen.
 func (s *Server) middleware() []wish.Middleware {
 	order := []wish.Middleware{
 		s.recoverPanics, // a panic ends only its own session
 		s.logSessions,   // connect and disconnect lines
-		requirePTY,      // before any slot is taken: refused sessions cost nothing
-		s.limitSessions, // MAX_SESSIONS, MAX_SESSIONS_PER_IP, one shell per connection
-		s.lineMode,      // TERM=dumb (or none): plain lines instead of the chat screen
+		s.limitSessions, // MAX_SESSIONS, MAX_SESSIONS_PER_IP, one session (chat or command) per connection
+		s.runScripts,    // a command: say, history, who, tail, help (scripts.go)
+		s.lineMode,      // no PTY, or TERM=dumb: plain lines instead of the chat screen
 	}
 	mw := []wish.Middleware{s.runChat}
 	for i := len(order) - 1; i >= 0; i-- {
@@ -71,22 +73,10 @@ func (s *Server) logSessions(next ssh.Handler) ssh.Handler {
 	}
 }
 
-// requirePTY refuses sessions without a terminal (ssh -T) and sessions
-// that ask for a command (there are none) at once, with one line on stderr
-// and exit status 1.
-func requirePTY(next ssh.Handler) ssh.Handler {
-	return func(sess ssh.Session) {
-		if _, _, ok := sess.Pty(); !ok || len(sess.RawCommand()) > 0 {
-			wish.Errorln(sess, "Messaging is a full-screen chat: connect with a terminal and no command (ssh -p PORT user@host), not ssh -T or ssh host command.")
-			_ = sess.Exit(1)
-			return
-		}
-		next(sess)
-	}
-}
-
-// limitSessions allows one chat per connection, on connections that got a
-// session slot when they logged in (MAX_SESSIONS, MAX_SESSIONS_PER_IP).
+// limitSessions allows one session per connection, a chat or a command, on
+// connections that got a session slot when they logged in (MAX_SESSIONS,
+// MAX_SESSIONS_PER_IP). Starting it stops the connection's no-chat timer
+// (connState), so that a long tail is not cut.
 func (s *Server) limitSessions(next ssh.Handler) ssh.Handler {
 	return func(sess ssh.Session) {
 		c := connOf(sess.Context())
@@ -133,6 +123,7 @@ func (s *Server) runChat(ssh.Handler) ssh.Handler {
 			MaxMessage: s.cfg.MaxMessage, IdleTimeout: s.cfg.IdleTimeout,
 			Profile: colorprofile.Env(append(sess.Environ(), "TERM="+pty.Term)),
 			Lines:   s.lines,
+			Notices: loginNotices(sess.Context()),
 		})
 		if err != nil { // a panic (with its stack), or the program failed
 			s.log.Error("session ended by an error", "user", name, "err", err)
@@ -141,57 +132,91 @@ func (s *Server) runChat(ssh.Handler) ssh.Handler {
 	}
 }
 
-// joined is what both screens (the chat and the line mode) run on.
+// joined is what both screens (the chat and the line mode) and the
+// scripts run on.
 type joined struct {
 	ctx    context.Context // ended with a reason at shutdown, and when the connection closes
 	member *chat.Member
-	recent []chat.Message
-	out    io.Writer // the session's output, bounded by the stall limit
+	recent []chat.Message // the screens' start (join); nil for the scripts
+	out    io.Writer      // the session's output, bounded by the stall limit
 }
 
-// join starts a logged-in session for name: its context, its membership,
-// the recent history, its output, and the watch over its connection
-// (keepalives, eviction grace). When it cannot (the server is shutting
-// down) it tells the user and ends the session. The caller MUST call done
-// when the session ends.
+// errShuttingDown: a session cannot start, the server is stopping.
+var errShuttingDown = errors.New("server shutting down")
+
+// shuttingDownNotice is what a session refused at shutdown is told.
+const shuttingDownNotice = "The server is shutting down. Please reconnect in a moment."
+
+// join starts a logged-in chat session for name (see enter) and reads the
+// recent history. When it cannot (the server is shutting down) it tells
+// the user and ends the session. The caller MUST call done when the
+// session ends.
 func (s *Server) join(sess ssh.Session, name string) (j joined, done func(), ok bool) {
+	j, done, err := s.enter(sess, name, s.room.Join)
+	if err != nil { // the server is shutting down (or its store failed: logged)
+		wish.Errorln(sess, shuttingDownNotice)
+		_ = sess.Exit(1)
+		return joined{}, nil, false
+	}
+	j.out = s.stallBounded(sess, terminalOutput(sess), name)
+	// Join first, then read the history: a message committed in between
+	// arrives twice (the screens drop it by ID), never zero times.
+	j.recent, err = j.member.Recent(j.ctx, s.room.Lobby().ID)
+	if err != nil {
+		s.log.Error("load history", "user", name, "err", err)
+	}
+	return j, done, true
+}
+
+// enter starts a logged-in session for name: its context, its membership
+// (join is Room.Join, or Room.Watch for a hidden one) and the watch over
+// its connection (keepalives, eviction and removal grace); not its output.
+// It returns errShuttingDown or chat.ErrRoomClosed once the server is
+// stopping, or the room's error (logged). The caller MUST call done when
+// the session ends.
+func (s *Server) enter(sess ssh.Session, name string, join func(context.Context, string) (*chat.Member, error)) (j joined, done func(), err error) {
 	// The session's own context: its goroutines end with it, even if the
 	// connection stays open a moment longer; the server ends it, with the
 	// reason, when it stops.
 	ctx, end, ok := s.sessions.start(sess.Context())
 	if !ok {
-		wish.Errorln(sess, "The server is shutting down. Please reconnect in a moment.")
-		_ = sess.Exit(1)
-		return joined{}, nil, false
+		return joined{}, nil, errShuttingDown
 	}
-	member, err := s.room.Join(ctx, name)
-	if err != nil { // the room is closed
+	member, err := join(ctx, name)
+	if err != nil {
 		end()
-		wish.Errorln(sess, "The server is shutting down. Please reconnect in a moment.")
-		_ = sess.Exit(1)
-		return joined{}, nil, false
+		if !errors.Is(err, chat.ErrRoomClosed) && ctx.Err() == nil {
+			s.log.Error("join", "user", name, "err", err)
+		}
+		return joined{}, nil, err
 	}
-	// A closed connection ends the membership at once, whatever the screen
+	// A closed connection ends the membership at once, whatever the session
 	// is blocked in: the others must not see a ghost.
 	stopLeaving := context.AfterFunc(ctx, member.Leave)
-	// Join first, then read the history: a message committed in between
-	// arrives twice (the screens drop it by ID), never zero times.
-	recent, err := member.Recent(ctx, s.room.Lobby().ID)
-	if err != nil {
-		s.log.Error("load history", "user", name, "err", err)
-	}
+	conn := connOfSession(sess)
+	go s.watch(ctx, conn, member, name)
+	return joined{ctx: ctx, member: member}, func() {
+		stopLeaving()
+		member.Leave()
+		end()
+	}, nil
+}
+
+// connOfSession is the session's SSH connection, nil if unknown.
+func connOfSession(sess ssh.Session) gossh.Conn {
 	conn, _ := sess.Context().Value(ssh.ContextKeyConn).(gossh.Conn)
-	out := newStallWriter(terminalOutput(sess), stallLimit, func() {
+	return conn
+}
+
+// stallBounded is w, whose writes close the session's connection once
+// one has been blocked for stallLimit: the client stopped reading.
+func (s *Server) stallBounded(sess ssh.Session, w io.Writer, name string) io.Writer {
+	conn := connOfSession(sess)
+	return newStallWriter(w, stallLimit, func() {
 		if conn != nil {
 			s.closeConn(conn, name, "client stopped reading")
 		}
 	})
-	go s.watch(ctx, conn, member, name)
-	return joined{ctx: ctx, member: member, recent: recent, out: out}, func() {
-		stopLeaving()
-		member.Leave()
-		end()
-	}, true
 }
 
 // windowSizes is the session's window changes as tui.Run takes them:
@@ -248,10 +273,11 @@ func clampSize(width, height int) (int, int) {
 
 // watch looks after a session's connection from one goroutine that wakes
 // only for events: it closes the connection when keepaliveMisses
-// keepalives in a row go unanswered, or when the room evicted the member
-// and the program did not quit by itself within evictedGrace. Closing the
-// connection ends the session and unblocks its program. (A client that
-// stops reading is caught by the session's stallWriter.)
+// keepalives in a row go unanswered, or when the room evicted or removed
+// the member (Room.Disconnect) and the session did not end by itself
+// within evictedGrace. Closing the connection ends the session and
+// unblocks its program. (A client that stops reading is caught by the
+// session's stallWriter.)
 func (s *Server) watch(ctx context.Context, conn gossh.Conn, member *chat.Member, name string) {
 	if conn == nil {
 		return
@@ -274,6 +300,7 @@ func (s *Server) watch(ctx context.Context, conn gossh.Conn, member *chat.Member
 		answered = make(chan struct{}, 1)
 		probing  bool
 		misses   int
+		graceWhy string // why grace runs: "evicted", "removed"
 	)
 	for {
 		select {
@@ -283,14 +310,21 @@ func (s *Server) watch(ctx context.Context, conn gossh.Conn, member *chat.Member
 			probing, misses = false, 0
 		case <-ended:
 			ended = nil // a closed channel stays ready
-			if !errors.As(member.Err(), new(*chat.EvictedError)) {
+			why := ""
+			switch err := member.Err(); {
+			case errors.As(err, new(*chat.EvictedError)):
+				why = "evicted"
+			case errors.As(err, new(*chat.RemovedError)):
+				why = "removed"
+			default:
 				continue // it left, or the room closed: the session is ending anyway
 			}
 			timer := time.NewTimer(evictedGrace)
 			defer timer.Stop()
 			grace = timer.C
+			graceWhy = why
 		case <-grace:
-			s.closeConn(conn, name, "evicted")
+			s.closeConn(conn, name, graceWhy)
 			return
 		case <-keepalive:
 			if probing {

@@ -15,18 +15,25 @@ type Presence struct {
 	IsAway bool
 }
 
-// account is an account with at least one live session: what routes its
-// messages (the conversations it is in, whom it ignores) and how it shows
-// (away or not). Its sessions share it. The room's mutex guards it, except
-// the two sets the workers read on every delivery: those are immutable maps
-// swapped whole (under the mutex, the changes lock held), so a delivery
-// reads them with one atomic load. Once its last session has departed it
-// is no longer in Room.accounts and never changes again.
+// account is an account with at least one live member, visible or hidden:
+// what routes its messages (the conversations it is in, whom it ignores)
+// and, while it has a visible session, how it shows (online since, away or
+// not). Its members share it. The room's mutex guards it, except the two
+// sets the workers read on every delivery: those are immutable maps swapped
+// whole (under the mutex, the changes lock held), so a delivery reads them
+// with one atomic load. Once its last member has departed it is no longer
+// in Room.accounts and never changes again.
+//
+// Presence depends only on the visible sessions: the account is online
+// (Room.Online, Room.Presence, join and leave notices) while sessions > 0.
+// Hidden members (Room.Watch) only keep the routing alive.
 type account struct {
 	key, name string
-	since     time.Time
-	sessions  int
-	announced bool // its join was announced, so its leave will be
+	since     time.Time          // online since: when sessions went from 0 to 1
+	sessions  int                // visible members
+	hidden    int                // hidden members (Room.Watch)
+	members   map[uint64]*Member // every live member, visible or hidden, by ID
+	announced bool               // its join was announced, so its leave will be
 	away      string
 	isAway    bool
 
@@ -35,7 +42,7 @@ type account struct {
 }
 
 func newAccount(name string, now time.Time, l loaded) *account {
-	a := &account{key: foldName(name), name: name, since: now}
+	a := &account{key: foldName(name), name: name, since: now, members: make(map[uint64]*Member)}
 	convs := make(map[int64]ConvKind, len(l.memberships))
 	for _, ms := range l.memberships {
 		convs[ms.Conv.ID] = ms.Conv.Kind
@@ -105,18 +112,27 @@ func (a *account) setIgnored(other string, ignored bool) {
 	a.ignores.Store(&next)
 }
 
-// convState is a conversation with at least one member online.
+// convState is a conversation with at least one account online: one with
+// a visible session (hidden members are never online).
 type convState struct {
 	online map[string]*account // by key
 }
 
-// enterLocked routes conv's messages to a from now on. r.mu held.
+// enterLocked routes conv's messages to a from now on, and counts a
+// online in conv if it has a visible session. r.mu held.
 func (r *Room) enterLocked(a *account, conv int64, kind ConvKind) {
 	if !a.in(conv) {
 		next := maps.Clone(a.conversations())
 		next[conv] = kind
 		a.convs.Store(&next)
 	}
+	if a.sessions > 0 {
+		r.onlineLocked(a, conv)
+	}
+}
+
+// onlineLocked counts a among conv's accounts online. r.mu held.
+func (r *Room) onlineLocked(a *account, conv int64) {
 	c := r.convs[conv]
 	if c == nil {
 		c = &convState{online: make(map[string]*account)}

@@ -481,7 +481,7 @@ func (m *Member) SetAway(reason string) {
 	r := m.room
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if !m.present {
+	if !m.present || m.hidden { // a hidden member has no presence to change
 		return
 	}
 	a := m.acct
@@ -502,7 +502,7 @@ func (m *Member) back(charge bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	a := m.acct
-	if !m.present || !a.isAway {
+	if !m.present || m.hidden || !a.isAway {
 		return
 	}
 	a.away, a.isAway = "", false

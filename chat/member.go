@@ -39,31 +39,35 @@ func (*EvictedError) Error() string {
 	return "you were disconnected because your connection could not keep up"
 }
 
-// RemovedError ends a member whose account was removed from the room:
-// deleted by its owner, or (later) kicked or banned. Its Error is the
-// reason, written for the user whose sessions it ends.
+// RemovedError ends a member whose account was removed from the room
+// (Room.Disconnect): deleted by its owner, or (later) kicked or banned. It
+// is returned by Receive once the member's outbox is drained, and by Err
+// from the removal on. Its Error is the reason, written for the user whose
+// sessions it ends.
 type RemovedError struct{ Reason string }
 
 func (e *RemovedError) Error() string { return e.Reason }
 
-// Member is one session in the room. Its methods are safe for concurrent
-// use, but Receive is meant for a single consumer.
+// Member is one session in the room: visible (Room.Join) or hidden
+// (Room.Watch). Its methods are safe for concurrent use, but Receive is
+// meant for a single consumer.
 //
-// A member ends once, in one of three ways, and its life's cause says
-// which: ErrLeft (Leave), an *EvictedError (its worker evicted it) or
-// ErrRoomClosed (the room closed). The first way wins; the others then
-// change nothing.
+// A member ends once, in one of four ways, and its life's cause says
+// which: ErrLeft (Leave), a *RemovedError (Room.Disconnect), an
+// *EvictedError (its worker evicted it) or ErrRoomClosed (the room closed).
+// The first way wins; the others then change nothing.
 type Member struct {
 	room   *Room
 	w      *worker
 	id     uint64
 	name   string
+	hidden bool         // from Room.Watch: never online; set before the member is shared
 	outbox chan Message // sent to and closed only by w
 
 	life context.Context         // done once the member has ended; its cause says why
 	end  context.CancelCauseFunc // ends life; only the first call sets the cause
 
-	present     bool         // guarded by room.mu: counted in its account's sessions until depart
+	present     bool         // guarded by room.mu: counted in its account (acct.members) until depart
 	acct        *account     // set by Join under room.mu; the account's routing state
 	memberships []Membership // as loaded by Join: read-only
 }
@@ -89,14 +93,18 @@ func (m *Member) Name() string { return m.name }
 // ID returns the member's session ID, unique in the room.
 func (m *Member) ID() uint64 { return m.id }
 
+// Hidden reports whether the member came from Room.Watch: it is never
+// online.
+func (m *Member) Hidden() bool { return m.hidden }
+
 // ended reports whether the member has ended; its worker asks before every
 // delivery. Err of a cancel context is an atomic load, not a mutex: an
 // atomic.Bool beside outbox made no measurable difference to
 // BenchmarkDeliver.
 func (m *Member) ended() bool { return m.life.Err() != nil }
 
-// gone returns nil while the member is in the room, then ErrLeft (it left
-// or was evicted) or ErrRoomClosed.
+// gone returns nil while the member is in the room, then ErrLeft (it left,
+// was removed or was evicted) or ErrRoomClosed.
 func (m *Member) gone() error {
 	switch err := m.Err(); {
 	case err == nil:
@@ -108,13 +116,14 @@ func (m *Member) gone() error {
 	}
 }
 
-// Done is closed once the member has ended: it left, was evicted, or the
-// room closed. Err then says which.
+// Done is closed once the member has ended: it left, was removed or
+// evicted, or the room closed. Err then says which.
 func (m *Member) Done() <-chan struct{} { return m.life.Done() }
 
 // Err returns nil while the member is in the room; once Done is closed it
-// returns ErrLeft after Leave, an *EvictedError after eviction, or
-// ErrRoomClosed after Room.Close, whichever came first.
+// returns ErrLeft after Leave, a *RemovedError after Room.Disconnect, an
+// *EvictedError after eviction, or ErrRoomClosed after Room.Close,
+// whichever came first.
 func (m *Member) Err() error { return context.Cause(m.life) }
 
 // Send sanitises body (see Sanitize), trims surrounding space, and hands it
@@ -200,7 +209,8 @@ func clean(body string, limit int) string {
 // Tea Update; run it in the session's own goroutine (see tui.Deliver).
 //
 // After eviction it returns the messages still queued and then an
-// *EvictedError; after Room.Close, the queued messages and then
+// *EvictedError; after Room.Disconnect, the queued messages and then a
+// *RemovedError; after Room.Close, the queued messages and then
 // ErrRoomClosed; after Leave, whatever was queued and then ErrLeft; when
 // ctx ends, ctx.Err().
 func (m *Member) Receive(ctx context.Context) ([]Message, error) {
@@ -269,14 +279,20 @@ func (m *Member) offer(msgs []Message) int {
 }
 
 // Leave ends the session: the member receives nothing more and its Post and
-// Receive return ErrLeft. If it was the last live session of its name, a
+// Receive return ErrLeft. If it was the last visible session of its name, a
 // KindLeave notice is posted. Leave is idempotent, never blocks for long,
-// and is safe after eviction (which already posted the notice) and after
-// Room.Close (when the notice is no longer stored).
-func (m *Member) Leave() {
-	m.end(ErrLeft) // no effect if it was evicted or the room closed first
+// and is safe after eviction or removal (which already posted the notice)
+// and after Room.Close (when the notice is no longer stored).
+func (m *Member) Leave() { m.stop(ErrLeft) }
+
+// stop ends the member with cause, unless it has ended already, and takes
+// it out of its account and its worker. It reports whether cause is why the
+// member ended (false: it had ended another way first). No lock is held.
+func (m *Member) stop(cause error) bool {
+	m.end(cause) // no effect if it had ended already
+	won := context.Cause(m.life) == cause
 	if !m.room.depart(m) {
-		return // an earlier Leave or the eviction did the rest
+		return won // an earlier stop or the eviction did the rest
 	}
 	w := m.w
 	w.mu.Lock()
@@ -284,4 +300,5 @@ func (m *Member) Leave() {
 		w.left = append(w.left, m) // so that w lets go of m before its next batch
 	}
 	w.mu.Unlock()
+	return won
 }

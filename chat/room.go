@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"runtime/debug"
 	"slices"
 	"strings"
@@ -89,14 +90,20 @@ func (c RoomConfig) withDefaults() RoomConfig {
 //     hands the batch to every worker. If Append fails, every post of the
 //     batch gets ErrNotSaved and nobody sees it; a failed notice is only
 //     logged.
-//   - Routing: each account online has one routing state (account.go),
-//     shared by its sessions: the set of conversations it is in and the set
-//     of accounts it ignores. Each set is an immutable map, replaced whole
-//     under the room's mutex and read by the workers with one atomic load,
-//     so a delivery never takes a lock. The room's mutex also guards which
-//     accounts are online, which are online in each conversation
-//     (Room.Online), away statuses, the queue of notices and the closed
-//     flag.
+//   - Routing: each account with a live member, visible (Join) or hidden
+//     (Watch), has one routing state (account.go), shared by its members:
+//     the set of conversations it is in and the set of accounts it
+//     ignores. Each set is an immutable map, replaced whole under the
+//     room's mutex and read by the workers with one atomic load, so a
+//     delivery never takes a lock. The room's mutex also guards the live
+//     accounts and each one's members, which accounts are online in each
+//     conversation (Room.Online), away statuses, the queue of notices and
+//     the closed flag.
+//   - Presence depends only on visible members: an account is online
+//     while it has one (Online, Presence, join and leave notices, away,
+//     last seen). A hidden member keeps its account routed, and nothing
+//     else: it comes and goes without a notice, and an account that has
+//     only hidden members is offline.
 //   - The Directory is the truth about memberships and ignores; the routing
 //     sets of an account online are equal to it. Every change of them
 //     (Join's load, JoinChannel, Part, Direct, Uninvite, Ignore), and every
@@ -115,14 +122,16 @@ func (c RoomConfig) withDefaults() RoomConfig {
 //   - A member's outbox has one consumer: whoever calls Receive (the
 //     session). Only the owning worker sends to it and closes it.
 //   - A member's life is one context, ended once, with a cause that says
-//     why: ErrLeft (Leave, from any goroutine), an *EvictedError with the
-//     reason (its worker, after its last send), or ErrRoomClosed (its
-//     worker at Close, after closing the outbox, so that Receive returns
-//     what was queued first). The first end wins; later ones change
-//     nothing. The worker checks it before every delivery and drops a
-//     member that has left. A member stops counting in its account once, at
-//     Leave or its eviction, whichever comes first; the account's last one
-//     posts one leave notice per channel, never two.
+//     why: ErrLeft (Leave, from any goroutine), a *RemovedError
+//     (Disconnect, from any goroutine), an *EvictedError with the reason
+//     (its worker, after its last send), or ErrRoomClosed (its worker at
+//     Close, after closing the outbox, so that Receive returns what was
+//     queued first). The first end wins; later ones change nothing. The
+//     worker checks it before every delivery and drops a member that has
+//     left or was removed. A member stops counting in its account once, at
+//     Leave, removal or eviction, whichever comes first; the account's last
+//     visible one posts one leave notice per channel, never two, and its
+//     last one of all ends the routing state.
 //   - The bookkeeper goroutine stores the read pointers (MarkRead) and
 //     last-seen times every 5 seconds; Join stores them before loading an
 //     account, Close after its last delivery. The flood limits per person
@@ -159,14 +168,17 @@ func (c RoomConfig) withDefaults() RoomConfig {
 // batch. If the overflow stays non-empty for longer than EvictAfter, or
 // grows past MaxPending, the member is evicted: it gets nothing more, its
 // Receive returns what is already in its outbox and then an *EvictedError
-// (its Err too), and the others see it leave. A slow member never slows the
-// room or the other members.
+// (its Err too), and the others see it leave if it was its account's last
+// visible session. Hidden members are bounded and evicted alike. A slow
+// member never slows the room or the other members.
 //
 // Lock order: the changes lock, then the books lock, then Room.mu, then
 // worker.mu; the flood limits' lock is a leaf. No code holds a worker's
 // mutex while taking the room's. A member's context is ended with none of
-// them held. Only the changes and books locks are held across a Directory
-// call; no lock is held while sending on a channel that can block.
+// them held (Disconnect takes the changes lock and Room.mu to list an
+// account's members, and gives both back before it ends them). Only the
+// changes and books locks are held across a Directory call; no lock is
+// held while sending on a channel that can block.
 type Room struct {
 	history History
 	dir     Directory
@@ -297,7 +309,9 @@ func (r *Room) Close() {
 		r.closed = true
 		now := r.cfg.Now()
 		for _, a := range r.accounts {
-			r.books.seen(a.name, now)
+			if a.sessions > 0 {
+				r.books.seen(a.name, now)
+			}
 		}
 		r.mu.Unlock()
 		close(r.quit)
@@ -311,12 +325,13 @@ func (r *Room) Close() {
 
 // Join registers a session of account name and returns its Member, which
 // receives the messages of every conversation the account is in (see
-// Member.Memberships). If it is the account's first live session (names
+// Member.Memberships). If it is the account's first live member (names
 // compare case-insensitively), Join routes the account's conversations and
 // ignores as the Directory holds them (adding it to #lobby on its first
-// login) and posts a KindJoin notice in each of its channels (Join does not
-// wait for them to be stored); the new member receives them too. The
-// account must exist in the Directory.
+// login). If it is the account's first visible session, the account comes
+// online and Join posts a KindJoin notice in each of its channels (Join
+// does not wait for them to be stored); the new member receives them too.
+// The account must exist in the Directory.
 //
 // To show a joining user a conversation without a gap, callers MUST call
 // Join first and Member.Recent second, then drop every received message
@@ -328,6 +343,23 @@ func (r *Room) Close() {
 // Receive: a member that stops reading is evicted (see Room). Join returns
 // ErrRoomClosed after Close.
 func (r *Room) Join(ctx context.Context, name string) (*Member, error) {
+	return r.join(ctx, name, false)
+}
+
+// Watch registers a hidden member of account name: one that receives and
+// may post exactly as a session from Join does, but never counts as
+// online. Its coming and going posts no notice; it is not in Online or
+// Presence (so neither /who nor /whois shows it); it does not make the
+// account online, nor keep it online once the account's last visible
+// session has gone; it never changes the account's away status (a post
+// from it brings nobody back). It is what scripts and bots use. Like any
+// member it is bounded (outbox, eviction of a slow one), ended by Leave,
+// Disconnect and Close; everything said of Join applies, notices aside.
+func (r *Room) Watch(ctx context.Context, name string) (*Member, error) {
+	return r.join(ctx, name, true)
+}
+
+func (r *Room) join(ctx context.Context, name string, hidden bool) (*Member, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -346,6 +378,7 @@ func (r *Room) Join(ctx context.Context, name string) (*Member, error) {
 	id := r.nextID.Add(1)
 	w := r.workers[id%uint64(len(r.workers))]
 	m := newMember(r, w, id, name)
+	m.hidden = hidden
 	m.memberships = loaded.memberships
 
 	r.mu.Lock()
@@ -355,9 +388,11 @@ func (r *Room) Join(ctx context.Context, name string) (*Member, error) {
 	}
 	key := foldName(name)
 	a := r.accounts[key]
-	fresh := a == nil
-	if fresh {
+	if a == nil {
+		// Routed from now on; online in its conversations only once it
+		// has a visible session (arriveLocked).
 		a = newAccount(name, r.cfg.Now(), loaded)
+		r.accounts[key] = a
 	}
 	// m's routing state is set before its worker can see m.
 	m.acct = a
@@ -366,23 +401,37 @@ func (r *Room) Join(ctx context.Context, name string) (*Member, error) {
 	w.mu.Lock()
 	if w.closed { // cannot happen while r.closed is false; kept as a guard
 		w.mu.Unlock()
+		if len(a.members) == 0 {
+			delete(r.accounts, key)
+		}
 		return nil, ErrRoomClosed
 	}
 	w.joined = append(w.joined, m)
 	w.mu.Unlock()
 
-	if fresh {
-		r.accounts[key] = a
-		for conv, kind := range a.conversations() {
-			r.enterLocked(a, conv, kind)
-		}
-	}
-	a.sessions++
+	a.members[m.id] = m
 	m.present = true
+	if hidden {
+		a.hidden++
+		return m, nil
+	}
+	if a.sessions++; a.sessions == 1 {
+		r.arriveLocked(a, name)
+	}
+	return m, nil
+}
+
+// arriveLocked brings a online: its first visible session (spelling its
+// name name) has joined. r.mu held.
+func (r *Room) arriveLocked(a *account, name string) {
+	a.name, a.since = name, r.cfg.Now()
+	for conv := range a.conversations() {
+		r.onlineLocked(a, conv)
+	}
 	// Join notices cost the person a message of their flood limit, so
 	// that reconnecting in a loop cannot flood the room with notices: past
 	// the limit, they come and go quietly.
-	if a.sessions == 1 && r.allow(name) == nil {
+	if r.allow(name) == nil {
 		a.announced = true
 		for conv, kind := range a.conversations() {
 			if kind == Channel {
@@ -390,7 +439,64 @@ func (r *Room) Join(ctx context.Context, name string) (*Member, error) {
 			}
 		}
 	}
-	return m, nil
+}
+
+// goneLocked takes a offline: its last visible session has departed
+// (hidden members may remain, and keep its routing). r.mu held.
+func (r *Room) goneLocked(a *account) {
+	for conv, kind := range a.conversations() {
+		if kind == Channel && a.announced {
+			// spelled as in the join notice
+			r.noticeLocked(Message{Conv: conv, Author: a.name, Kind: KindLeave})
+		}
+		r.offlineLocked(a, conv)
+	}
+	a.announced = false
+	a.away, a.isAway = "", false
+	r.books.seen(a.name, r.cfg.Now())
+}
+
+// Disconnect ends every live member of the account name (compared
+// case-insensitively), visible and hidden, with a *RemovedError giving
+// reason, and returns how many it ended (members that had already ended,
+// or were ended meanwhile another way, are not counted). Each member's
+// Receive returns what was queued and then the *RemovedError, its Err
+// returns it from now on, and the account's departure gives the usual
+// leave notices. Every Join of name that began before Disconnect is ended
+// by it; to keep later ones out, callers remove the account first (a
+// deleted account cannot join). Disconnect waits for Joins in progress (at
+// most 30s); after Close it returns 0.
+func (r *Room) Disconnect(name, reason string) int {
+	ctx, cancel := context.WithTimeout(context.Background(), commitTimeout)
+	defer cancel()
+	// The changes lock, taken and given back: a Join that holds it has
+	// registered its member once Disconnect has it.
+	unlock, err := r.lockChanges(ctx)
+	switch {
+	case errors.Is(err, ErrRoomClosed):
+		return 0 // every member has ended
+	case err != nil:
+		r.log.Warn("chat: disconnect without waiting for joins in progress", "name", name, "err", err)
+	}
+	r.mu.Lock()
+	var members []*Member
+	if a := r.accounts[foldName(name)]; a != nil {
+		members = slices.Collect(maps.Values(a.members))
+	}
+	r.mu.Unlock()
+	if unlock != nil {
+		unlock()
+	}
+	n := 0
+	for _, m := range members {
+		if m.stop(&RemovedError{Reason: reason}) {
+			n++
+		}
+	}
+	if n > 0 {
+		r.log.Info("chat: account disconnected", "name", name, "members", n)
+	}
+	return n
 }
 
 // lockChanges takes the changes lock (see Room): it serialises every change
@@ -438,9 +544,11 @@ func (r *Room) load(ctx context.Context, name string) (loaded, error) {
 	return loaded{ms, ignored}, nil
 }
 
-// depart ends m's presence, whether it left or was evicted, and reports
-// whether this call did (false: it had already departed). The account's
-// last session posts a KindLeave notice in each of its channels.
+// depart takes m out of its account, whether it left, was removed or was
+// evicted, and reports whether this call did (false: it had already
+// departed). The account's last visible session takes it offline (a
+// KindLeave notice in each of its channels); its last member of all ends
+// its routing.
 func (r *Room) depart(m *Member) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -449,21 +557,18 @@ func (r *Room) depart(m *Member) bool {
 	}
 	m.present = false
 	a := m.acct
-	if a.sessions--; a.sessions > 0 {
-		return true
+	delete(a.members, m.id)
+	if m.hidden {
+		a.hidden--
+	} else if a.sessions--; a.sessions == 0 {
+		r.goneLocked(a)
 	}
-	delete(r.accounts, a.key)
-	// a's own sets stay as they are: all its members have ended, so none
-	// receives anything more, and a is never routed again (a later Join
-	// makes a new account).
-	for conv, kind := range a.conversations() {
-		if kind == Channel && a.announced {
-			// spelled as in the join notice
-			r.noticeLocked(Message{Conv: conv, Author: a.name, Kind: KindLeave})
-		}
-		r.offlineLocked(a, conv)
+	if len(a.members) == 0 {
+		// a's own sets stay as they are: all its members have ended, so
+		// none receives anything more, and a is never routed again (a
+		// later Join makes a new account).
+		delete(r.accounts, a.key)
 	}
-	r.books.seen(a.name, r.cfg.Now())
 	return true
 }
 
@@ -484,7 +589,8 @@ func (r *Room) noticeLocked(msg Message) {
 }
 
 // Online returns who is online in conversation conv, each account once (as
-// its first live session spelled it), sorted case-insensitively.
+// its first visible session spelled it), sorted case-insensitively. Hidden
+// members (Watch) are never online.
 func (r *Room) Online(conv int64) []Presence {
 	r.mu.Lock()
 	c := r.convs[conv]
@@ -502,12 +608,13 @@ func (r *Room) Online(conv int64) []Presence {
 	return list
 }
 
-// Presence returns whether the account name is online, and how.
+// Presence returns whether the account name is online (has a visible
+// session), and how.
 func (r *Room) Presence(name string) (Presence, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	a := r.accounts[foldName(name)]
-	if a == nil {
+	if a == nil || a.sessions == 0 { // hidden members are never online
 		return Presence{}, false
 	}
 	return a.presence(), true
