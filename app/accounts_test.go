@@ -208,3 +208,26 @@ func TestDeleteNeedsThePasswordThenEndsTheSessions(t *testing.T) {
 		t.Fatalf("alice's name right after: %v, want held", err)
 	}
 }
+
+// parseKey takes anything a user pastes: it never panics, and what it
+// accepts is a key of an accepted type with a sanitised, bounded comment.
+func FuzzParseKey(f *testing.F) {
+	_, line := newKey(f, "ed25519", 0, "laptop")
+	f.Add(line)
+	f.Add(`command="ls" ` + line)
+	f.Add("ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAAAgQ")
+	f.Add("-----BEGIN OPENSSH PRIVATE KEY-----")
+	f.Fuzz(func(t *testing.T, text string) {
+		key, comment, err := parseKey(text)
+		if err != nil {
+			var r chat.Refusal
+			if !errors.As(err, &r) {
+				t.Fatalf("error %v is not a refusal", err)
+			}
+			return
+		}
+		if !keyTypes[key.Type()] || comment != chat.Sanitize(comment, 100) {
+			t.Fatalf("accepted %q as %s with comment %q", text, key.Type(), comment)
+		}
+	})
+}
