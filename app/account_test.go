@@ -7,33 +7,29 @@ import (
 	gossh "golang.org/x/crypto/ssh"
 )
 
-// /passwd in the full-screen chat: a wrong current password, a new one
-// that breaks the rules, two that differ, each refused with why and the
-// password unchanged; then the change, after which only the new password
-// logs in. No answer is ever on the screen, in what the server sent, or in
-// its log.
+// /passwd in the full-screen chat: each answer is checked as it is
+// given, and a wrong one is said and asked again: the current password,
+// a new one that breaks the rules, a repeat that differs. Then only the
+// new password logs in. No answer is ever on the screen, in what the
+// server sent, or in its log, and Up recalls /passwd, never an answer.
 func TestPasswdInTheChatRefusesThenChanges(t *testing.T) {
 	ts := startServer(t, testConfig(t))
 	tm := ts.chatter(t, "alice", 180, 30)
-	answer := func(answers ...string) {
-		t.Helper()
-		tm.say("/passwd")
-		tm.waitText("Current password:")
-		for _, a := range answers {
-			tm.say(a)
+	tm.say("/passwd")
+	for _, step := range []struct{ question, answer, said string }{
+		{"Current password:", "wrong pass", "The password is wrong."},
+		{"Current password:", "password1", ""},
+		{"New password:", "short", "Password must be 8 to 15 characters long."},
+		{"New password:", "new secret 9", ""},
+		{"New password again:", "new secret 8", "That is not the new password typed before."},
+		{"New password again:", "new secret 9", "Password changed."},
+	} {
+		tm.waitFor(step.question+" asked", func(s string) bool { return strings.HasPrefix(inputRow(s), step.question) })
+		tm.say(step.answer)
+		if step.said != "" {
+			tm.waitText(step.said)
 		}
 	}
-	answer("wrong pass", "new secret 9", "new secret 9")
-	tm.waitText("The current password is wrong. Your password is unchanged.")
-	tm.send("\x15") // Ctrl+U: the refused /passwd came back into the input
-	answer("password1", "short", "short")
-	tm.waitText("The new password must be 8 to 15 characters long. Your password is unchanged.")
-	tm.send("\x15")
-	answer("password1", "new secret 9", "new secret 8")
-	tm.waitText("The two new passwords differ. Your password is unchanged.")
-	tm.send("\x15")
-	answer("password1", "new secret 9", "new secret 9")
-	tm.waitText("Password changed.")
 
 	for _, secret := range []string{"wrong pass", "password1", "new secret", "short"} {
 		if strings.Contains(tm.rawOutput(), secret) {
@@ -80,12 +76,7 @@ func TestAccountDeleteEndsItsSessionsAndHoldsTheName(t *testing.T) {
 	if _, err := ts.srv.store.Account(t.Context(), "alice"); err != nil {
 		t.Fatalf("after a wrong name: %v", err)
 	}
-
-	alice.say("/account delete")
-	alice.waitText("Password:")
-	alice.say("password1")
-	alice.waitText("Type your username to confirm:")
-	alice.say("ALICE")
+	alice.say("ALICE") // asked again
 	for _, tm := range []*terminal{alice, other} {
 		if err := tm.waitEnd(); err != nil {
 			t.Errorf("session end: %v", err)

@@ -31,7 +31,7 @@ const (
 	// are argon2id hashes: each account gets passwordChecksBurst at once,
 	// then one every passwordCheckEvery, so that neither guessing nor
 	// burning the server's CPU is cheap from an unattended terminal.
-	passwordChecksBurst = 5
+	passwordChecksBurst = 6 // a /passwd checks twice: its first answer, then the change
 	passwordCheckEvery  = 12 * time.Second
 )
 
@@ -79,13 +79,16 @@ func parseKey(text string) (gossh.PublicKey, string, error) {
 	key, comment, options, rest, err := gossh.ParseAuthorizedKey([]byte(text))
 	switch {
 	case err != nil:
+		if kind, _, _ := strings.Cut(strings.TrimSpace(text), " "); kind == "ssh-dss" {
+			return nil, "", chat.Refusal("DSA keys (ssh-dss) are not accepted: they are no longer safe. Make an ssh-ed25519 key (ssh-keygen -t ed25519) and paste its .pub line.")
+		}
 		if strings.Contains(text, "PRIVATE KEY") {
 			return nil, "", chat.Refusal("That is a PRIVATE key: never paste it anywhere. Paste the public one, ~/.ssh/id_ed25519.pub (ending in .pub).")
 		}
 		return nil, "", chat.Refusal("That is not a public key: paste the whole line of ~/.ssh/id_ed25519.pub, starting with ssh-ed25519.")
 	case len(options) > 0:
 		return nil, "", chat.Refusal("Paste the key without options: the line from its type (ssh-ed25519...) on.")
-	case len(strings.TrimSpace(string(rest))) > 0:
+	case len(strings.TrimSpace(string(rest))) > 0 || holdsAKey(comment):
 		return nil, "", chat.Refusal("Paste one key at a time.")
 	}
 	if _, isCert := key.(*gossh.Certificate); isCert || !keyTypes[key.Type()] {
@@ -100,6 +103,18 @@ func parseKey(text string) (gossh.PublicKey, string, error) {
 		}
 	}
 	return key, chat.Sanitize(comment, 100), nil
+}
+
+// holdsAKey reports whether a key's comment holds another key: two keys
+// pasted on one line (a paste's line breaks become spaces) parse as the
+// first with the second as its comment.
+func holdsAKey(comment string) bool {
+	for _, word := range strings.Fields(comment) {
+		if keyTypes[word] || word == "ssh-dss" || strings.HasSuffix(word, "-cert-v01@openssh.com") {
+			return true
+		}
+	}
+	return false
 }
 
 func (a *accountService) AddKey(ctx context.Context, account, text string) (chat.KeyInfo, error) {
@@ -207,14 +222,23 @@ func (a *accountService) checkPassword(ctx context.Context, account, password st
 		return err
 	}
 	if !ok {
-		return errWrongPassword
+		return chat.ErrWrongPassword
 	}
 	return nil
 }
 
-// errWrongPassword is checkPassword's refusal; each command says it in its
-// own words.
-var errWrongPassword = errors.New("wrong password")
+// CheckPassword checks account's password for a command's question.
+func (a *accountService) CheckPassword(ctx context.Context, account, password string) error {
+	return a.checkPassword(ctx, account, password)
+}
+
+// PasswordRules are signup's.
+func (a *accountService) PasswordRules(password string) error {
+	if err := store.ValidatePassword(password, a.auth.passwordMin, a.auth.passwordMax); err != nil {
+		return chat.Refusal(capitalise(err.Error()) + ".")
+	}
+	return nil
+}
 
 func (a *accountService) ChangePassword(ctx context.Context, account, current, next, repeat string) error {
 	if err := store.ValidatePassword(next, a.auth.passwordMin, a.auth.passwordMax); err != nil {
@@ -224,7 +248,7 @@ func (a *accountService) ChangePassword(ctx context.Context, account, current, n
 		return chat.Refusal("The two new passwords differ. Your password is unchanged.")
 	}
 	if err := a.checkPassword(ctx, account, current); err != nil {
-		if errors.Is(err, errWrongPassword) {
+		if errors.Is(err, chat.ErrWrongPassword) {
 			return chat.Refusal("The current password is wrong. Your password is unchanged.")
 		}
 		return err
@@ -247,7 +271,7 @@ func (a *accountService) ChangePassword(ctx context.Context, account, current, n
 
 func (a *accountService) Delete(ctx context.Context, account, password string) error {
 	if err := a.checkPassword(ctx, account, password); err != nil {
-		if errors.Is(err, errWrongPassword) {
+		if errors.Is(err, chat.ErrWrongPassword) {
 			return chat.Refusal("The password is wrong. Your account is not deleted.")
 		}
 		return err

@@ -73,6 +73,8 @@ func TestKeyAddRefusesEveryWrongForm(t *testing.T) {
 		{"a private key", "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----", "That is a PRIVATE key"},
 		{"options", `command="ls" ` + good, "Paste the key without options"},
 		{"two lines", good + "\n" + good, "Paste one key at a time."},
+		{"two keys on one line", good + " laptop " + good, "Paste one key at a time."},
+		{"DSA", "ssh-dss AAAAB3NzaC1kc3MAAACBAP", "DSA keys (ssh-dss) are not accepted"},
 		{"short RSA", short, "That RSA key is too short"},
 		{"a certificate", string(gossh.MarshalAuthorizedKey(cert)), "Keys of type ssh-ed25519-cert-v01@openssh.com are not accepted"},
 		{"too long", "ssh-ed25519 " + strings.Repeat("A", 9000), "That is too long for a public key"},
@@ -172,8 +174,8 @@ func TestChangePasswordChecksEverythingThenChanges(t *testing.T) {
 	if ok, _ := store.CheckPassword(acct.PasswordHash, "new password"); !ok {
 		t.Fatal("the new password is not the account's")
 	}
-	// Two checks are spent (the wrong one and the change); three more,
-	// then a refusal without a check.
+	// Three checks are spent (the wrong one, the same one, the change);
+	// three more, then a refusal without a check.
 	for range 3 {
 		_ = a.ChangePassword(ctx, "alice", "guess", "another one", "another one")
 	}

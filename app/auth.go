@@ -127,11 +127,20 @@ func (a *authenticator) setIdentity(ctx ssh.Context, name string) {
 	}
 	p.Extensions[identityKey] = name
 	p.Extensions[methodExtension] = method
+	if method == "password" {
+		// Whether to tell this user how to add a key (loginNotices).
+		if keys, err := a.store.Keys(ctx, name); err == nil && len(keys) > 0 {
+			p.Extensions[hasKeysExtension] = "yes"
+		}
+	}
 	if c := connOf(ctx); c != nil {
 		c.loggedIn()
 	}
 	a.recordLogin(ctx, name, hostOf(ctx.RemoteAddr()), method)
 }
+
+// hasKeysExtension marks a password login of an account that has keys.
+const hasKeysExtension = "messaging-has-keys"
 
 // passwordHandler serves the SSH "password" method.
 func (a *authenticator) passwordHandler(ctx ssh.Context, password string) bool {

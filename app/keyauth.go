@@ -88,9 +88,11 @@ func (a *authenticator) recordLogin(ctx context.Context, name, ip, method string
 }
 
 // loginNotices are the lines a chat shows its user as it opens: how to
-// stop typing a password, after a password login or a signup.
+// stop typing a password, after a signup or a password login of an
+// account with no key yet.
 func loginNotices(ctx ssh.Context) []string {
-	if m := loginMethod(ctx); m == "password" || m == "signup" {
+	m := loginMethod(ctx)
+	if m == "signup" || m == "password" && ctx.Permissions().Extensions[hasKeysExtension] == "" {
 		return []string{chat.KeyAddHint}
 	}
 	return nil

@@ -2,6 +2,7 @@ package chat
 
 import (
 	"context"
+	"errors"
 	"maps"
 	"sync/atomic"
 	"time"
@@ -242,7 +243,8 @@ func (r *Room) storeBooks(ctx context.Context) {
 		}
 	}
 	for _, s := range b.last {
-		if err := r.dir.SetLastSeen(ctx, s.name, s.at); err != nil {
+		// An account deleted since it was seen has nothing to store.
+		if err := r.dir.SetLastSeen(ctx, s.name, s.at); err != nil && !errors.Is(err, ErrNoAccount) {
 			r.log.Warn("chat: last seen not stored", "name", s.name, "err", err)
 		}
 	}

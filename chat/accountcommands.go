@@ -105,16 +105,36 @@ func listKeys(s Session, accounts Accounts) {
 	s.Notice("/key remove N removes one.")
 }
 
-func passwd(s Session, _ string) {
+// passwd asks the current password, checked at once, then the new one,
+// checked against the rules at once, then the new one again: each wrong
+// answer is said and asked again (Question.Check).
+func passwd(s Session, arg string) {
+	if arg != "" {
+		// The line may hold passwords: the user interfaces neither keep
+		// nor recall it (Sensitive).
+		s.Notice("/passwd takes nothing after it: it asks for each password in turn, where nobody sees it. That line is not kept.")
+		return
+	}
 	accounts := accountsOf(s)
 	if accounts == nil {
 		return
 	}
 	name := s.Member().Name()
+	var next string
 	s.Ask([]Question{
-		{Prompt: "Current password: ", Secret: true},
-		{Prompt: "New password: ", Secret: true},
-		{Prompt: "New password again: ", Secret: true},
+		{Prompt: "Current password: ", Secret: true, Check: func(answer string) string {
+			return problem(accounts.CheckPassword(s.Context(), name, answer), "The password is wrong.")
+		}},
+		{Prompt: "New password: ", Secret: true, Check: func(answer string) string {
+			next = answer
+			return problem(accounts.PasswordRules(answer), "")
+		}},
+		{Prompt: "New password again: ", Secret: true, Check: func(answer string) string {
+			if answer != next {
+				return "That is not the new password typed before."
+			}
+			return ""
+		}},
 	}, func(answers []string) {
 		if len(answers) != 3 {
 			return
@@ -125,6 +145,21 @@ func passwd(s Session, _ string) {
 		}
 		s.Notice("Password changed. Your other sessions stay logged in; use the new password from now on.")
 	})
+}
+
+// problem is what a Question.Check says of err: "" for nil, a Refusal's
+// text, wrong for ErrWrongPassword, else the server's trouble.
+func problem(err error, wrong string) string {
+	var refusal Refusal
+	switch {
+	case err == nil:
+		return ""
+	case errors.As(err, &refusal):
+		return string(refusal)
+	case wrong != "" && errors.Is(err, ErrWrongPassword):
+		return wrong
+	}
+	return "The server had a problem checking that. Try again in a moment."
 }
 
 func accountCommand(s Session, arg string) {
@@ -154,26 +189,29 @@ func showAccount(s Session, accounts Accounts) {
 	if len(info.Logins) == 0 {
 		return
 	}
-	s.Notice("Last logins:")
-	for _, l := range info.Logins {
-		s.Notice(fmt.Sprintf("  %s from %s (%s)", l.At.Local().Format("2 Jan 2006 15:04"), Sanitize(l.Address, 64), l.Method))
+	s.Notice("Last logins (scripts count too):")
+	for i, l := range info.Logins {
+		s.Notice(fmt.Sprintf("  %d. %s from %s by %s", i+1, l.At.Local().Format("2 Jan 2006 15:04:05"), Sanitize(l.Address, 64), l.Method))
 	}
 }
 
 // deleteAccount asks for the password, then for the name typed out: a
-// deletion cannot be undone.
+// deletion cannot be undone. Each answer is checked as it is given.
 func deleteAccount(s Session, accounts Accounts) {
 	name := s.Member().Name()
-	s.Notice("Deleting your account removes it, its keys and its channels' memberships for good; your messages stay, marked as from a deleted account, and the name stays unavailable for 30 days.")
+	s.Notice("Deleting your account removes it, your keys and your channel memberships for good; your messages stay, marked as from a deleted account, and the name stays unavailable for 30 days.")
 	s.Ask([]Question{
-		{Prompt: "Password: ", Secret: true},
-		{Prompt: "Type your username to confirm: "},
+		{Prompt: "Password: ", Secret: true, Check: func(answer string) string {
+			return problem(accounts.CheckPassword(s.Context(), name, answer), "The password is wrong.")
+		}},
+		{Prompt: "Type your username to confirm: ", Check: func(answer string) string {
+			if !strings.EqualFold(strings.TrimSpace(answer), name) {
+				return "The name typed is not " + name + ": your account is not deleted."
+			}
+			return ""
+		}},
 	}, func(answers []string) {
 		if len(answers) != 2 {
-			return
-		}
-		if !strings.EqualFold(strings.TrimSpace(answers[1]), name) {
-			s.Notice("The name typed is not " + name + ": your account is not deleted.")
 			return
 		}
 		if err := accounts.Delete(s.Context(), name, answers[0]); err != nil {

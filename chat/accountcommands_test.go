@@ -46,6 +46,20 @@ func (a *memAccounts) RemoveKey(_ context.Context, _, which string) (KeyInfo, er
 	return k, nil
 }
 
+func (a *memAccounts) CheckPassword(_ context.Context, _, password string) error {
+	if password != a.password {
+		return ErrWrongPassword
+	}
+	return nil
+}
+
+func (a *memAccounts) PasswordRules(password string) error {
+	if len(password) < 8 {
+		return Refusal("Password must be 8 to 15 characters long.")
+	}
+	return nil
+}
+
 func (a *memAccounts) ChangePassword(_ context.Context, _, current, next, repeat string) error {
 	if current != a.password {
 		return Refusal("The current password is wrong.")
@@ -96,6 +110,24 @@ func TestAccountCommandsAskMaskedAndNeedAccounts(t *testing.T) {
 		Run(plain, line)
 		if len(plain.notices) != 1 || plain.notices[0] != "Account commands are not available on this server." || !plain.kept || len(plain.asked) > 0 {
 			t.Errorf("%s without Accounts: notices %q, kept %v, asked %v", line, plain.notices, plain.kept, plain.asked)
+		}
+	}
+}
+
+// Lines that may hold a secret are neither kept nor recalled.
+func TestSensitiveLines(t *testing.T) {
+	for line, want := range map[string]bool{
+		"/passwd":           false,
+		"/passwd old new":   true,
+		"  /PASSWD hunter2": true,
+		"/key add -----BEGIN OPENSSH PRIVATE KEY----- x": true,
+		"look: -----BEGIN RSA PRIVATE KEY-----":          true,
+		"/key add ssh-ed25519 AAAA laptop":               false,
+		"hello":                                          false,
+		"//passwd old new":                               false,
+	} {
+		if got := Sensitive(line); got != want {
+			t.Errorf("Sensitive(%q) = %v, want %v", line, got, want)
 		}
 	}
 }

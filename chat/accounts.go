@@ -2,6 +2,8 @@ package chat
 
 import (
 	"context"
+	"errors"
+	"strings"
 	"time"
 )
 
@@ -30,6 +32,11 @@ type Accounts interface {
 	// RemoveKey removes the key of account named by which: a SHA256
 	// fingerprint, or its number in Keys' list.
 	RemoveKey(ctx context.Context, account, which string) (KeyInfo, error)
+	// CheckPassword checks account's password, within the account's
+	// budget of such checks (a Refusal says when to try again).
+	CheckPassword(ctx context.Context, account, password string) error
+	// PasswordRules refuses a new password that breaks the signup rules.
+	PasswordRules(password string) error
 	// ChangePassword sets account's password to next (typed twice: next
 	// and repeat) once current is checked.
 	ChangePassword(ctx context.Context, account, current, next, repeat string) error
@@ -64,8 +71,37 @@ type LoginInfo struct {
 	Method  string // "password", "key" or "signup"
 }
 
+// ErrWrongPassword is Accounts.CheckPassword's answer to a wrong password;
+// each command says it in its own words.
+var ErrWrongPassword = errors.New("wrong password")
+
 // Question is one thing Session.Ask asks, in the input line.
 type Question struct {
 	Prompt string // "Current password: "
 	Secret bool   // typed characters show as •, and the answer is never kept or recalled
+	// Check, if set, runs on the answer as soon as it is given, where
+	// commands run: a problem it returns ("The password is wrong.") is
+	// shown as a notice and the same question is asked again, at most
+	// MaxReasks times; then the questions end as if cancelled, without
+	// "Cancelled.". "" accepts the answer.
+	Check func(answer string) (problem string)
+}
+
+// MaxReasks is how many times Ask asks one question again after its
+// Check refused an answer.
+const MaxReasks = 2
+
+// Sensitive reports whether a line the user typed must not be kept in the
+// input after it ran, nor among the lines Up recalls: it may hold a
+// secret (a private key pasted by mistake, passwords typed after /passwd).
+// The user interfaces check every line they hand to Run.
+func Sensitive(line string) bool {
+	in := ParseInput(line)
+	switch {
+	case strings.Contains(line, "PRIVATE KEY"):
+		return true
+	case in.Command == "passwd" && in.Arg != "":
+		return true
+	}
+	return false
 }

@@ -107,12 +107,24 @@ func (s *session) Member() *Member          { return s.member }
 func (s *session) Current() Conversation    { return s.current }
 func (s *session) LastPrivate() string      { return s.lastPrivate }
 
-// Ask answers with the session's prepared answers (nil: the user cancels).
+// Ask answers with the session's prepared answers (nil: the user
+// cancels), each checked as it is given; the first refused ends the
+// questions, as when its re-asks run out.
 func (s *session) Ask(questions []Question, answer func([]string)) {
 	s.asked = append(s.asked, questions...)
-	if s.answers != nil {
-		answer(s.answers)
+	if s.answers == nil {
+		return
 	}
+	for i, q := range questions {
+		if q.Check == nil {
+			continue
+		}
+		if problem := q.Check(s.answers[i]); problem != "" {
+			s.Notice(problem)
+			return
+		}
+	}
+	answer(s.answers)
 }
 
 func (s *session) Show(c Conversation) {
@@ -372,15 +384,20 @@ func TestEveryCommand(t *testing.T) {
 		{who: "alice", line: "/key remove 1", notices: []string{"Key removed: ssh-ed25519 SHA256:AAAAC3 laptop."}, current: "@bob"},
 		{who: "alice", line: "/key frob", notices: []string{"Usage: /key [list] | /key add KEY | /key remove FINGERPRINT|N"}, current: "@bob", kept: true},
 		{who: "alice", line: "/passwd", current: "@bob"}, // cancelled: nothing said by the command
-		{who: "alice", line: "/passwd", notices: []string{"The current password is wrong."}, current: "@bob", kept: true,
+		{who: "alice", line: "/passwd", notices: []string{"The password is wrong."}, current: "@bob",
 			before: answer("wrong", "new password", "new password")},
+		{who: "alice", line: "/passwd", notices: []string{"Password must be 8 to 15 characters long."}, current: "@bob",
+			before: answer("old password", "short", "short")},
+		{who: "alice", line: "/passwd", notices: []string{"That is not the new password typed before."}, current: "@bob",
+			before: answer("old password", "new password", "new pasword")},
+		{who: "alice", line: "/passwd old new new", notices: []string{"/passwd takes nothing after it"}, current: "@bob"},
 		{who: "alice", line: "/passwd", notices: []string{"Password changed."}, current: "@bob",
 			before: answer("old password", "new password", "new password")},
-		{who: "alice", line: "/account", notices: []string{"Account alice: signed up ", "Last logins:", "  "}, current: "@bob"},
+		{who: "alice", line: "/account", notices: []string{"Account alice: signed up ", "Last logins (scripts count too):", "  1. "}, current: "@bob"},
 		{who: "alice", line: "/account frob", notices: []string{"Usage: /account shows your account; /account delete deletes it."}, current: "@bob", kept: true},
 		{who: "alice", line: "/account delete", notices: []string{"Deleting your account removes it", "The name typed is not alice: your account is not deleted."}, current: "@bob",
 			before: answer("new password", "bob")},
-		{who: "alice", line: "/account delete", notices: []string{"Deleting your account removes it", "The password is wrong."}, current: "@bob", kept: true,
+		{who: "alice", line: "/account delete", notices: []string{"Deleting your account removes it", "The password is wrong."}, current: "@bob",
 			before: answer("old password", "Alice")},
 		{who: "alice", line: "/nosuch", refused: true, notices: []string{"Unknown command /nosuch."}, current: "@bob"},
 		{who: "alice", line: "/quit now", quit: true, current: "@bob"},
