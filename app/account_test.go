@@ -65,7 +65,7 @@ func TestAccountDeleteEndsItsSessionsAndHoldsTheName(t *testing.T) {
 
 	alice.say("/account")
 	alice.waitText("Account alice: signed up ")
-	alice.waitText("from 127.0.0.1 (signup)")
+	alice.waitText("from 127.0.0.1 by signup")
 
 	alice.say("/account delete")
 	alice.waitText("Password:")

@@ -267,7 +267,7 @@ func (l *lineSession) loop(ctx context.Context, keys <-chan []byte, deliveries <
 			}
 		case p := <-failed:
 			l.notice(postTrouble(p.err))
-			if len(l.ed.text) == 0 && !l.ed.dropped && l.echo {
+			if len(l.ed.text) == 0 && !l.ed.dropped && l.echo && !chat.Sensitive(p.line) {
 				l.ed.restore(p.line) // lose nothing: Enter sends it again
 			}
 		case <-idled:
@@ -352,12 +352,16 @@ func (l *lineSession) editor() *lineEditor {
 // submit runs a line through the command table (chat.Run). It reports
 // whether the user left. keep: a line refused may go back to the prompt
 // to be fixed or sent again: when it was typed by hand, not in the middle
-// of a paste, where the next line would join it.
+// of a paste, where the next line would join it; never a line that may
+// hold a secret (chat.Sensitive: a private key pasted, /passwd with
+// passwords after it), whatever the command did.
 func (l *lineSession) submit(line string, keep bool) (quit bool) {
 	if strings.TrimSpace(line) == "" {
 		return false
 	}
+	typed := line
 	line = chat.AfterRefused(line, l.refused)
+	keep = keep && !chat.Sensitive(typed) && !chat.Sensitive(line)
 	s := &lineCommand{l: l, line: line, keep: keep}
 	l.refused = ""
 	if !chat.Run(s, line) && keep {
@@ -435,6 +439,7 @@ type lineAsk struct {
 	answers   []string
 	answer    func([]string)
 	ed        lineEditor // the answer being typed
+	reasks    int        // how many times the question asked was asked again (chat.Question.Check)
 }
 
 // noTerminalSecret is what a Secret question's prompt says without a
@@ -482,12 +487,29 @@ func (l *lineSession) startAsk(s *lineCommand, questions []chat.Question, answer
 	l.ask.next(l.ed.max)
 }
 
-// answered takes the answer to the question asked; after the last, the
-// command's answer runs, on the session it asked from. It reports whether
-// the user left (the answer may quit).
+// answered takes the answer to the question asked. A question with a
+// Check has it checked here, where commands run: a problem is printed as
+// a notice and the same question is asked again, at most chat.MaxReasks
+// times; after that the questions end without "Cancelled." (the problem
+// said why) and the command's answer never runs. After the last answer,
+// the command's answer runs, on the session it asked from. It reports
+// whether the user left (the check or the answer may quit).
 func (l *lineSession) answered(answer string) (quit bool) {
 	a := l.ask
+	if check := a.questions[len(a.answers)].Check; check != nil {
+		if problem := check(answer); problem != "" {
+			l.notice(problem)
+			if a.reasks >= chat.MaxReasks {
+				l.ask = nil // as a cancel, without its notice
+			} else {
+				a.reasks++
+				a.next(l.ed.max) // the same question, in an empty editor
+			}
+			return a.s.quit
+		}
+	}
 	a.answers = append(a.answers, answer)
+	a.reasks = 0
 	if len(a.answers) < len(a.questions) {
 		a.next(l.ed.max)
 		return false

@@ -794,3 +794,113 @@ func TestLineModeEndsWithTheReasonItsAccountWasRemoved(t *testing.T) {
 	}
 	assertPlain(t, bob)
 }
+
+// checkedQuestion is q with a Check that refuses the first refusals
+// answers, saying so on the session too, and records what it was given.
+func (a *lineAsker) checkedQuestion(q chat.Question, refusals int, given *[]string) chat.Question {
+	q.Check = func(answer string) string {
+		*given = append(*given, answer)
+		a.s.Notice(fmt.Sprintf("checking answer %d", len(*given)))
+		if len(*given) <= refusals {
+			return "The password is wrong."
+		}
+		return ""
+	}
+	return q
+}
+
+// A Check runs at Enter: its problem is a notice and the same question is
+// asked again; an answer it accepts goes on to the next question.
+func TestLineModeAsksACheckedQuestionAgainUntilItsAnswerIsAccepted(t *testing.T) {
+	for _, echo := range []bool{true, false} {
+		t.Run(fmt.Sprintf("echo=%v", echo), func(t *testing.T) {
+			a := newLineAsker(echo, "/passwd")
+			var given []string
+			a.ask(a.checkedQuestion(secretQuestion, 2, &given), plainQuestion)
+			a.typed("")
+			for i, answer := range []string{"nope1", "nope2"} {
+				got := a.typed(answer + "\r")
+				if !strings.Contains(got, fmt.Sprintf("-!- checking answer %d", i+1)) || !strings.Contains(got, "-!- The password is wrong.") {
+					t.Errorf("refusal %d printed %q, want the check's notices", i+1, got)
+				}
+				if !strings.Contains(got, "Password") || strings.Contains(got, "Your name") || strings.Contains(got, "nope") || strings.Contains(got, "Cancelled") {
+					t.Errorf("refusal %d printed %q, want the same question again", i+1, got)
+				}
+				if a.l.ask == nil || len(a.l.ask.ed.text) != 0 || a.answers != nil {
+					t.Fatalf("after refusal %d: asking %v, answers %q", i+1, a.l.ask != nil, a.answers)
+				}
+			}
+			if got := a.typed("right\r"); !strings.HasSuffix(got, "Your name: ") {
+				t.Errorf("an accepted answer printed %q, want the next question", got)
+			}
+			a.typed("bob\r")
+			if !slices.Equal(given, []string{"nope1", "nope2", "right"}) {
+				t.Errorf("the check was given %q", given)
+			}
+			if len(a.answers) != 1 || !slices.Equal(a.answers[0], []string{"right", "bob"}) {
+				t.Errorf("answers %q, want right then bob", a.answers)
+			}
+		})
+	}
+}
+
+// After MaxReasks asks again, the next refusal ends the questions without
+// "Cancelled.", and the answer never runs.
+func TestLineModeEndsTheQuestionsAfterMaxReasks(t *testing.T) {
+	a := newLineAsker(true, "/passwd")
+	a.l.ed.restore("a draft")
+	var given []string
+	a.ask(a.checkedQuestion(secretQuestion, 100, &given), plainQuestion)
+	a.typed("")
+	var out string
+	for range chat.MaxReasks + 1 {
+		if a.l.ask == nil {
+			t.Fatalf("the questions ended after %d refusals", len(given))
+		}
+		out += a.typed("nope\r")
+	}
+	if len(given) != chat.MaxReasks+1 || a.l.ask != nil {
+		t.Errorf("%d checks, asking %v", len(given), a.l.ask != nil)
+	}
+	if n := strings.Count(out, "-!- The password is wrong."); n != chat.MaxReasks+1 {
+		t.Errorf("%d problem notices in %q", n, out)
+	}
+	if strings.Contains(out, "Cancelled") || !strings.HasSuffix(out, "> a draft") {
+		t.Errorf("the end printed %q: want no Cancelled., the draft back at the prompt", out)
+	}
+	if a.answers != nil {
+		t.Errorf("the answer ran with %q", a.answers)
+	}
+}
+
+// A line that may hold a secret (chat.Sensitive) never goes back to the
+// prompt, even when the command refused it and kept it.
+func TestLineModeNeverKeepsASensitiveLine(t *testing.T) {
+	ts := startServer(t, testConfig(t))
+	ts.signup(t, "bob", "password1")
+	ctx := context.Background()
+	member, err := ts.srv.room.Join(ctx, "bob")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(member.Leave)
+	a := newLineAsker(true, "")
+	a.l.member, a.l.current, a.l.ed.max = member, ts.srv.room.Lobby(), 1000
+	a.l.convs, a.l.lastID = map[int64]chat.Conversation{}, map[int64]int64{}
+	a.typed("")
+
+	// A refused line that is not sensitive is kept, as before.
+	if got := a.typed("/key add\r"); !strings.Contains(got, "-!- Usage: /key add KEY") || !strings.HasSuffix(got, "> /key add") {
+		t.Fatalf("a refused /key add printed %q, want it back at the prompt", got)
+	}
+	a.typed("\x15")
+	for _, line := range []string{"/key add -----BEGIN OPENSSH PRIVATE KEY----- abc", "/passwd something"} {
+		got := a.typed(line + "\r")
+		if !strings.Contains(got, "-!- ") || !strings.HasSuffix(got, "\r\n> ") {
+			t.Errorf("%q printed %q, want a notice and an empty prompt", line, got)
+		}
+		if len(a.l.ed.text) != 0 || a.l.refused != "" {
+			t.Errorf("%q: at the prompt %q, refused %q", line, string(a.l.ed.text), a.l.refused)
+		}
+	}
+}

@@ -25,6 +25,7 @@ type asker struct {
 	questions []chat.Question
 	answers   []string
 	answer    func([]string)
+	reasks    int // how many times the question shown was asked again (chat.Question.Check)
 }
 
 // maskChar is what a Secret answer's characters are drawn as.
@@ -77,7 +78,7 @@ func (a *asker) next() {
 func (a *asker) end() {
 	a.prompt.clear()
 	a.prompt.input.EchoMode = textinput.EchoNormal
-	a.active, a.s, a.questions, a.answers, a.answer = false, nil, nil, nil, nil
+	a.active, a.s, a.questions, a.answers, a.answer, a.reasks = false, nil, nil, nil, nil, 0
 }
 
 // answering takes a key while a question is asked: Enter answers, Esc and
@@ -105,25 +106,46 @@ func (m *Model) answering(k tea.KeyPressMsg) tea.Cmd {
 	return m.ask.prompt.edit(k)
 }
 
-// answered takes the answer typed; after the last one, the command's
-// answer runs here, in Update, on the session it asked from, which is
-// made this round's: what it asks of the program is returned from this
-// Update. A command whose answer keeps its line (chat.Session.Keep: a
-// wrong password, say) has the line back in an empty input, to send
-// again.
+// answered takes the answer typed. A question with a Check has it
+// checked here, in Update: a problem is shown as a notice and the same
+// question is asked again in an empty line, at most chat.MaxReasks times;
+// after that the questions end without "Cancelled." (the problem said
+// why), and the command's answer never runs. After the last answer, the
+// command's answer runs here, on the session it asked from, which is
+// made this round's: what the check or the answer asks of the program is
+// returned from this Update. A command whose answer keeps its line
+// (chat.Session.Keep: a wrong password, say) has the line back in an
+// empty input, to send again, unless the line may hold a secret
+// (chat.Sensitive).
 func (m *Model) answered() tea.Cmd {
 	a := &m.ask
-	a.answers = append(a.answers, a.prompt.value())
-	a.prompt.clear()
+	s := a.s
+	s.m, s.cmds, s.kept = m, nil, false
+	answer := a.prompt.value()
+	a.prompt.clear() // a refused answer, secret or not, is gone with it
+	if check := a.questions[len(a.answers)].Check; check != nil {
+		if problem := check(answer); problem != "" {
+			m.notice(problem)
+			if a.reasks >= chat.MaxReasks {
+				a.end() // as a cancel, without its notice
+			} else {
+				a.reasks++
+				a.next()
+			}
+			return tea.Batch(s.cmds...)
+		}
+	}
+	a.answers = append(a.answers, answer)
+	a.reasks = 0
 	if len(a.answers) < len(a.questions) {
 		a.next()
-		return nil
+		return tea.Batch(s.cmds...)
 	}
-	s, answers, answer := a.s, a.answers, a.answer
+	answers, run := a.answers, a.answer
 	a.end() // before the answer runs: it may ask again
-	s.m, s.cmds, s.kept = m, nil, false
-	answer(answers)
-	if s.kept && m.prompt.empty() && s.line != "" {
+	s.kept = false
+	run(answers)
+	if s.kept && m.prompt.empty() && s.line != "" && !chat.Sensitive(s.line) {
 		m.prompt.keep(s.line, chat.ParseInput(s.line).Command != "")
 	}
 	return tea.Batch(s.cmds...)

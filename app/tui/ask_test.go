@@ -2,6 +2,7 @@ package tui
 
 import (
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -273,5 +274,149 @@ func TestARemovedMemberIsToldWhy(t *testing.T) {
 	}
 	if got := f.model.ExitReason(); got != reason {
 		t.Errorf("exit reason %q", got)
+	}
+}
+
+// checked is a Question whose Check refuses the first refusals answers,
+// saying so on the session too, and counts its calls.
+func checked(q chat.Question, s **commandScreen, refusals int, calls *int) chat.Question {
+	q.Check = func(answer string) string {
+		*calls++
+		(*s).Notice("checking answer " + strconv.Itoa(*calls))
+		if *calls <= refusals {
+			return "The password is wrong."
+		}
+		return ""
+	}
+	return q
+}
+
+// A Check runs at Enter: its problem is a notice and the same question is
+// asked again, in an empty line, as the same "N of M"; an answer it
+// accepts goes on to the next question.
+func TestACheckedQuestionIsAskedAgainUntilItsAnswerIsAccepted(t *testing.T) {
+	f := newFixture(t, 80, 24, nil)
+	var s *commandScreen
+	calls := 0
+	s, got := f.ask("/passwd", checked(password, &s, 2, &calls), username)
+	for i, answer := range []string{"nope1", "nope2"} {
+		f.typeText(answer)
+		if cmd := f.press(tea.KeyEnter); cmd != nil && isQuit(cmd()) {
+			t.Fatal("a refused answer quit")
+		}
+		if n := len(f.logEntries("The password is wrong.")); n != i+1 {
+			t.Errorf("after refusal %d: %d problem notices, want %d:\n%s", i+1, n, i+1, f.screenText())
+		}
+		if len(f.logEntries("checking answer "+strconv.Itoa(i+1))) != 1 {
+			t.Errorf("the check's own notice is not shown:\n%s", f.screenText())
+		}
+		if !f.model.ask.active || f.inputText() != "Password:" || f.model.ask.prompt.value() != "" {
+			t.Errorf("after refusal %d: asking %v, input row %q", i+1, f.model.ask.active, f.inputText())
+		}
+		if !strings.Contains(f.hintRow(), "1 of 2") {
+			t.Errorf("hint %q, want the same question", f.hintRow())
+		}
+		if got.answers != nil {
+			t.Fatalf("the answer ran with %q", got.answers)
+		}
+	}
+	f.typeText("right")
+	f.press(tea.KeyEnter)
+	if calls != 3 || f.inputText() != "Type your username to confirm:" || !strings.Contains(f.hintRow(), "2 of 2") {
+		t.Errorf("after an accepted answer: %d checks, input row %q, hint %q", calls, f.inputText(), f.hintRow())
+	}
+	f.typeText("alice")
+	f.press(tea.KeyEnter)
+	if len(got.answers) != 1 || !slices.Equal(got.answers[0], []string{"right", "alice"}) {
+		t.Errorf("answers %q, want right then alice", got.answers)
+	}
+	if sc := f.screenText(); strings.Contains(sc, "nope") || strings.Contains(sc, "Cancelled") {
+		t.Errorf("the screen shows a refused secret or a cancel:\n%s", sc)
+	}
+	if slices.ContainsFunc(f.model.prompt.recall, func(l string) bool { return strings.Contains(l, "nope") || l == "right" }) {
+		t.Errorf("the recall holds an answer: %q", f.model.prompt.recall)
+	}
+}
+
+// After MaxReasks asks again, the next refusal ends the questions: no
+// "Cancelled." (the problem said why), and the answer never runs.
+func TestACheckRefusingPastMaxReasksEndsTheQuestions(t *testing.T) {
+	f := newFixture(t, 80, 24, nil)
+	f.typeText("half a draft")
+	var s *commandScreen
+	calls := 0
+	s, got := f.ask("/passwd", checked(password, &s, 100, &calls), username)
+	for range chat.MaxReasks + 1 {
+		if !f.model.ask.active {
+			t.Fatalf("the questions ended after %d refusals", calls)
+		}
+		f.typeText("wrong")
+		f.press(tea.KeyEnter)
+	}
+	if calls != chat.MaxReasks+1 || f.model.ask.active {
+		t.Errorf("%d checks, asking %v: want %d checks, then no question", calls, f.model.ask.active, chat.MaxReasks+1)
+	}
+	if n := len(f.logEntries("The password is wrong.")); n != chat.MaxReasks+1 {
+		t.Errorf("%d problem notices, want %d", n, chat.MaxReasks+1)
+	}
+	if len(f.logEntries("Cancelled.")) != 0 {
+		t.Errorf("the end says Cancelled.:\n%s", f.screenText())
+	}
+	if got.answers != nil {
+		t.Errorf("the answer ran with %q", got.answers)
+	}
+	if v := f.model.prompt.value(); v != "half a draft" || f.model.ask.answers != nil || f.model.ask.prompt.value() != "" {
+		t.Errorf("after the end: input %q, answers %q", v, f.model.ask.answers)
+	}
+}
+
+// A line that may hold a secret (chat.Sensitive) leaves the input after it
+// ran, even when the command kept it (refused), and Up never recalls it;
+// nor does Ctrl+C's "Up brings the line back".
+func TestASensitiveLineIsNeitherKeptNorRecalled(t *testing.T) {
+	for _, tt := range []struct{ line, notice string }{
+		{"/key add -----BEGIN OPENSSH PRIVATE KEY----- abc", "Account commands are not available"}, // refused: Keep
+		{"/passwd something", "/passwd takes nothing after it"},
+	} {
+		t.Run(tt.line, func(t *testing.T) {
+			f := newFixture(t, 80, 24, nil)
+			f.typeText("an earlier line")
+			f.press(tea.KeyEnter)
+			f.typeText(tt.line)
+			f.press(tea.KeyEnter)
+			if len(f.logEntries(tt.notice)) != 1 {
+				t.Errorf("the command's notice is not shown:\n%s", f.screenText())
+			}
+			if v := f.model.prompt.value(); v != "" {
+				t.Errorf("the input holds %q after it ran", v)
+			}
+			for range 3 {
+				f.press(tea.KeyUp)
+				if v := f.model.prompt.value(); v != "an earlier line" {
+					t.Errorf("Up gave %q, want only the line before", v)
+				}
+			}
+			f.press(tea.KeyDown)
+			if v := f.model.prompt.value(); v != "" {
+				t.Errorf("Down past the newest gave %q", v)
+			}
+			// Ctrl+C on it: gone, not stashed for Up.
+			f.typeText(tt.line)
+			f.send(keyCtrlC)
+			f.press(tea.KeyUp)
+			if v := f.model.prompt.value(); v != "an earlier line" {
+				t.Errorf("Up after Ctrl+C gave %q", v)
+			}
+			if slices.Contains(f.model.prompt.recall, tt.line) || f.model.prompt.draft == tt.line || f.model.prompt.refused != "" {
+				t.Errorf("kept: recall %q, draft %q, refused %q", f.model.prompt.recall, f.model.prompt.draft, f.model.prompt.refused)
+			}
+		})
+	}
+	// A refused line that is not sensitive is still kept.
+	f := newFixture(t, 80, 24, nil)
+	f.typeText("/key add ssh-ed25519 AAAA")
+	f.press(tea.KeyEnter)
+	if v := f.model.prompt.value(); v != "/key add ssh-ed25519 AAAA" {
+		t.Errorf("a refused line left the input: %q", v)
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	tea "charm.land/bubbletea/v2"
+
+	"messaging/chat"
 )
 
 // keyBinding is one row of /help's key list and what those keys do: the
@@ -167,14 +169,20 @@ func (m *Model) escKey(tea.KeyPressMsg) (tea.Cmd, bool) {
 }
 
 // interruptKey quits, unless there is a line to lose: then it clears the
-// line, which Up brings back, as a shell does.
+// line, which Up brings back, as a shell does (unless it may hold a
+// secret: chat.Sensitive).
 func (m *Model) interruptKey(tea.KeyPressMsg) (tea.Cmd, bool) {
 	text := m.prompt.value()
 	if text == "" {
 		return tea.Quit, true
 	}
-	m.prompt.remember(text)
 	m.prompt.clear()
+	if chat.Sensitive(text) { // it may hold a secret: gone for good
+		m.prompt.drop()
+		m.notice("Ctrl+C again to quit.")
+		return nil, true
+	}
+	m.prompt.remember(text)
 	m.notice("Ctrl+C again to quit; Up brings the line back.")
 	return nil, true
 }

@@ -115,10 +115,19 @@ func (p *prompt) sent(line string) {
 	p.input.SetValue("")
 }
 
+// drop clears the input of a line that ran and may hold a secret
+// (chat.Sensitive): unlike sent, Up never brings it back, and no draft
+// holds it.
+func (p *prompt) drop() {
+	p.refused, p.draft = "", ""
+	p.recallAt = len(p.recall)
+	p.input.SetValue("")
+}
+
 // giveBack puts text, a line whose post failed, back in an empty input:
 // nothing is lost.
 func (p *prompt) giveBack(text string) {
-	if p.input.Value() == "" {
+	if p.input.Value() == "" && !chat.Sensitive(text) {
 		p.input.SetValue(text)
 	}
 }

@@ -280,7 +280,8 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 // (chat.Run), here in Update, so a person's lines keep the order typed.
 // A line run or sent leaves the input (Up brings it back); a line refused
 // (an unknown command, a command without its argument, a post refused)
-// stays in it for the user to fix.
+// stays in it for the user to fix, unless it may hold a secret
+// (chat.Sensitive): that one leaves, and Up never brings it back.
 func (m *Model) submit() tea.Cmd {
 	if strings.TrimSpace(m.prompt.value()) == "" {
 		// Nothing to send; blanks left in the input would hide the slash
@@ -289,12 +290,19 @@ func (m *Model) submit() tea.Cmd {
 		return nil
 	}
 	line := m.prompt.line()
+	// A line that may hold a secret (a private key pasted, /passwd with
+	// passwords after it) leaves the input whatever the command did, and
+	// Up never brings it back.
+	sensitive := chat.Sensitive(line) || chat.Sensitive(m.prompt.value())
 	s := &commandScreen{m: m, line: line}
-	if ok := chat.Run(s, line); !ok || s.kept { // refused: the line stays in the input
+	switch ok := chat.Run(s, line); {
+	case sensitive:
+		m.prompt.drop()
+	case !ok || s.kept: // refused: the line stays in the input
 		// A command kept is one the table refused (see chat.AfterRefused):
 		// a command typed after it replaces it.
 		m.prompt.keep(line, !ok || chat.ParseInput(line).Command != "")
-	} else {
+	default:
 		m.prompt.sent(line)
 	}
 	return tea.Batch(s.cmds...)
