@@ -14,6 +14,7 @@ type Presence struct {
 	Since  time.Time // online since
 	Away   string    // the reason it gave for being away; "" while here
 	IsAway bool
+	Role   Role // marked in the member column (Role.Mark)
 }
 
 // account is an account with at least one live member, visible or hidden:

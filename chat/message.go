@@ -22,6 +22,12 @@ const (
 	KindTopic                  // Author set the channel's topic to Body
 	KindAway                   // Author went away; Body is the reason
 	KindBack                   // Author is back
+	// KindPurge: Author's messages in Conv with IDs below this one's and
+	// a Time at or after Since were removed by a moderator (Body: the
+	// moderator's name). Screens mark those they show as removed
+	// ("[removed by a moderator]") and show this notice as "bob's recent
+	// messages were removed by a moderator".
+	KindPurge
 )
 
 // Message is one entry in the room's single order. It belongs to one
@@ -36,6 +42,12 @@ type Message struct {
 	// To is an account the message is also for though it is not a member
 	// of Conv: the one invited, or removed, or leaving. "" for most.
 	To string
+	// Removed: a moderator purged it; Body is empty and screens show
+	// "[removed by a moderator]".
+	Removed bool
+	// Since is a KindPurge's start: the time of the first message it
+	// removes.
+	Since time.Time
 }
 
 // History is the room's durable log, every conversation's messages in one

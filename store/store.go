@@ -49,12 +49,49 @@ type Login struct {
 // KeepLogins is how many logins RecordLogin keeps per account (the newest).
 const KeepLogins = 5
 
+// Sanction kinds.
+const (
+	Ban  = "ban"  // no login (password, key, script), no signup from Address
+	Mute = "mute" // reads but does not post
+)
+
+// Sanction is a ban or a mute in force on an account.
+type Sanction struct {
+	Kind    string // Ban or Mute
+	Account string // the account's spelling
+	By      string // who set it
+	Reason  string
+	At      time.Time
+	Until   time.Time // zero: until lifted
+	Address string    // a ban: the address the account last logged in from ("" if none), refused at signup too
+}
+
+// AuditEntry is one moderation action or role change.
+type AuditEntry struct {
+	ID     int64 // increasing; 0 when appending
+	At     time.Time
+	Actor  string // who did it ("" for the command line: "cli")
+	Action string // "kick", "mute", "unmute", "ban", "unban", "purge", "motd", "role", "delete", "reset-password"
+	Target string // whom ("" for motd)
+	Reason string // why, or the detail ("moderator", "2h", "60 min")
+}
+
+// AccountSummary is an account as the admin command line lists it.
+type AccountSummary struct {
+	Name     string
+	Role     chat.Role
+	Created  time.Time
+	LastSeen time.Time // zero: never seen
+	Keys     int
+}
+
 // Account is one user. Name keeps the case it was created with; lookups
 // ignore case, so "Alice" and "alice" are the same account.
 type Account struct {
-	Name         string
-	PasswordHash string // PHC-encoded argon2id, see HashPassword
-	CreatedAt    time.Time
+	Name               string
+	PasswordHash       string // PHC-encoded argon2id, see HashPassword
+	CreatedAt          time.Time
+	MustChangePassword bool // an admin reset it: the next login must set a new one
 }
 
 // Store is what the server needs from a database. Implementations translate
@@ -109,5 +146,40 @@ type Store interface {
 	// KeepLogins newest; Logins lists them, newest first.
 	RecordLogin(ctx context.Context, account string, l Login) error
 	Logins(ctx context.Context, account string) ([]Login, error)
+
+	// SetRole gives account role (ErrNotFound if none); Role reads it
+	// (RoleMember for an account never given one). Accounts lists every
+	// account, by name.
+	SetRole(ctx context.Context, account string, role chat.Role) error
+	Role(ctx context.Context, account string) (chat.Role, error)
+	Accounts(ctx context.Context) ([]AccountSummary, error)
+	// SetMustChangePassword marks (or clears) that account must change its
+	// password at its next login (after an admin's reset); ErrNotFound if
+	// none. Account reports it in Account.MustChangePassword.
+	SetMustChangePassword(ctx context.Context, account string, must bool) error
+
+	// Sanction sets s, replacing any of the same kind on the same account
+	// (ErrNotFound if no such account); Lift removes account's sanction
+	// of kind (ErrNotFound if none in force); Sanctions lists those in
+	// force at now (Until zero or after now), oldest first.
+	Sanction(ctx context.Context, s Sanction) error
+	Lift(ctx context.Context, account, kind string) error
+	Sanctions(ctx context.Context, now time.Time) ([]Sanction, error)
+
+	// SetMOTD stores the message of the day ("": none); MOTD reads it.
+	SetMOTD(ctx context.Context, text string) error
+	MOTD(ctx context.Context) (string, error)
+	// Audit appends e (its ID and At set by the caller's At, ID by the
+	// store) ; AuditLog returns the last n entries, newest first; LastAudit
+	// is the newest entry's ID (0 if none): the server polls it to see
+	// changes made by the command line.
+	Audit(ctx context.Context, e AuditEntry) error
+	AuditLog(ctx context.Context, n int) ([]AuditEntry, error)
+	LastAudit(ctx context.Context) (int64, error)
+
+	// Purge hides author's messages of since and later from history: they
+	// are read back with Removed set and an empty body. It returns how
+	// many it hid.
+	Purge(ctx context.Context, author string, since time.Time) (int, error)
 	Close() error
 }
