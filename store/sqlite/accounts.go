@@ -101,8 +101,8 @@ func (s *Store) Account(ctx context.Context, name string) (store.Account, error)
 		created int64
 	)
 	err := s.db.QueryRowContext(ctx,
-		"SELECT name, password_hash, created_at FROM accounts WHERE name_key = ?",
-		nameKey(name)).Scan(&a.Name, &a.PasswordHash, &created)
+		"SELECT name, password_hash, created_at, must_change FROM accounts WHERE name_key = ?",
+		nameKey(name)).Scan(&a.Name, &a.PasswordHash, &created, &a.MustChangePassword)
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.Account{}, fmt.Errorf("account %q: %w", name, store.ErrNotFound)
 	}
@@ -198,11 +198,12 @@ func (s *Store) fillSkeletons(ctx context.Context) error {
 // names are ASCII (store.ValidateUsername), where ToLower is exact.
 func nameKey(name string) string { return strings.ToLower(name) }
 
-// SetPasswordHash replaces account's password hash; store.ErrNotFound if
-// there is no such account.
+// SetPasswordHash replaces account's password hash and clears its
+// MustChangePassword (this is the new password); store.ErrNotFound if there
+// is no such account.
 func (s *Store) SetPasswordHash(ctx context.Context, account, hash string) error {
 	res, err := s.db.ExecContext(ctx,
-		"UPDATE accounts SET password_hash = ? WHERE name_key = ?", hash, nameKey(account))
+		"UPDATE accounts SET password_hash = ?, must_change = 0 WHERE name_key = ?", hash, nameKey(account))
 	if err == nil {
 		err = mustChange(res, store.ErrNotFound)
 	}
@@ -212,8 +213,9 @@ func (s *Store) SetPasswordHash(ctx context.Context, account, hash string) error
 	return nil
 }
 
-// DeleteAccount removes account and everything that was its own, renames
-// it in what stays, and holds its name until heldUntil (see store.Store);
+// DeleteAccount removes account and everything that was its own (its
+// sanctions too: a ban's address ban ends with it), renames it in what
+// stays, and holds its name until heldUntil (see store.Store);
 // store.ErrNotFound if there is no such account. One immediate
 // transaction: nothing can join, invite or ignore the account halfway
 // through, and the foreign keys to accounts make the final DELETE fail if
@@ -255,6 +257,7 @@ func (s *Store) deleteAccount(ctx context.Context, account string, heldUntil tim
 		{"DELETE FROM members WHERE account_key = ?", []any{key}},
 		{"DELETE FROM invites WHERE account_key = ?", []any{key}},
 		{"DELETE FROM ignores WHERE account_key = ?1 OR other_key = ?1", []any{key}},
+		{"DELETE FROM sanctions WHERE account_key = ?", []any{key}},
 		// Author and To both: the screens tell a /part (To = Author) from
 		// a removal by comparing them.
 		{`UPDATE messages SET

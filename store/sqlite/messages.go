@@ -68,7 +68,7 @@ func (s *Store) insert(ctx context.Context, msgs []chat.Message) ([]int64, error
 
 // insertOne runs the prepared insert for m and returns its ID (0 on error).
 func insertOne(ctx context.Context, stmt *sql.Stmt, m chat.Message) (int64, error) {
-	res, err := stmt.ExecContext(ctx, m.Conv, m.Time.UnixMilli(), m.Author, int64(m.Kind), m.Body, m.To)
+	res, err := stmt.ExecContext(ctx, m.Conv, m.Time.UnixMilli(), m.Author, int64(m.Kind), m.Body, m.To, nullTime(m.Since))
 	if err != nil {
 		return 0, err
 	}
@@ -97,18 +97,21 @@ func (s *Store) Before(ctx context.Context, conv, before int64, limit int) ([]ch
 
 // beforeQuery selects a page of one conversation (conv, before, limit) on
 // the index messages_conv.
-const beforeQuery = "SELECT id, conv, at, author, kind, body, recipient FROM messages WHERE conv = ? AND id < ? ORDER BY id DESC LIMIT ?"
+const beforeQuery = "SELECT id, conv, at, author, kind, body, recipient, removed, since FROM messages WHERE conv = ? AND id < ? ORDER BY id DESC LIMIT ?"
 
 // scanMessage reads the columns Before selects. A kind out of chat.Kind's
-// range is an error.
+// range is an error. A purged message comes back Removed, its body empty
+// (Purge emptied it).
 func scanMessage(row scanner) (chat.Message, error) {
 	var (
-		m  chat.Message
-		at int64
+		m     chat.Message
+		at    int64
+		since sql.NullInt64
 	)
-	if err := row.Scan(&m.ID, &m.Conv, &at, &m.Author, &m.Kind, &m.Body, &m.To); err != nil {
+	if err := row.Scan(&m.ID, &m.Conv, &at, &m.Author, &m.Kind, &m.Body, &m.To, &m.Removed, &since); err != nil {
 		return chat.Message{}, err
 	}
 	m.Time = time.UnixMilli(at)
+	m.Since = fromNull(since)
 	return m, nil
 }

@@ -19,6 +19,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"modernc.org/sqlite" // also registers the "sqlite" driver
 	sqlite3 "modernc.org/sqlite/lib"
@@ -86,7 +87,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
 	s.appendMessage, err = db.PrepareContext(ctx,
-		"INSERT INTO messages (conv, at, author, kind, body, recipient) VALUES (?, ?, ?, ?, ?, ?)")
+		"INSERT INTO messages (conv, at, author, kind, body, recipient, since) VALUES (?, ?, ?, ?, ?, ?, ?)")
 	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
@@ -245,4 +246,20 @@ func query[T any](ctx context.Context, db *sql.DB, scan func(scanner) (T, error)
 		out = append(out, v)
 	}
 	return out, rows.Err()
+}
+
+// nullTime is t in unix milliseconds, NULL if t is zero.
+func nullTime(t time.Time) sql.NullInt64 {
+	if t.IsZero() {
+		return sql.NullInt64{}
+	}
+	return sql.NullInt64{Int64: t.UnixMilli(), Valid: true}
+}
+
+// fromNull reads what nullTime wrote: the zero time for NULL.
+func fromNull(ms sql.NullInt64) time.Time {
+	if !ms.Valid {
+		return time.Time{}
+	}
+	return time.UnixMilli(ms.Int64)
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -88,7 +89,7 @@ func TestPragmas(t *testing.T) {
 		"synchronous":  "2", // FULL
 		"busy_timeout": "5000",
 		"foreign_keys": "1",
-		"user_version": "4",
+		"user_version": "5",
 	} {
 		var got string
 		if err := s.db.QueryRowContext(t.Context(), "PRAGMA "+pragma).Scan(&got); err != nil {
@@ -345,4 +346,60 @@ func createVersion(t *testing.T, path string, version int, seed func(context.Con
 	if err := seed(ctx, db); err != nil {
 		t.Fatalf("seed version %d: %v", version, err)
 	}
+}
+
+// A database from before migration 0005: its accounts are members who need
+// not change their passwords, its messages are not removed and have no
+// start, and a purge finds them.
+func TestModerationMigration(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "messaging.db")
+	createVersion(t, path, 4, func(ctx context.Context, db *sql.DB) error {
+		_, err := db.ExecContext(ctx, `
+			INSERT INTO accounts (name, name_key, skeleton, password_hash, created_at) VALUES ('Alice', 'alice', 'alice', 'h', 1600000000000);
+			INSERT INTO messages (at, author, kind, body) VALUES (1700000000001, 'Alice', 1, 'one')`)
+		return err
+	})
+
+	s := open(t, path)
+	defer s.Close()
+	a, err := s.Account(ctx, "alice")
+	if err != nil || a.MustChangePassword {
+		t.Errorf("Account(alice) after upgrade = %+v, %v; want it not to change its password", a, err)
+	}
+	if r, err := s.Role(ctx, "alice"); err != nil || r != chat.RoleMember {
+		t.Errorf("Role(alice) after upgrade = %v, %v; want member", r, err)
+	}
+	msgs, err := s.Before(ctx, 1, 0, 10)
+	if err != nil || len(msgs) != 1 || msgs[0].Removed || !msgs[0].Since.IsZero() || msgs[0].Body != "one" {
+		t.Fatalf("Before after upgrade = %+v, %v; want the old message as it was", msgs, err)
+	}
+	if n, err := s.Purge(ctx, "alice", time.UnixMilli(1_700_000_000_000)); err != nil || n != 1 {
+		t.Errorf("Purge of an old message = %d, %v; want 1", n, err)
+	}
+}
+
+// AuditLog returns at most maxAuditLog entries, however many are asked
+// for.
+func TestAuditLogIsBounded(t *testing.T) {
+	ctx := t.Context()
+	s := open(t, filepath.Join(t.TempDir(), "messaging.db"))
+	defer s.Close()
+	if _, err := s.db.ExecContext(ctx, `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)
+		INSERT INTO audit (at, actor, action) SELECT i, 'cli', 'kick' FROM n`, maxAuditLog+5); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []int{0, -1, maxAuditLog + 1, math.MaxInt} {
+		log, err := s.AuditLog(ctx, n)
+		if err != nil || len(log) != maxAuditLog || log[0].ID != maxAuditLog+5 {
+			t.Errorf("AuditLog(%d) = %d entries from ID %v, %v; want the newest %d", n, len(log), firstID(log), err, maxAuditLog)
+		}
+	}
+}
+
+func firstID(log []store.AuditEntry) int64 {
+	if len(log) == 0 {
+		return 0
+	}
+	return log[0].ID
 }

@@ -72,6 +72,17 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ANewAccountOfADeletedNameGetsANewDirectConversation", testNewAccountOfADeletedName},
 		{"DeletedNamesAndLookAlikesAreHeldUntilTheHoldEnds", testDeletedNamesAreHeld},
 		{"ANameIsNeverFreeWhileItsAccountIsBeingDeleted", testNameNeverFreeDuringDeletion},
+		{"RolesAreMemberUntilSetAndNeedAnAccount", testRoles},
+		{"MustChangePasswordIsSetAndClearedByANewPassword", testMustChangePassword},
+		{"ASanctionReplacesOneOfTheSameKind", testSanctionReplaces},
+		{"SanctionsPastTheirEndAreNotInForce", testSanctionsExpire},
+		{"LiftOfNoSanctionInForceIsNotFound", testLift},
+		{"DeleteAccountTakesItsSanctions", testDeleteAccountTakesSanctions},
+		{"TheMessageOfTheDayIsSetAndCleared", testMOTD},
+		{"TheAuditLogIsNewestFirstAndBounded", testAuditLog},
+		{"PurgeHidesExactlyTheAuthorsMessagesSinceTheTime", testPurge},
+		{"PurgeNoticesKeepTheirStart", testPurgeNoticeSince},
+		{"AccountsListsEveryAccountByNameWithItsKeyCount", testAccounts},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -555,5 +566,5 @@ func equalIDs(msgs []chat.Message, want []int64) bool {
 // sameMessage compares with time.Time.Equal, which ignores the location.
 func sameMessage(a, b chat.Message) bool {
 	return a.ID == b.ID && a.Conv == b.Conv && a.Time.Equal(b.Time) && a.Author == b.Author &&
-		a.Kind == b.Kind && a.Body == b.Body && a.To == b.To
+		a.Kind == b.Kind && a.Body == b.Body && a.To == b.To && a.Removed == b.Removed && a.Since.Equal(b.Since)
 }
