@@ -67,7 +67,7 @@ func dumbTerminal(term string) bool {
 func (s *Server) lineMode(next ssh.Handler) ssh.Handler {
 	return func(sess ssh.Session) {
 		if pty, _, ok := sess.Pty(); !ok || dumbTerminal(pty.Term) {
-			s.runLines(sess, loginNotices(sess.Context()))
+			s.runLines(sess, s.loginNotices(sess.Context()))
 			return
 		}
 		next(sess)
@@ -609,17 +609,34 @@ func (l *lineSession) show(msgs []chat.Message) {
 	}
 }
 
+// removedText is what shows in place of a message a moderator removed.
+const removedText = "[removed by a moderator]"
+
 // formatLine is a room message as one line, as the chat screen's log shows
 // it (without the seconds). What other users wrote is sanitised again
 // here: history and other nodes are inputs too.
 func formatLine(msg chat.Message) string {
 	author, body := chat.Sanitize(msg.Author, 64), chat.Sanitize(msg.Body, 0)
 	at := msg.Time.Format("15:04") + " "
+	if msg.Removed && (msg.Kind == chat.KindText || msg.Kind == chat.KindAction) {
+		body = removedText
+	}
 	switch msg.Kind {
 	case chat.KindText:
 		return at + author + ": " + body
 	case chat.KindAction:
 		return at + "* " + author + " " + body
+	case chat.KindPurge:
+		// A line printed cannot be taken back: this says which were.
+		since := msg.Since.Format("15:04")
+		if msg.Since.Format(time.DateOnly) != msg.Time.In(msg.Since.Location()).Format(time.DateOnly) {
+			since = msg.Since.Format("Mon 2 Jan 15:04") // times alone do not say which day
+		}
+		text := at + "-- " + author + "'s messages since " + since + " were removed by a moderator"
+		if body != "" {
+			text += " (" + body + ")"
+		}
+		return text
 	case chat.KindJoin:
 		if strings.EqualFold(msg.To, msg.Author) { // /join, not a login
 			return at + "→ " + author + " joined the channel"

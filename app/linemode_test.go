@@ -352,6 +352,16 @@ func TestFormatLine(t *testing.T) {
 		{chat.Message{Time: at, Kind: chat.KindSystem, Body: "notice"}, "09:05 notice"},
 		// Stored text is sanitised again on the way out.
 		{chat.Message{Time: at, Author: "b\x1b[31mob", Kind: chat.KindText, Body: "a\x1b]0;t\x07b\r\nc\u202e"}, "09:05 b[31mob: a]0;tb  c"},
+		// A message a moderator removed keeps its name and time, whatever
+		// body a store left in it.
+		{chat.Message{Time: at, Author: "bob", Kind: chat.KindText, Removed: true}, "09:05 bob: [removed by a moderator]"},
+		{chat.Message{Time: at, Author: "bob", Kind: chat.KindText, Body: "old", Removed: true}, "09:05 bob: [removed by a moderator]"},
+		{chat.Message{Time: at, Author: "bob", Kind: chat.KindAction, Removed: true}, "09:05 * bob [removed by a moderator]"},
+		// A purge cannot unprint the lines: it says which were removed.
+		{chat.Message{Time: at, Author: "bob", Kind: chat.KindPurge, Body: "carol", Since: at.Add(-time.Hour)},
+			"09:05 -- bob's messages since 08:05 were removed by a moderator (carol)"},
+		{chat.Message{Time: at, Author: "bob", Kind: chat.KindPurge, Body: "carol", Since: at.Add(-24 * time.Hour)},
+			"09:05 -- bob's messages since Tue 3 Mar 09:05 were removed by a moderator (carol)"},
 	} {
 		if got := formatLine(tt.msg); got != tt.want {
 			t.Errorf("formatLine(%+v) = %q, want %q", tt.msg, got, tt.want)

@@ -567,12 +567,18 @@ type scriptMessage struct {
 	Kind         string `json:"kind"`
 	Text         string `json:"text"`
 	To           string `json:"to,omitempty"` // an invitation's or a removal's account
+	// Removed: a moderator removed the message; its text is "".
+	Removed bool `json:"removed,omitempty"`
+	// Since is a purge's start (RFC 3339, UTC): From's messages since
+	// then, in the conversation, were removed by a moderator.
+	Since string `json:"since,omitempty"`
 }
 
 // kindNames are the --json kinds.
 var kindNames = map[chat.Kind]string{
 	chat.KindText: "text", chat.KindAction: "action", chat.KindJoin: "join", chat.KindLeave: "leave",
 	chat.KindSystem: "system", chat.KindTopic: "topic", chat.KindAway: "away", chat.KindBack: "back",
+	chat.KindPurge: "purge",
 }
 
 // line is msg, of the conversation title, as one line with its line end.
@@ -582,6 +588,14 @@ var kindNames = map[chat.Kind]string{
 func (f scriptFormatter) line(msg chat.Message, title string) []byte {
 	author, body := chat.Sanitize(msg.Author, 64), chat.Sanitize(msg.Body, f.maxBody)
 	at := msg.Time.UTC().Format(time.RFC3339)
+	var since string
+	switch {
+	case msg.Removed:
+		body = ""
+	case msg.Kind == chat.KindPurge:
+		// The moderator's name (Body) stays with the screens.
+		body, since = "", msg.Since.UTC().Format(time.RFC3339)
+	}
 	if f.asJSON {
 		kind, ok := kindNames[msg.Kind]
 		if !ok {
@@ -591,14 +605,21 @@ func (f scriptFormatter) line(msg chat.Message, title string) []byte {
 		enc := json.NewEncoder(&b)
 		enc.SetEscapeHTML(false)
 		_ = enc.Encode(scriptMessage{ID: msg.ID, Time: at, Conversation: chat.Sanitize(title, 64),
-			From: author, Kind: kind, Text: body, To: chat.Sanitize(msg.To, 64)})
+			From: author, Kind: kind, Text: body, To: chat.Sanitize(msg.To, 64), Removed: msg.Removed, Since: since})
 		return b.Bytes()
 	}
 	var b strings.Builder
 	if title != f.lobby {
 		b.WriteString("[" + chat.Sanitize(title, 64) + "] ")
 	}
-	b.WriteString(at + " " + scriptText(msg.Kind, author, body, strings.EqualFold(msg.To, msg.Author)) + "\n")
+	text := scriptText(msg.Kind, author, body, strings.EqualFold(msg.To, msg.Author))
+	switch {
+	case msg.Removed && (msg.Kind == chat.KindText || msg.Kind == chat.KindAction):
+		text = scriptText(msg.Kind, author, removedText, false)
+	case msg.Kind == chat.KindPurge:
+		text = "-- " + author + "'s messages since " + since + " were removed by a moderator"
+	}
+	b.WriteString(at + " " + text + "\n")
 	return []byte(b.String())
 }
 

@@ -793,3 +793,108 @@ func TestTheWatchClosesARemovedSessionsConnectionAfterTheGrace(t *testing.T) {
 		t.Errorf("no reason in the log:\n%s", ts.logs.String())
 	}
 }
+
+func TestHistoryShowsAPurgedMessageAsRemovedAndThePurgeNotice(t *testing.T) {
+	ts := startServer(t, testConfig(t))
+	ts.accounts(t, "alice", "bob")
+	ctx := context.Background()
+	postAll(t, ts.member(t, "bob"), "before the purge")
+	since := time.Now().Truncate(time.Second).Add(time.Second)
+	lobby := ts.srv.room.Lobby()
+	// Stored at since and after: the purge removes them.
+	later := []chat.Message{
+		{Conv: lobby.ID, Author: "bob", Kind: chat.KindText, Time: since, Body: "spam one"},
+		{Conv: lobby.ID, Author: "bob", Kind: chat.KindAction, Time: since.Add(time.Second), Body: "spams"},
+		{Conv: lobby.ID, Author: "alice", Kind: chat.KindText, Time: since.Add(2 * time.Second), Body: "stop it"},
+	}
+	if err := ts.srv.store.Append(ctx, later); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := ts.srv.store.Purge(ctx, "bob", since); err != nil || n != 2 {
+		t.Fatalf("Purge = %d, %v; want 2 removed", n, err)
+	}
+	notice := chat.Message{Conv: lobby.ID, Author: "bob", Kind: chat.KindPurge, Time: since.Add(3 * time.Second), Body: "carol", Since: since}
+	if err := ts.srv.store.Append(ctx, []chat.Message{notice}); err != nil {
+		t.Fatal(err)
+	}
+
+	out := ts.mustRun(t, "alice", "history 5", "")
+	if strings.Contains(out, "spam") || strings.Contains(out, "carol") {
+		t.Errorf("history shows a removed text or the moderator:\n%s", out)
+	}
+	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+	at := since.UTC().Format(time.RFC3339)
+	want := []string{
+		`bob: before the purge`,
+		`bob: \[removed by a moderator\]`,
+		`\* bob \[removed by a moderator\]`,
+		`alice: stop it`,
+		`-- bob's messages since ` + at + ` were removed by a moderator`,
+	}
+	if len(lines) != len(want) {
+		t.Fatalf("history 5 printed %d lines, want %d:\n%s", len(lines), len(want), out)
+	}
+	for i, w := range want {
+		if !regexp.MustCompile(`^` + scriptTime + ` ` + w + `$`).MatchString(lines[i]) {
+			t.Errorf("line %d: %q, want %s", i+1, lines[i], w)
+		}
+	}
+
+	type removedLine struct {
+		From    string `json:"from"`
+		Kind    string `json:"kind"`
+		Removed bool   `json:"removed"`
+		Since   string `json:"since"`
+	}
+	var got []removedLine
+	for _, l := range strings.Split(strings.TrimSuffix(ts.mustRun(t, "alice", "history 4 --json", ""), "\n"), "\n") {
+		var r removedLine
+		if err := json.Unmarshal([]byte(l), &r); err != nil {
+			t.Fatalf("line %q: %v", l, err)
+		}
+		if (r.Removed || r.Kind == "purge") && !strings.Contains(l, `"text":""`) {
+			t.Errorf("line %q: want an empty text", l)
+		}
+		got = append(got, r)
+	}
+	wantJSON := []removedLine{
+		{From: "bob", Kind: "text", Removed: true},
+		{From: "bob", Kind: "action", Removed: true},
+		{From: "alice", Kind: "text"},
+		{From: "bob", Kind: "purge", Since: at},
+	}
+	if !slices.Equal(got, wantJSON) {
+		t.Errorf("history 4 --json:\n got %+v\nwant %+v", got, wantJSON)
+	}
+}
+
+func TestScriptLinesOfARemovedMessageAndAPurge(t *testing.T) {
+	at := time.Date(2026, 3, 4, 14, 7, 0, 0, time.UTC)
+	since := at.Add(-2 * time.Minute)
+	removed := chat.Message{ID: 7, Time: at, Author: "bob", Kind: chat.KindText, Body: "left behind", Removed: true}
+	purge := chat.Message{ID: 9, Time: at, Author: "bob", Kind: chat.KindPurge, Body: "carol", Since: since}
+	f := scriptFormatter{lobby: "#lobby", maxBody: 1000}
+	for _, tt := range []struct {
+		msg  chat.Message
+		want string
+	}{
+		{removed, "2026-03-04T14:07:00Z bob: [removed by a moderator]\n"},
+		{purge, "2026-03-04T14:07:00Z -- bob's messages since 2026-03-04T14:05:00Z were removed by a moderator\n"},
+	} {
+		if got := string(f.line(tt.msg, "#lobby")); got != tt.want {
+			t.Errorf("text line of %+v = %q, want %q", tt.msg, got, tt.want)
+		}
+	}
+	f.asJSON = true
+	for _, tt := range []struct {
+		msg  chat.Message
+		want string
+	}{
+		{removed, `{"id":7,"time":"2026-03-04T14:07:00Z","conversation":"#lobby","from":"bob","kind":"text","text":"","removed":true}` + "\n"},
+		{purge, `{"id":9,"time":"2026-03-04T14:07:00Z","conversation":"#lobby","from":"bob","kind":"purge","text":"","since":"2026-03-04T14:05:00Z"}` + "\n"},
+	} {
+		if got := string(f.line(tt.msg, "#lobby")); got != tt.want {
+			t.Errorf("JSON line of %+v = %s, want %s", tt.msg, got, tt.want)
+		}
+	}
+}

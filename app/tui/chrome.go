@@ -153,7 +153,8 @@ func cell(style paint, text string, width int) sideCell {
 }
 
 // memberRows is the member column after its border: who is online in the
-// conversation shown, those away dimmed; nil when the terminal is narrow.
+// conversation shown, each marked with their role ("@" an admin, "+" a
+// moderator), those away dimmed; nil when the terminal is narrow.
 func (m *Model) memberRows() []sideCell {
 	if !m.showSide() {
 		return nil
@@ -172,11 +173,12 @@ func (m *Model) memberRows() []sideCell {
 			break
 		}
 		name := chat.Sanitize(p.Name, 64)
+		marked := p.Role.Mark() + name // "@alice": the mark is cut with the name
 		if p.IsAway {
-			rows[row] = cell(m.st.hint, name+" (away)", inner)
+			rows[row] = cell(m.st.hint, marked+" (away)", inner)
 			continue
 		}
-		rows[row] = cell(m.st.nameStyle(name, m.me), name, inner)
+		rows[row] = cell(m.st.nameStyle(name, m.me), marked, inner)
 	}
 	return rows
 }

@@ -28,6 +28,10 @@ type lineKey struct {
 	id      int64 // room messages only: the room never reuses an id
 	width   int
 	profile colorprofile.Profile
+	// removed: the message was removed by a moderator after it was
+	// drawn. Its rendering then differs, though the id does not: the old
+	// text must never be served for it again.
+	removed bool
 }
 
 // NewLineCache returns an empty cache, to share between sessions.

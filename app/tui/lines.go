@@ -18,6 +18,10 @@ import (
 // under the text, not under the time.
 const timeWidth = 9
 
+// removedText is what the log shows in place of a post a moderator
+// removed.
+const removedText = "[removed by a moderator]"
+
 // indent, timeWidth spaces, hangs a message's wrapped lines under its
 // text.
 const indent = "         "
@@ -183,7 +187,11 @@ func (s *styles) render(e entry, me string, width int) []line {
 	default:
 		plainHead, text, textStyle = "", body, s.system
 	}
-	if e.mention {
+	switch {
+	case !e.local && m.Removed && isPost(m):
+		// The name and the time stay: who said something, and when.
+		text, textStyle = removedText, s.hint
+	case e.mention:
 		textStyle = s.mention
 	}
 	wrapped := wrapText(plainHead+text, width-timeWidth)

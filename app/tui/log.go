@@ -93,6 +93,9 @@ func (l *logView) push(msg chat.Message, live bool) (added, mentioned bool) {
 	if l.oldestID == 0 {
 		l.oldestID = msg.ID
 	}
+	if msg.Kind == chat.KindPurge {
+		l.purge(msg)
+	}
 	e := l.entry(msg)
 	l.add(e)
 	if live && l.scroll > 0 {
@@ -107,8 +110,11 @@ func (l *logView) entry(msg chat.Message) entry {
 	if text, ok := eventText(msg); ok {
 		msg.Kind, msg.Body = chat.KindSystem, text
 	}
+	if msg.Removed {
+		msg.Body = "" // what shows is removedText, whatever a store kept
+	}
 	e := entry{msg: msg}
-	if isPost(msg) {
+	if isPost(msg) && !msg.Removed {
 		e.mention = !strings.EqualFold(msg.Author, l.me) && mentions(msg.Body, l.me)
 	}
 	return e
@@ -132,6 +138,8 @@ func eventText(msg chat.Message) (text string, ok bool) {
 		return msg.Author + " is away: " + msg.Body, true
 	case chat.KindBack:
 		return msg.Author + " is back", true
+	case chat.KindPurge:
+		return purgeText(msg), true
 	case chat.KindLeave:
 		switch {
 		case msg.Body != "":
@@ -145,6 +153,42 @@ func eventText(msg chat.Message) (text string, ok bool) {
 		}
 	}
 	return "", false
+}
+
+// purgeText is what a purge says: "bob's messages since 14:05 were removed
+// by a moderator (carol)", with the day when it is not the purge's.
+func purgeText(msg chat.Message) string {
+	since := msg.Since.Format("15:04")
+	if !sameDay(msg.Since, msg.Time.In(msg.Since.Location())) {
+		since = msg.Since.Format("Mon 2 Jan 15:04")
+	}
+	text := msg.Author + "'s messages since " + since + " were removed by a moderator"
+	if msg.Body != "" {
+		text += " (" + msg.Body + ")"
+	}
+	return text
+}
+
+// purge marks as removed the posts the log holds that p, a KindPurge,
+// removes: its Author's, with a Time at or after its Since and an ID below
+// its own (the log is of p's conversation). The log is drawn again if any
+// was: their lines are replaced, never changed in place.
+func (l *logView) purge(p chat.Message) {
+	changed := false
+	for i := range l.entries {
+		e := &l.entries[i]
+		if e.local || e.msg.Removed || !isPost(e.msg) || e.msg.ID == 0 || e.msg.ID >= p.ID ||
+			!strings.EqualFold(e.msg.Author, p.Author) || e.msg.Time.Before(p.Since) {
+			continue
+		}
+		e.msg.Removed, e.msg.Body, e.mention = true, "", false
+		changed = true
+	}
+	if changed {
+		l.reflow() // the scroll offset counts from the bottom
+		l.scroll = min(l.scroll, l.top())
+		l.unseen = min(l.unseen, l.entriesBelow())
+	}
 }
 
 // isPost reports whether msg is something a person wrote: what counts as
@@ -357,7 +401,7 @@ func (l *logView) render(e entry, remember bool) []line {
 	if l.shared == nil || e.msg.ID == 0 || e.mention || strings.EqualFold(e.msg.Author, l.me) {
 		return l.st.render(e, l.me, l.wrap)
 	}
-	key := lineKey{id: e.msg.ID, width: l.wrap, profile: l.st.profile}
+	key := lineKey{id: e.msg.ID, width: l.wrap, profile: l.st.profile, removed: e.msg.Removed}
 	if lines, ok := l.shared.get(key); ok {
 		return lines
 	}

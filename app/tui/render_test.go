@@ -330,7 +330,7 @@ func BenchmarkDrawNewMessage(b *testing.B) {
 				if shared {
 					b.StopTimer()
 					other := *s.Model
-					other.log.shared.put(lineKey{msg.ID, other.wrapWidth(), other.st.profile}, other.st.render(entry{msg: msg}, "carol", other.wrapWidth()))
+					other.log.shared.put(lineKey{id: msg.ID, width: other.wrapWidth(), profile: other.st.profile}, other.st.render(entry{msg: msg}, "carol", other.wrapWidth()))
 					b.StartTimer()
 				}
 				s.Model.apply(receivedMsg{[]chat.Message{msg}})
