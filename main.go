@@ -10,10 +10,16 @@ import (
 	"messaging/app"
 )
 
-// SIGINT and SIGTERM stop the server; SIGHUP stops it too, telling users it
-// is restarting (whoever sends it starts the server again).
+// With no arguments it runs the server: SIGINT and SIGTERM stop it; SIGHUP
+// stops it too, telling users it is restarting (whoever sends it starts the
+// server again). With arguments it is the admin command line (app.Command).
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	if len(os.Args) > 1 {
+		code := app.Command(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+		stop()
+		os.Exit(code)
+	}
 	ctx, cancel := context.WithCancelCause(ctx)
 	stopHangUp := func() {}
 	// Not when started with SIGHUP ignored (nohup): the hangup of the

@@ -50,7 +50,8 @@ type authenticator struct {
 	dummyHash      string       // checked for unknown users so they cost as much as known ones
 	passwordMin    int
 	passwordMax    int
-	publicHost     string // the host name in the hints that show an ssh command
+	publicHost     string   // the host name in the hints that show an ssh command
+	metrics        *metrics // counts logins and signups; nil: none
 }
 
 func newAuthenticator(st store.Store, log *slog.Logger, cfg Config, lim *limits) (*authenticator, error) {
@@ -147,14 +148,18 @@ func (a *authenticator) passwordHandler(ctx ssh.Context, password string) bool {
 	if strings.EqualFold(ctx.User(), signupUser) {
 		return false // signup needs the keyboard-interactive dialogue
 	}
-	return a.login(ctx, ctx.User(), password)
+	ok := a.login(ctx, ctx.User(), password, nil)
+	a.metrics.login("password", ok)
+	return ok
 }
 
 // keyboardInteractiveHandler serves "keyboard-interactive", which OpenSSH
 // tries before "password": ordinary logins arrive here as well as signups.
 func (a *authenticator) keyboardInteractiveHandler(ctx ssh.Context, challenge gossh.KeyboardInteractiveChallenge) bool {
 	if strings.EqualFold(ctx.User(), signupUser) {
-		return a.signup(ctx, challenge)
+		ok := a.signup(ctx, challenge)
+		a.metrics.login("signup", ok)
+		return ok
 	}
 	// Why the connection's last try failed: a client shows nothing for a
 	// refused attempt, so the next prompt says it.
@@ -163,7 +168,9 @@ func (a *authenticator) keyboardInteractiveHandler(ctx ssh.Context, challenge go
 	if err != nil || len(answers) != 1 {
 		return false
 	}
-	return a.login(ctx, ctx.User(), answers[0])
+	ok := a.login(ctx, ctx.User(), answers[0], challenge)
+	a.metrics.login("keyboard-interactive", ok)
+	return ok
 }
 
 // loginProblemKey holds, in a connection's context, why its last login
@@ -209,8 +216,10 @@ func waitText(d time.Duration) string {
 // first whether the password is checked at all (limits.mayTry): not from a
 // penalised address, nor while this address backs off from this account,
 // nor once the account has spent its hourly budget of failures from every
-// address; a refusal says when to try again.
-func (a *authenticator) login(ctx ssh.Context, name, password string) bool {
+// address; a refusal says when to try again. An account whose password an
+// admin reset must choose a new one first (changeResetPassword), through
+// challenge: nil for the "password" method, which cannot ask.
+func (a *authenticator) login(ctx ssh.Context, name, password string, challenge gossh.KeyboardInteractiveChallenge) bool {
 	ip := hostOf(ctx.RemoteAddr())
 	account := name
 	if store.ValidateUsername(name) != nil {
@@ -255,8 +264,77 @@ func (a *authenticator) login(ctx ssh.Context, name, password string) bool {
 		return false
 	}
 	a.limits.succeeded(ip, account)
+	if why := a.banned(ctx, acct.Name); why != "" {
+		a.log.Info("login refused: banned", "user", acct.Name, "remote", ctx.RemoteAddr().String())
+		ctx.SetValue(loginProblemKey{}, why)
+		if challenge != nil {
+			endSignup(ctx, challenge, why) // shown; no answer can help, so the connection ends
+		}
+		return false
+	}
+	if acct.MustChangePassword && !a.changeResetPassword(ctx, challenge, acct.Name, password) {
+		return false
+	}
 	a.setIdentity(ctx, acct.Name)
 	return true
+}
+
+// resetRounds bounds the rounds of choosing a new password after an
+// admin's reset, all inside the keyboard-interactive attempt that checked
+// the one-time password.
+const resetRounds = 3
+
+// changeResetPassword has the user of name, whose password an admin reset
+// (store.Account.MustChangePassword) and who has just given the one-time
+// password oneTime, choose a new one with signup's rules, asking through
+// challenge; a wrong answer is explained in the next round's instruction.
+// It reports whether the new password is set (which clears the mark): the
+// login proceeds only then. With no challenge (the "password" method) it
+// cannot ask, and refuses.
+func (a *authenticator) changeResetPassword(ctx ssh.Context, challenge gossh.KeyboardInteractiveChallenge, name, oneTime string) bool {
+	remote := ctx.RemoteAddr().String()
+	if challenge == nil {
+		a.log.Info("login refused: the password was reset and the password method cannot change it", "user", name, "remote", remote)
+		ctx.SetValue(loginProblemKey{}, "Your password was reset by an admin: log in with keyboard-interactive authentication to choose a new one.")
+		return false
+	}
+	rule := fmt.Sprintf("Password: %d to %d characters.", a.passwordMin, a.passwordMax)
+	intro := "Your password was reset by an admin: choose a new one."
+	var problem error
+	for round := 1; round <= resetRounds; round++ {
+		if problem != nil {
+			intro = fmt.Sprintf("%s. Please try again (attempt %d of %d).", capitalise(problem.Error()), round, resetRounds)
+		}
+		answers, err := challenge("Messaging", intro+"\n"+rule,
+			[]string{"New password: ", "Repeat new password: "}, []bool{false, false})
+		if err != nil || len(answers) != 2 {
+			return false
+		}
+		next, repeat := answers[0], answers[1]
+		switch problem = store.ValidatePassword(next, a.passwordMin, a.passwordMax); {
+		case problem != nil:
+		case next != repeat:
+			problem = errors.New("the two passwords differ")
+		case next == oneTime:
+			problem = errors.New("the new password must not be the one-time password")
+		}
+		if problem != nil {
+			continue
+		}
+		hash, err := a.hashPassword(ctx, next)
+		if err == nil {
+			err = a.store.SetPasswordHash(ctx, name, hash)
+		}
+		if err != nil {
+			a.log.Error("set password after reset", "user", name, "err", err)
+			ctx.SetValue(loginProblemKey{}, "Sorry, the server could not change your password. Please try again later.")
+			return false
+		}
+		a.log.Info("password changed after reset", "user", name, "remote", remote)
+		return true
+	}
+	ctx.SetValue(loginProblemKey{}, capitalise(problem.Error())+". Too many attempts: your password is unchanged. Log in with the one-time password to try again.")
+	return false
 }
 
 // checkPassword runs one argon2id check under the hashing semaphore.
@@ -309,6 +387,10 @@ func (a *authenticator) signup(ctx ssh.Context, challenge gossh.KeyboardInteract
 	if !a.limits.maySignUp(ip) { // say so before asking anything
 		return endSignup(ctx, challenge, quotaMessage)
 	}
+	if why := a.bannedAddress(ctx, ip); why != "" { // a banned account's address
+		a.log.Info("signup refused: banned address", "remote", ctx.RemoteAddr().String())
+		return endSignup(ctx, challenge, why)
+	}
 	nameRule := "Username: letters and digits, 2 to 20, starting with a letter."
 	passwordRule := fmt.Sprintf("Password: %d to %d characters.", a.passwordMin, a.passwordMax)
 	var (
@@ -344,6 +426,7 @@ func (a *authenticator) signup(ctx ssh.Context, challenge gossh.KeyboardInteract
 			problem = a.createAccount(ctx, ip, name, answers[0], answers[1])
 			if problem == nil {
 				a.log.Info("signup", "user", name, "remote", ctx.RemoteAddr().String())
+				a.metrics.signup()
 				_, _ = challenge("", fmt.Sprintf("Welcome to Messaging, %s! Next time, log in with: ssh%s %s@%s",
 					name, portFlag(ctx.LocalAddr()), name, a.publicHost), nil, nil)
 				a.setIdentity(ctx, name)

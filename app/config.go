@@ -3,12 +3,15 @@ package app
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"net"
 	"os"
 	"strconv"
 	"strings"
 	"time"
+
+	"messaging/store"
 )
 
 // Config is everything the server reads from its environment. LoadConfig is
@@ -52,6 +55,19 @@ type Config struct {
 	// PPROF_ADDR: a loopback host:port serving Go's profiler; "" (the
 	// default) serves nothing.
 	PprofAddr string
+
+	// METRICS_ADDR: the host:port serving /metrics (Prometheus), /healthz
+	// and /readyz; "" (the default) serves nothing. Any address is
+	// accepted; one not on the loopback interface is warned about at
+	// start.
+	MetricsAddr string
+
+	LogFormat string     // LOG_FORMAT: "text" (the default) or "json"
+	LogLevel  slog.Level // LOG_LEVEL: debug, info (the default), warn or error
+
+	// ADMINS: accounts made admins at start, if they exist (comma
+	// separated). Taking a name out demotes nobody: the command line does.
+	Admins []string
 
 	// RESTART_NOTICE: every stop tells users the server is restarting, as
 	// a stop caused by ErrRestart does (for a service that is always
@@ -163,6 +179,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		IdleTimeout:       duration("IDLE_TIMEOUT", "0"),
 		Keepalive:         duration("KEEPALIVE", "30s"),
 		PprofAddr:         getenv("PPROF_ADDR"),
+		MetricsAddr:       getenv("METRICS_ADDR"),
 		RestartNotice:     flag("RESTART_NOTICE"),
 
 		// One account's failures from every address, per hour (limits.mayTry).
@@ -196,10 +213,43 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 			errs = append(errs, fmt.Errorf("PPROF_ADDR=%q %v", c.PprofAddr, err))
 		}
 	}
+	if c.MetricsAddr != "" {
+		if _, err := metricsListenAddr(c.MetricsAddr); err != nil {
+			errs = append(errs, fmt.Errorf("METRICS_ADDR=%q %v", c.MetricsAddr, err))
+		}
+	}
+	var ok bool
+	if c.LogFormat, ok = parseLogFormat(getenv("LOG_FORMAT")); !ok {
+		errs = append(errs, fmt.Errorf("LOG_FORMAT=%q is not a log format: use text or json", getenv("LOG_FORMAT")))
+	}
+	if c.LogLevel, ok = parseLogLevel(getenv("LOG_LEVEL")); !ok {
+		errs = append(errs, fmt.Errorf("LOG_LEVEL=%q is not a log level: use debug, info, warn or error", getenv("LOG_LEVEL")))
+	}
+	c.Admins, errs = parseAdmins(getenv("ADMINS"), errs)
 	if strings.ContainsRune(c.Database, 0) || strings.ContainsRune(c.HostKey, 0) {
 		errs = append(errs, errors.New("DATABASE and HOST_KEY must not contain NUL bytes"))
 	}
 	return c, errors.Join(errs...)
+}
+
+// parseAdmins reads ADMINS: account names separated by commas (blanks
+// around them ignored), each a valid username, each once.
+func parseAdmins(raw string, errs []error) ([]string, []error) {
+	var names []string
+	seen := map[string]bool{}
+	for _, name := range strings.Split(raw, ",") {
+		name = strings.TrimSpace(name)
+		switch {
+		case name == "":
+			continue
+		case store.ValidateUsername(name) != nil:
+			errs = append(errs, fmt.Errorf("ADMINS names %q, which cannot be an account: %v", name, store.ValidateUsername(name)))
+		case !seen[strings.ToLower(name)]:
+			seen[strings.ToLower(name)] = true
+			names = append(names, name)
+		}
+	}
+	return names, errs
 }
 
 // loopbackAddr accepts host:port on the loopback interface only: the

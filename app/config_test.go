@@ -2,9 +2,11 @@ package app
 
 import (
 	"context"
+	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -27,8 +29,9 @@ func TestLoadConfigDefaults(t *testing.T) {
 		HostKey: ".ssh/messaging_ed25519", PasswordMin: 8, PasswordMax: 15, History: 100, MaxMessage: 1000,
 		MaxSessions: 1000, MaxSessionsPerIP: 10, MaxUnauth: 64, MaxUnauthPerIP: 8, SignupsPerIPHour: 3,
 		PenaltyFailures: 5, AccountFailures: 3, MsgBurst: 5, MsgPerSec: 1, InputRate: 4096, SignupNamesPerMin: 30,
-		MaxChannels: 1000, ChannelsPerUser: 50, KeysPerAccount: 10, IdleTimeout: 0, Keepalive: 30 * time.Second, AccountFailuresHour: 100}
-	if got != want {
+		MaxChannels: 1000, ChannelsPerUser: 50, KeysPerAccount: 10, IdleTimeout: 0, Keepalive: 30 * time.Second, AccountFailuresHour: 100,
+		LogFormat: "text", LogLevel: slog.LevelInfo}
+	if !reflect.DeepEqual(got, want) {
 		t.Errorf("defaults = %+v, want %+v", got, want)
 	}
 	if got.ListenAddr() != "0.0.0.0:4848" {
@@ -47,6 +50,8 @@ func TestLoadConfigReadsEveryVariable(t *testing.T) {
 		"INPUT_RATE": "0", "SIGNUP_NAMES_PER_MIN": "5", "MAX_CHANNELS": "0", "CHANNELS_PER_USER": "7",
 		"PPROF_ADDR": "[::1]:6060", "PUBLIC_HOST": "chat.example.org", "RESTART_NOTICE": "1",
 		"ACCOUNT_FAILURES_HOUR": "250", "KEYS_PER_ACCOUNT": "3",
+		"METRICS_ADDR": "0.0.0.0:9090", "LOG_FORMAT": "JSON", "LOG_LEVEL": "debug",
+		"ADMINS": " alice, Bob ,,ALICE",
 	}))
 	if err != nil {
 		t.Fatal(err)
@@ -57,8 +62,9 @@ func TestLoadConfigReadsEveryVariable(t *testing.T) {
 		PenaltyFailures: 0, AccountFailures: 10, MsgBurst: 0, MsgPerSec: 0.5, InputRate: 0, SignupNamesPerMin: 5,
 		MaxChannels: 0, ChannelsPerUser: 7, AccountFailuresHour: 250, KeysPerAccount: 3,
 		IdleTimeout: 30 * time.Minute,
-		PprofAddr:   "[::1]:6060", PublicHost: "chat.example.org", RestartNotice: true}
-	if got != want {
+		PprofAddr:   "[::1]:6060", PublicHost: "chat.example.org", RestartNotice: true,
+		Admins: []string{"alice", "Bob"}, MetricsAddr: "0.0.0.0:9090", LogFormat: "json", LogLevel: slog.LevelDebug}
+	if !reflect.DeepEqual(got, want) {
 		t.Errorf("got %+v, want %+v", got, want)
 	}
 	if got.ListenAddr() != "[::1]:2222" {
@@ -72,6 +78,8 @@ func TestLoadConfigRejectsBadValues(t *testing.T) {
 		want string
 	}{
 		{map[string]string{"PORT": "http"}, `PORT="http" is not a whole number`},
+		{map[string]string{"ADMINS": "alice,b!ob"}, `ADMINS names "b!ob", which cannot be an account`},
+		{map[string]string{"ADMINS": "x"}, `ADMINS names "x"`},
 		{map[string]string{"PORT": "-1"}, "PORT=-1 is out of range"},
 		{map[string]string{"PORT": "65536"}, "PORT=65536 is out of range"},
 		{map[string]string{"PORT": " 4848"}, "PORT"},
@@ -141,6 +149,15 @@ func TestLoadConfigRejectsBadValues(t *testing.T) {
 		{map[string]string{"PUBLIC_HOST": "ex\x1b[2J"}, "PUBLIC_HOST"},
 		{map[string]string{"RESTART_NOTICE": "yes"}, `RESTART_NOTICE="yes" is not a switch`},
 		{map[string]string{"RESTART_NOTICE": "2"}, "RESTART_NOTICE"},
+		{map[string]string{"LOG_FORMAT": "xml"}, `LOG_FORMAT="xml" is not a log format: use text or json`},
+		{map[string]string{"LOG_FORMAT": "logfmt"}, "LOG_FORMAT"},
+		{map[string]string{"LOG_LEVEL": "verbose"}, `LOG_LEVEL="verbose" is not a log level: use debug, info, warn or error`},
+		{map[string]string{"LOG_LEVEL": "warning"}, "LOG_LEVEL"},
+		{map[string]string{"LOG_LEVEL": "-4"}, "LOG_LEVEL"},
+		{map[string]string{"METRICS_ADDR": "9090"}, `METRICS_ADDR="9090" is not host:port`},
+		{map[string]string{"METRICS_ADDR": "127.0.0.1:99999"}, `METRICS_ADDR="127.0.0.1:99999" has no port`},
+		{map[string]string{"METRICS_ADDR": "127.0.0.1:metrics"}, "has no port"},
+		{map[string]string{"METRICS_ADDR": "bad host:9090"}, `METRICS_ADDR="bad host:9090" has no valid host`},
 	}
 	for _, tt := range tests {
 		_, err := LoadConfig(env(tt.env))
@@ -151,11 +168,12 @@ func TestLoadConfigRejectsBadValues(t *testing.T) {
 }
 
 func TestLoadConfigReportsEveryProblemTogether(t *testing.T) {
-	_, err := LoadConfig(env(map[string]string{"PORT": "x", "NUM_TH": "0", "ADDR": "?", "PUBLIC_HOST": "a b", "RESTART_NOTICE": "y"}))
+	_, err := LoadConfig(env(map[string]string{"PORT": "x", "NUM_TH": "0", "ADDR": "?", "PUBLIC_HOST": "a b", "RESTART_NOTICE": "y",
+		"LOG_FORMAT": "xml", "LOG_LEVEL": "loud", "METRICS_ADDR": "nowhere"}))
 	if err == nil {
 		t.Fatal("no error")
 	}
-	for _, name := range []string{"PORT", "NUM_TH", "ADDR", "PUBLIC_HOST", "RESTART_NOTICE"} {
+	for _, name := range []string{"PORT", "NUM_TH", "ADDR", "PUBLIC_HOST", "RESTART_NOTICE", "LOG_FORMAT", "LOG_LEVEL", "METRICS_ADDR"} {
 		if !strings.Contains(err.Error(), name) {
 			t.Errorf("error %q does not mention %s", err, name)
 		}
@@ -164,11 +182,11 @@ func TestLoadConfigReportsEveryProblemTogether(t *testing.T) {
 
 func TestRunExitsWithStatus2OnBadConfig(t *testing.T) {
 	var stderr strings.Builder
-	code := Run(t.Context(), env(map[string]string{"NUM_TH": "0", "PUBLIC_HOST": "chat.example.org:22"}), &stderr)
+	code := Run(t.Context(), env(map[string]string{"NUM_TH": "0", "PUBLIC_HOST": "chat.example.org:22", "LOG_LEVEL": "loud"}), &stderr)
 	if code != 2 {
 		t.Errorf("exit status %d, want 2", code)
 	}
-	for _, name := range []string{"NUM_TH", "PUBLIC_HOST"} {
+	for _, name := range []string{"NUM_TH", "PUBLIC_HOST", "LOG_LEVEL"} {
 		if !strings.Contains(stderr.String(), name) {
 			t.Errorf("stderr %q does not explain the problem with %s", stderr.String(), name)
 		}

@@ -61,11 +61,19 @@ func (a *authenticator) keyVerified(ctx ssh.Context, conn gossh.ConnMetadata, pe
 	if perms == nil || perms.Extensions[identityKey] == "" {
 		return nil, errors.New("key login without an identity") // cannot happen: keyHandler accepted the key
 	}
+	name, fingerprint := perms.Extensions[identityKey], perms.Extensions[keyExtension]
+	if why := a.banned(ctx, name); why != "" {
+		// A key login has no prompt to say it in: refused, the client
+		// falls through to the next method, whose prompt says why.
+		a.log.Info("key login refused: banned", "user", name, "remote", conn.RemoteAddr().String())
+		ctx.SetValue(loginProblemKey{}, why)
+		return nil, errors.New("banned")
+	}
 	if c := connOf(ctx); c != nil {
 		c.loggedIn()
 	}
-	name, fingerprint := perms.Extensions[identityKey], perms.Extensions[keyExtension]
 	a.recordLogin(ctx, name, hostOf(conn.RemoteAddr()), "key")
+	a.metrics.login("key", true)
 	bg, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeWriteTimeout)
 	defer cancel()
 	if err := a.store.KeyUsed(bg, fingerprint, time.Now()); err != nil {
@@ -87,13 +95,17 @@ func (a *authenticator) recordLogin(ctx context.Context, name, ip, method string
 	}
 }
 
-// loginNotices are the lines a chat shows its user as it opens: how to
-// stop typing a password, after a signup or a password login of an
-// account with no key yet.
-func loginNotices(ctx ssh.Context) []string {
+// loginNotices are the lines a chat shows its user as it opens: the
+// message of the day, if any, then how to stop typing a password, after a
+// signup or a password login of an account with no key yet.
+func (s *Server) loginNotices(ctx ssh.Context) []string {
+	var notices []string
+	if motd := s.motd(ctx); motd != "" {
+		notices = append(notices, "Message of the day: "+motd)
+	}
 	m := loginMethod(ctx)
 	if m == "signup" || m == "password" && ctx.Permissions().Extensions[hasKeysExtension] == "" {
-		return []string{chat.KeyAddHint}
+		notices = append(notices, chat.KeyAddHint)
 	}
-	return nil
+	return notices
 }

@@ -68,6 +68,8 @@ type limits struct {
 	accountHour  *lru.LRU[string, *hourly]
 	signupsByIP  *lru.LRU[string, []time.Time]
 	takenByIP    *lru.LRU[string, *rate.Limiter] // signup's "taken" answers per address
+
+	metrics *metrics // counts the waits imposed; nil: none
 }
 
 // pair is an account (in lower case) and an address: the key of the
@@ -275,6 +277,7 @@ func (l *limits) failed(ip, account string) (retryIn time.Duration) {
 		if p.record(now, l.cfg.PenaltyFailures, penaltyMin, penaltyMax, penaltyCalm) {
 			// The whole address waits; start counting afresh after.
 			p.failures = 0
+			l.metrics.addressPenalty()
 		}
 		retryIn = max(retryIn, p.until.Sub(now))
 	}
@@ -285,7 +288,9 @@ func (l *limits) failed(ip, account string) (retryIn time.Duration) {
 	if l.cfg.AccountFailures > 0 {
 		p := track(l.pairFails, pair{key, ip})
 		// Every failure past the threshold doubles the back-off.
-		p.record(now, l.cfg.AccountFailures, accountMin, accountMax, accountCalm)
+		if p.record(now, l.cfg.AccountFailures, accountMin, accountMax, accountCalm) {
+			l.metrics.loginBackoff()
+		}
 		p.checked()
 		retryIn = max(retryIn, p.until.Sub(now))
 	}

@@ -56,6 +56,8 @@ type Server struct {
 	lines     *tui.LineCache // log lines rendered once for the sessions showing them alike
 	// authFailures logs failed logins, summarised per address.
 	authFailures *repeatLog
+	metrics      *metrics // nil unless METRICS_ADDR is set
+	metricsAddr  net.Addr // where the metrics are served, nil if not
 }
 
 // ErrRestart, as the cause of the context Run or Serve was given
@@ -73,7 +75,7 @@ func Run(ctx context.Context, getenv func(string) string, stderr io.Writer) int 
 		fmt.Fprintf(stderr, "messaging: invalid configuration:\n%v\n", err)
 		return 2
 	}
-	log := slog.New(slog.NewTextHandler(stderr, nil))
+	log := newLogger(cfg, stderr)
 	if cfg.PprofAddr != "" {
 		if _, err := serveProfiler(ctx, cfg.PprofAddr, log); err != nil {
 			log.Error("start", "err", err)
@@ -100,7 +102,8 @@ func Run(ctx context.Context, getenv func(string) string, stderr io.Writer) int 
 }
 
 // New opens the store, loads or creates the host key and starts listening.
-// Call Serve to accept connections.
+// Call Serve to accept connections. The metrics endpoint (METRICS_ADDR), if
+// any, serves until ctx ends.
 func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	return newWith(ctx, cfg, log)
 }
@@ -143,13 +146,19 @@ func warnIfShared(log *slog.Logger, path string) {
 }
 
 func newServer(ctx context.Context, cfg Config, log *slog.Logger, st store.Store, opts ...option) (*Server, error) {
+	var m *metrics
+	if cfg.MetricsAddr != "" {
+		m = newMetrics()
+	}
 	lim := newLimits(cfg, time.Now)
+	lim.metrics = m
 	auth, err := newAuthenticator(st, log, cfg, lim)
 	if err != nil {
 		return nil, err
 	}
+	auth.metrics = m
 	s := &Server{log: log, store: st, cfg: cfg, limits: lim, auth: auth, sessions: newSessionSet(), lines: tui.NewLineCache(),
-		chatInput: func(r io.Reader) io.Reader { return r }, authFailures: newRepeatLog(log, repeatWindow, repeatFirst)}
+		chatInput: func(r io.Reader) io.Reader { return r }, authFailures: newRepeatLog(log, repeatWindow, repeatFirst), metrics: m}
 	for _, o := range opts {
 		o(s)
 	}
@@ -158,7 +167,7 @@ func newServer(ctx context.Context, cfg Config, log *slog.Logger, st store.Store
 		wish.WithPublicKeyAuth(auth.keyHandler),
 		wish.WithPasswordAuth(auth.passwordHandler),
 		wish.WithKeyboardInteractiveAuth(auth.keyboardInteractiveHandler),
-		wish.WithMiddleware(s.middleware()...),
+		wish.WithMiddleware(m.withMetrics(s.middleware())...),
 	)
 	if err != nil {
 		return nil, fmt.Errorf("ssh server (host key %s): %w", cfg.HostKey, err)
@@ -190,12 +199,32 @@ func newServer(ctx context.Context, cfg Config, log *slog.Logger, st store.Store
 		MaxChannels:        cfg.MaxChannels,
 		ChannelsPerAccount: cfg.ChannelsPerUser,
 		Accounts:           accounts,
+		Observe:            m.observer(),
+		Moderation:         &moderationService{store: st, log: log, now: time.Now},
 	}, log)
 	if err != nil {
 		s.listener.Close()
 		return nil, err
 	}
 	accounts.disconnect = func(account, reason string) { s.room.Disconnect(account, reason) }
+	// ADMINS, then the sanctions in force, before the first login.
+	if err := s.applyAdmins(ctx); err != nil {
+		s.room.Close()
+		s.listener.Close()
+		return nil, err
+	}
+	if err := s.applyModeration(ctx); err != nil {
+		s.room.Close()
+		s.listener.Close()
+		return nil, err
+	}
+	if m != nil {
+		if err := s.serveMetrics(ctx); err != nil {
+			s.room.Close()
+			s.listener.Close()
+			return nil, err
+		}
+	}
 	return s, nil
 }
 
@@ -220,6 +249,10 @@ func (s *Server) HostKeyFingerprint() string {
 func (s *Server) Serve(ctx context.Context) error {
 	served := make(chan error, 1)
 	go func() { served <- s.ssh.Serve(s.listener) }()
+	// Changes from the command line reach the live sessions.
+	watchCtx, stopWatch := context.WithCancel(context.WithoutCancel(ctx))
+	watched := make(chan struct{})
+	go func() { defer close(watched); s.watchModeration(watchCtx) }()
 	var serveErr error
 	select {
 	case <-ctx.Done():
@@ -231,6 +264,8 @@ func (s *Server) Serve(ctx context.Context) error {
 	s.log.Info("shutting down", "sessions", s.sessions.len(), "restart", restart)
 	// Each session restores its terminal and tells its user why.
 	s.sessions.endAll(shutdown{restart: restart}, shutdownGrace)
+	stopWatch()
+	<-watched
 	s.room.Close() // after the last post a program could make
 	// Not ssh.Server.Shutdown: its WaitGroup races with connections still
 	// finishing their handshake. The server's own count of open

@@ -123,7 +123,7 @@ func (s *Server) runChat(ssh.Handler) ssh.Handler {
 			MaxMessage: s.cfg.MaxMessage, IdleTimeout: s.cfg.IdleTimeout,
 			Profile: colorprofile.Env(append(sess.Environ(), "TERM="+pty.Term)),
 			Lines:   s.lines,
-			Notices: loginNotices(sess.Context()),
+			Notices: s.loginNotices(sess.Context()),
 		})
 		if err != nil { // a panic (with its stack), or the program failed
 			s.log.Error("session ended by an error", "user", name, "err", err)

@@ -38,6 +38,7 @@ type account struct {
 	announced bool               // its join was announced, so its leave will be
 	away      string
 	isAway    bool
+	role      Role // shown in Presence: loaded at Join, changed by Room.SetRole
 
 	convs   atomic.Pointer[map[int64]ConvKind] // the conversations it is in
 	ignores atomic.Pointer[map[string]bool]    // by foldName
@@ -59,7 +60,7 @@ func newAccount(name string, now time.Time, l loaded) *account {
 }
 
 func (a *account) presence() Presence {
-	return Presence{Name: a.name, Since: a.since, Away: a.away, IsAway: a.isAway}
+	return Presence{Name: a.name, Since: a.since, Away: a.away, IsAway: a.isAway, Role: a.role}
 }
 
 // conversations is the set of conversations a is in: read-only.

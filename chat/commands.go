@@ -113,6 +113,17 @@ func init() {
 		{Name: "key", Args: "[add KEY|list|remove N]", Help: "your SSH public keys: log in without a password", Run: key},
 		{Name: "passwd", Help: "change your password", Run: passwd},
 		{Name: "account", Args: "[delete]", Help: "your account: signed up, keys, last logins (or delete it)", Run: accountCommand},
+		{Name: "motd", Args: "[TEXT|clear]", Help: "the message of the day; (admins) set or clear it", Run: motd},
+		{Name: "op", Args: "NAME", Help: "(admins) make NAME a moderator", Run: func(s Session, arg string) { setRole(s, arg, RoleModerator) }},
+		{Name: "deop", Args: "NAME", Help: "(admins) make moderator NAME a member again", Run: func(s Session, arg string) { setRole(s, arg, RoleMember) }},
+		{Name: "kick", Args: "NAME [REASON]", Help: "(moderators) end NAME's sessions now", Run: kick},
+		{Name: "mute", Args: "NAME [DURATION] [REASON]", Help: "(moderators) NAME reads but cannot post, for 10m, 2h, 7d... or until lifted", Run: mute},
+		{Name: "unmute", Args: "NAME", Help: "(moderators) let NAME post again", Run: unmute},
+		{Name: "ban", Args: "NAME [DURATION] [REASON]", Help: "(moderators) kick NAME and refuse their logins, for 10m, 2h, 7d... or until lifted", Run: ban},
+		{Name: "unban", Args: "NAME", Help: "(moderators) let NAME log in again", Run: unban},
+		{Name: "bans", Help: "(moderators) list the bans and mutes in force", Run: listSanctions},
+		{Name: "purge", Args: "NAME [MINUTES]", Help: "(moderators) remove NAME's messages of the last MINUTES (60)", Run: purge},
+		{Name: "audit", Args: "[N]", Help: "(moderators) the last N moderation actions (20)", Run: audit},
 		{Name: "quit", Help: "leave the chat", Run: func(s Session, _ string) { s.Quit() }},
 	}
 }

@@ -442,7 +442,7 @@ func TestEveryCommand(t *testing.T) {
 		}
 	}
 	for _, c := range Commands() {
-		if !typed[c.Name] {
+		if !typed[c.Name] && !slices.Contains(moderationCommands, c.Name) { // TestModerationCommands
 			t.Errorf("/%s is not tested here", c.Name)
 		}
 	}

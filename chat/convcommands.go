@@ -191,7 +191,7 @@ func whois(s Session, arg string) {
 		return
 	}
 	now := time.Now()
-	s.Notice(fmt.Sprintf("%s: signed up %s", w.Name, w.Created.Local().Format("2 Jan 2006")))
+	s.Notice(fmt.Sprintf("%s: signed up %s%s", w.Name, w.Created.Local().Format("2 Jan 2006"), roleSuffix(w.Role)))
 	switch {
 	case w.Online && w.Presence.IsAway:
 		s.Notice("  away" + suffix(": ", Sanitize(w.Presence.Away, maxAwayReason)) + "; online since " + w.Presence.Since.Local().Format("15:04"))

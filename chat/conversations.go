@@ -534,6 +534,7 @@ type Whois struct {
 	Online   bool
 	Presence Presence // when Online
 	Common   []string // channels both are in, by name
+	Role     Role     // as Moderation holds it (RoleMember without one)
 }
 
 // Whois describes the account name to the member: when it signed up,
@@ -547,6 +548,12 @@ func (m *Member) Whois(ctx context.Context, name string) (Whois, error) {
 	}
 	w := Whois{Profile: p}
 	w.Presence, w.Online = m.room.Presence(p.Name)
+	w.Role = w.Presence.Role
+	if mod := m.room.cfg.Moderation; mod != nil {
+		if w.Role, err = mod.Role(ctx, p.Name); err != nil {
+			return w, err
+		}
+	}
 	m.room.mu.Lock()
 	if s, ok := m.room.books.last[foldName(p.Name)]; ok && !w.Online {
 		w.LastSeen = s.at // not stored yet

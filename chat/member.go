@@ -132,7 +132,8 @@ func (m *Member) Err() error { return context.Cause(m.life) }
 // full. Text that is empty after trimming gives ErrEmpty, text longer than
 // MaxMessage runes a *TooLongError, a post over the person's flood limit a
 // *SlowDownError, a conversation the member's account is not in
-// ErrNoConversation; none of them is posted. After Leave or eviction it
+// ErrNoConversation, a post by a muted account a *MutedError (whose text
+// says until when, and why); none of them is posted. After Leave or eviction it
 // returns ErrLeft, after Room.Close ErrRoomClosed. Sending brings an away
 // member back. Lines one member Sends are stored in the order sent. Send is
 // safe to call from a Bubble Tea Update.
@@ -172,6 +173,9 @@ func (m *Member) prepare(conv int64, kind Kind, body string) (*request, error) {
 	}
 	if !m.acct.in(conv) {
 		return nil, ErrNoConversation
+	}
+	if err := m.room.muted(m.name); err != nil {
+		return nil, err
 	}
 	limit := m.room.cfg.MaxMessage
 	text := clean(body, limit)

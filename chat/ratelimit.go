@@ -52,6 +52,7 @@ type floodLimits struct {
 	burst     int
 	perSecond float64
 	max       int
+	observe   *Observer // told of each refusal; may be nil
 
 	mu      sync.Mutex
 	buckets map[string]*list.Element // of *floodBucket, most recent at the front
@@ -87,6 +88,7 @@ func (f *floodLimits) allow(name string, now time.Time) error {
 		f.buckets[key] = e
 	}
 	if ok, wait := e.Value.(*floodBucket).take(now, f.burst, f.perSecond); !ok {
+		f.observe.floodRefused()
 		return &SlowDownError{Wait: wait}
 	}
 	return nil

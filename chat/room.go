@@ -49,6 +49,13 @@ type RoomConfig struct {
 	// Accounts serves /key, /passwd and /account; nil: those commands
 	// say they are not available.
 	Accounts Accounts
+	// Moderation serves the moderation commands and gives each account
+	// its role as it comes online; nil: those commands say they are not
+	// available, and everyone is a member.
+	Moderation Moderation
+	// Observe, if not nil, is told of commits, deliveries, evictions and
+	// flood refusals (metrics).
+	Observe *Observer
 }
 
 func (c RoomConfig) withDefaults() RoomConfig {
@@ -97,8 +104,10 @@ func (c RoomConfig) withDefaults() RoomConfig {
 //     room's mutex and read by the workers with one atomic load, so a
 //     delivery never takes a lock. The room's mutex also guards the live
 //     accounts and each one's members, which accounts are online in each
-//     conversation (Room.Online), away statuses, the queue of notices and
-//     the closed flag.
+//     conversation (Room.Online), away statuses and roles shown, the queue
+//     of notices and the closed flag. The muted accounts (moderation.go)
+//     are one more immutable map, replaced whole under the mutex and read
+//     by every post with one atomic load.
 //   - Presence depends only on visible members: an account is online
 //     while it has one (Online, Presence, join and leave notices, away,
 //     last seen). A hidden member keeps its account routed, and nothing
@@ -210,6 +219,10 @@ type Room struct {
 	notices  []*request           // notices, oldest first
 	books    bookkeeping          // read pointers and last-seen times not yet stored
 
+	// mutes are the muted accounts, by foldName: an immutable map replaced
+	// whole under mu and read by posts with one atomic load (moderation.go).
+	mutes atomic.Pointer[map[string]Mute]
+
 	floods *floodLimits // per person; its own lock
 }
 
@@ -270,6 +283,7 @@ func NewRoom(ctx context.Context, history History, dir Directory, cfg RoomConfig
 		convs:    make(map[int64]*convState),
 		floods:   newFloodLimits(cfg.MsgBurst, cfg.MsgPerSec, maxFloodBuckets),
 	}
+	r.floods.observe = r.cfg.Observe
 	r.workers = make([]*worker, r.cfg.Workers)
 	for i := range r.workers {
 		r.workers[i] = &worker{
@@ -394,6 +408,7 @@ func (r *Room) join(ctx context.Context, name string, hidden bool) (*Member, err
 		a = newAccount(name, r.cfg.Now(), loaded)
 		r.accounts[key] = a
 	}
+	a.role = loaded.role // read afresh: the newest
 	// m's routing state is set before its worker can see m.
 	m.acct = a
 	// Register with the worker before any notice: every batch the
@@ -523,6 +538,7 @@ func (r *Room) lockChanges(ctx context.Context) (unlock func(), err error) {
 type loaded struct {
 	memberships []Membership
 	ignored     []string
+	role        Role // as Moderation holds it; RoleMember without one
 }
 
 // load reads name's conversations and ignores, first making it a member of
@@ -541,7 +557,15 @@ func (r *Room) load(ctx context.Context, name string) (loaded, error) {
 	if err != nil {
 		return loaded{}, fmt.Errorf("join: ignored: %w", err)
 	}
-	return loaded{ms, ignored}, nil
+	role := RoleMember
+	if mod := r.cfg.Moderation; mod != nil {
+		// Only shown (Presence.Role): the commands read the role afresh.
+		if role, err = mod.Role(ctx, name); err != nil {
+			r.log.Warn("chat: role not loaded", "name", name, "err", err)
+			role = RoleMember
+		}
+	}
+	return loaded{ms, ignored, role}, nil
 }
 
 // depart takes m out of its account, whether it left, was removed or was
@@ -747,6 +771,7 @@ func (r *Room) commit(batch []*request) {
 		msgs[i] = q.msg
 		msgs[i].Time = now
 	}
+	started := time.Now()
 	if err := r.append(msgs); err != nil {
 		r.log.Error("chat: messages not saved", "count", len(msgs), "err", err)
 		err = fmt.Errorf("%w: %w", ErrNotSaved, err)
@@ -756,6 +781,7 @@ func (r *Room) commit(batch []*request) {
 		answered = true
 		return
 	}
+	r.cfg.Observe.committed(msgs, time.Since(started))
 	for _, m := range msgs {
 		if m.ID <= r.lastID {
 			r.log.Error("chat: history assigned IDs out of order", "id", m.ID, "after", r.lastID)

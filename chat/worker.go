@@ -134,7 +134,11 @@ func (w *worker) deliver(s *slot, batch []Message, now time.Time) {
 	}
 	sent := 0
 	if w.flush(s) {
-		if sent = s.m.offer(batch); sent == len(batch) {
+		sent = s.m.offer(batch)
+		if sent > 0 {
+			w.room.cfg.Observe.delivered(sent, &batch[0], w.room.cfg.Now)
+		}
+		if sent == len(batch) {
 			return
 		}
 	}
@@ -161,6 +165,9 @@ func (w *worker) flush(s *slot) bool {
 		return true
 	}
 	n := s.m.offer(s.pending)
+	if n > 0 {
+		w.room.cfg.Observe.delivered(n, &s.pending[0], w.room.cfg.Now)
+	}
 	if n == len(s.pending) {
 		s.pending = nil
 		delete(w.stalled, s.m.id)
@@ -183,6 +190,7 @@ func (w *worker) evict(s *slot, reason string) {
 	s.m.end(&EvictedError{Reason: reason}) // no effect if it left first
 	if errors.As(s.m.Err(), new(*EvictedError)) {
 		w.room.log.Info("chat: member evicted", "name", s.m.name, "id", s.m.id, "reason", reason)
+		w.room.cfg.Observe.evicted(reason)
 	}
 	w.room.depart(s.m)
 }
