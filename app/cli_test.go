@@ -379,3 +379,19 @@ func TestResetPasswordRefusesALoginThatCannotChangeIt(t *testing.T) {
 		t.Errorf("after the refusals: %+v, %v; want the mark kept", acct, err)
 	}
 }
+
+// An account deleted from the command line while it chats is ended within
+// the server's poll of the audit log, with the reason on its screen.
+func TestCLIDeleteEndsTheAccountsSessions(t *testing.T) {
+	ts := startServer(t, testConfig(t))
+	bob := ts.chatter(t, "bob", 120, 30)
+	if r := runCommand(t, ts.cfg.Database, "users", "delete", "bob"); r.code != 0 {
+		t.Fatalf("users delete: exit %d, stderr %q", r.code, r.stderr)
+	}
+	if err := bob.waitEnd(); err != nil {
+		t.Errorf("session end: %v", err)
+	}
+	if !strings.Contains(bob.screen(), "Your account bob was deleted by an admin.") {
+		t.Errorf("the reason is not on the screen:\n%s", bob.screen())
+	}
+}

@@ -309,8 +309,9 @@ func (s *Server) applyModeration(ctx context.Context) error {
 	for _, p := range s.room.Online(s.room.Lobby().ID) {
 		role, err := s.store.Role(ctx, p.Name)
 		if err != nil {
-			if errors.Is(err, store.ErrNotFound) {
-				continue // deleted meanwhile
+			if errors.Is(err, store.ErrNotFound) { // deleted from the command line
+				s.room.Disconnect(p.Name, "Your account "+p.Name+" was deleted by an admin.")
+				continue
 			}
 			return fmt.Errorf("role of %s: %w", p.Name, err)
 		}
