@@ -765,6 +765,8 @@ func postTrouble(err error) string {
 		return "Not sent: the server could not save it. Press Enter to try again."
 	case errors.Is(err, chat.ErrRoomClosed):
 		return "Not sent: the server is shutting down."
+	case errors.As(err, new(*chat.MutedError)):
+		return "Y" + strings.TrimPrefix(err.Error(), "y") + ". Nothing was sent."
 	}
 	return "Not sent: " + err.Error() + "."
 }

@@ -101,8 +101,11 @@ func TestModerationByAnAdminAndAModeratorNotByAMember(t *testing.T) {
 	carol.waitText("carol was muted by bob until ")
 	ts.audited(t, "bob", "mute", "carol", "10m: spam")
 	carol.say("can I still talk")
-	carol.waitText("you are muted until ")
-	carol.waitText(": spam")
+	carol.waitText("You are muted until ")
+	carol.waitText(": spam. Nothing was sent.")
+	if strings.Contains(carol.screen(), "carol: can I still talk") {
+		t.Error("a muted member's post was shown")
+	}
 	bob.say("/bans")
 	bob.waitText("mute carol by bob on ")
 	bob.say("/unmute carol")

@@ -426,6 +426,8 @@ func postProblem(err error) string {
 		return "Not sent: the room is busy. Press Enter again in a moment."
 	case errors.Is(err, chat.ErrNotSaved):
 		return "Not sent: the server could not save your message. Press Enter to try again."
+	case errors.As(err, new(*chat.MutedError)):
+		return "Y" + strings.TrimPrefix(err.Error(), "y") + ". Nothing was sent."
 	}
 	return "Not sent: " + err.Error()
 }
