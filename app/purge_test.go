@@ -30,3 +30,22 @@ func TestAPurgeRemovesTheMessagesFromAnotherMembersScreen(t *testing.T) {
 		t.Errorf("carol's own line went too:\n%s", screen)
 	}
 }
+
+// A ban set after a connection logged in, before it started its session,
+// still refuses that session, with the reason.
+func TestABanBetweenLoginAndSessionHolds(t *testing.T) {
+	ts := modServer(t)
+	c := ts.loginPassword(t, "carol", scriptPassword) // logged in, no session yet
+	alice := ts.chatAs(t, "alice")
+	alice.say("/ban carol 1h spam")
+	alice.waitText("carol was banned by alice")
+	s, err := c.NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var errs strings.Builder
+	s.Stderr = &errs
+	if status := exitStatus(t, "who", s.Run("who")); status != exitRefused || !strings.Contains(errs.String(), "You are banned until ") || !strings.Contains(errs.String(), "spam") {
+		t.Errorf("exit %d, stderr %q; want 1 and the ban", status, errs.String())
+	}
+}

@@ -112,6 +112,10 @@ func (s *Server) runScript(sess ssh.Session) int {
 	if x.name == "" { // cannot happen: every auth method sets it
 		return x.fail("not signed in")
 	}
+	// A ban set after this connection logged in holds for every command.
+	if why := s.auth.banned(sess.Context(), x.name); why != "" {
+		return x.fail(why)
+	}
 	for _, c := range scriptCommands() {
 		if c.name == x.cmd {
 			status := c.run(x)
@@ -224,6 +228,10 @@ func (x *scriptRun) enter(drain bool) (joined, func(), int) {
 	if err != nil {
 		if errors.Is(err, errShuttingDown) || errors.Is(err, chat.ErrRoomClosed) {
 			return joined{}, nil, x.fail(shuttingDownNotice)
+		}
+		var removed *chat.RemovedError
+		if errors.As(err, &removed) {
+			return joined{}, nil, x.fail(removed.Reason)
 		}
 		return joined{}, nil, x.fail("the server could not open your conversations; try again later")
 	}

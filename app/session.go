@@ -153,8 +153,13 @@ const shuttingDownNotice = "The server is shutting down. Please reconnect in a m
 // session ends.
 func (s *Server) join(sess ssh.Session, name string) (j joined, done func(), ok bool) {
 	j, done, err := s.enter(sess, name, s.room.Join)
-	if err != nil { // the server is shutting down (or its store failed: logged)
-		wish.Errorln(sess, shuttingDownNotice)
+	if err != nil { // banned, or the server is shutting down (or its store failed: logged)
+		why := shuttingDownNotice
+		var removed *chat.RemovedError
+		if errors.As(err, &removed) {
+			why = removed.Reason
+		}
+		wish.Errorln(sess, why)
 		_ = sess.Exit(1)
 		return joined{}, nil, false
 	}
@@ -178,6 +183,11 @@ func (s *Server) enter(sess ssh.Session, name string, join func(context.Context,
 	// The session's own context: its goroutines end with it, even if the
 	// connection stays open a moment longer; the server ends it, with the
 	// reason, when it stops.
+	// A ban set after this connection logged in, before its session
+	// started, holds too.
+	if why := s.auth.banned(sess.Context(), name); why != "" {
+		return joined{}, nil, &chat.RemovedError{Reason: why}
+	}
 	ctx, end, ok := s.sessions.start(sess.Context())
 	if !ok {
 		return joined{}, nil, errShuttingDown
