@@ -27,6 +27,7 @@ type moderationService struct {
 	store store.Store
 	log   *slog.Logger
 	now   func() time.Time
+	stats *statsRecorder // what /stats shows; nil: none kept
 }
 
 var _ chat.Moderation = (*moderationService)(nil)
@@ -249,6 +250,17 @@ func (m *moderationService) Audit(ctx context.Context, n int) ([]chat.AuditEntry
 		out[i] = chat.AuditEntry{At: e.At, Actor: e.Actor, Action: e.Action, Target: e.Target, Reason: e.Reason}
 	}
 	return out, nil
+}
+
+// Stats is the server's last minutes, for an admin.
+func (m *moderationService) Stats(ctx context.Context, actor string) (chat.Stats, error) {
+	if err := m.authorize(ctx, actor, "", chat.RoleAdmin); err != nil {
+		return chat.Stats{}, err
+	}
+	if m.stats == nil {
+		return chat.Stats{}, chat.Refusal("This server keeps no statistics.")
+	}
+	return m.stats.stats(), nil
 }
 
 // applyAdmins makes the accounts ADMINS names admins, if they exist; the

@@ -150,6 +150,7 @@ func newServer(ctx context.Context, cfg Config, log *slog.Logger, st store.Store
 	if cfg.MetricsAddr != "" {
 		m = newMetrics()
 	}
+	stats := newStatsRecorder(time.Now) // for /stats, with or without metrics
 	lim := newLimits(cfg, time.Now)
 	lim.metrics = m
 	auth, err := newAuthenticator(st, log, cfg, lim)
@@ -167,7 +168,7 @@ func newServer(ctx context.Context, cfg Config, log *slog.Logger, st store.Store
 		wish.WithPublicKeyAuth(auth.keyHandler),
 		wish.WithPasswordAuth(auth.passwordHandler),
 		wish.WithKeyboardInteractiveAuth(auth.keyboardInteractiveHandler),
-		wish.WithMiddleware(m.withMetrics(s.middleware())...),
+		wish.WithMiddleware(m.withMetrics(append(s.middleware(), stats.countSessions))...),
 	)
 	if err != nil {
 		return nil, fmt.Errorf("ssh server (host key %s): %w", cfg.HostKey, err)
@@ -199,8 +200,8 @@ func newServer(ctx context.Context, cfg Config, log *slog.Logger, st store.Store
 		MaxChannels:        cfg.MaxChannels,
 		ChannelsPerAccount: cfg.ChannelsPerUser,
 		Accounts:           accounts,
-		Observe:            m.observer(),
-		Moderation:         &moderationService{store: st, log: log, now: time.Now},
+		Observe:            chainObservers(m.observer(), stats.observer()),
+		Moderation:         &moderationService{store: st, log: log, now: time.Now, stats: stats},
 	}, log)
 	if err != nil {
 		s.listener.Close()

@@ -124,6 +124,7 @@ func init() {
 		{Name: "bans", Help: "(moderators) list the bans and mutes in force", Run: listSanctions},
 		{Name: "purge", Args: "NAME [MINUTES]", Help: "(moderators) remove NAME's messages of the last MINUTES (60)", Run: purge},
 		{Name: "audit", Args: "[N]", Help: "(moderators) the last N moderation actions (20)", Run: audit},
+		{Name: "stats", Help: "(admins) sessions, messages a minute and delivery latency of the last 5 minutes", Run: showStats},
 		{Name: "quit", Help: "leave the chat", Run: func(s Session, _ string) { s.Quit() }},
 	}
 }

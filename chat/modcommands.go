@@ -11,14 +11,15 @@ import (
 )
 
 // The moderation commands: roles (/op, /deop), sanctions (/kick, /mute,
-// /unmute, /ban, /unban, /bans), /purge, /motd and /audit. They check who
-// may do what, ask Moderation to store it, and apply what the room holds
-// (see Moderation).
+// /unmute, /ban, /unban, /bans), /purge, /motd, /audit and /stats. They
+// check who may do what, ask Moderation to store it, and apply what the
+// room holds (see Moderation).
 //
 // Who may do what: moderators and admins moderate; only admins give and
-// take the moderator role and set the message of the day. Nobody acts on
-// themselves, and a moderator never acts on an admin. The roles are read
-// through Moderation.Role at each command, not from what the room shows.
+// take the moderator role, set the message of the day and see /stats.
+// Nobody acts on themselves, and a moderator never acts on an admin. The
+// roles are read through Moderation.Role at each command, not from what
+// the room shows.
 
 // Bounds of the moderation commands.
 const (
@@ -485,5 +486,26 @@ func audit(s Session, arg string) {
 	for _, e := range entries {
 		s.Notice(fmt.Sprintf("  %s %s %s%s%s", e.At.Local().Format("2 Jan 15:04"), byWhom(e.Actor), Sanitize(e.Action, 20),
 			suffix(" ", Sanitize(e.Target, 30)), suffix(": ", Sanitize(e.Reason, maxReason))))
+	}
+}
+
+// showStats is /stats: admins only.
+func showStats(s Session, _ string) {
+	mod := moderationOf(s)
+	if mod == nil {
+		return
+	}
+	const doing = "see the server's statistics"
+	if _, ok := actorRole(s, mod, RoleAdmin, doing); !ok {
+		return
+	}
+	st, err := mod.Stats(s.Context(), s.Member().Name())
+	if err != nil {
+		tellModeration(s, doing, err)
+		return
+	}
+	s.Notice(fmt.Sprintf("The server, the last %s (oldest first; the last is this minute so far):", plural(len(st.Posted), "minute")))
+	for _, line := range StatsRows(st) {
+		s.Notice("  " + line)
 	}
 }

@@ -140,6 +140,20 @@ func (m *memModeration) Audit(_ context.Context, n int) ([]AuditEntry, error) {
 	return slices.Clone(m.audit[:min(n, len(m.audit))]), nil
 }
 
+// Stats is a fixed picture: 5 minutes, the last with 41 posts.
+func (m *memModeration) Stats(_ context.Context, actor string) (Stats, error) {
+	if actor == "broken" {
+		return Stats{}, errBroken
+	}
+	ms := time.Millisecond
+	return Stats{
+		Sessions:    []int{3, 4, 5, 5, 8},
+		Posted:      []int{0, 0, 12, 41 * 4, 41},
+		DeliveryP50: []time.Duration{1 * ms, 2 * ms, 2 * ms, 3 * ms, 3100 * time.Microsecond},
+		DeliveryP99: []time.Duration{0, 10 * ms, 40 * ms, 80 * ms, 18 * ms},
+	}, nil
+}
+
 // Every moderation command through Run: its usage, who may use it, its
 // refusals, and what it does to the room. alice is an admin, bob becomes
 // a moderator, carol and dave are members, erin is offline, broken is an
@@ -311,6 +325,18 @@ func TestModerationCommands(t *testing.T) {
 			}
 		}},
 
+		// The server's statistics: admins only.
+		{who: "carol", line: "/stats", kept: true, notices: []string{"Only admins can see the server's statistics."}},
+		{who: "bob", line: "/stats", kept: true, notices: []string{"Only admins can see the server's statistics."}},
+		{who: "broken", line: "/stats", kept: true, notices: []string{"Cannot see the server's statistics now: the server had a problem."}},
+		{who: "alice", line: "/stats now", notices: []string{
+			"The server, the last 5 minutes (oldest first; the last is this minute so far):",
+			"  sessions     ▄▅▅▅█ 8",
+			"  messages/min ▁▁▂█▃ 41",
+			"  delivery p50 ▃▆▆██ 3.1 ms",
+			"  delivery p99 ▁▂▅█▃ 18 ms",
+		}},
+
 		// Kicks and bans end the sessions, with the reason.
 		{who: "bob", line: "/kick dave flooding", check: func(t *testing.T) {
 			ended("dave", "You were removed by a moderator: flooding.")(t)
@@ -359,7 +385,7 @@ func TestModerationCommands(t *testing.T) {
 
 // moderationCommands are the commands TestModerationCommands tests
 // (TestEveryCommand tests the others).
-var moderationCommands = []string{"op", "deop", "kick", "mute", "unmute", "ban", "unban", "bans", "purge", "motd", "audit"}
+var moderationCommands = []string{"op", "deop", "kick", "mute", "unmute", "ban", "unban", "bans", "purge", "motd", "audit", "stats"}
 
 // Without a Moderation, the commands say they are not available, and
 // everyone shows as a member.

@@ -9,10 +9,10 @@ import (
 )
 
 // Moderation is what the moderation commands (/op, /deop, /kick, /mute,
-// /unmute, /ban, /unban, /bans, /purge, /motd, /audit) ask of the server:
-// roles, sanctions, the message of the day and the audit log, stored. The
-// server implements it over its store and hands it to the room
-// (RoomConfig.Moderation).
+// /unmute, /ban, /unban, /bans, /purge, /motd, /audit, /stats) ask of the
+// server: roles, sanctions, the message of the day and the audit log,
+// stored, and the server's statistics. The server implements it over its
+// store and hands it to the room (RoomConfig.Moderation).
 //
 // The division of work: the commands check who may do what (roles are
 // read through Role, the stored truth) and apply what the room holds (the
@@ -52,6 +52,9 @@ type Moderation interface {
 	SetMOTD(ctx context.Context, actor, text string) error
 	// Audit returns the last n entries of the audit log, newest first.
 	Audit(ctx context.Context, n int) ([]AuditEntry, error)
+	// Stats is the server's last StatsMinutes minutes (actor: an admin:
+	// they are the whole server's).
+	Stats(ctx context.Context, actor string) (Stats, error)
 }
 
 // Sanction kinds.
