@@ -328,7 +328,7 @@ func (s *Server) applyModeration(ctx context.Context) error {
 			return fmt.Errorf("role of %s: %w", p.Name, err)
 		}
 		if role != p.Role {
-			if err := s.room.SetRole(ctx, p.Name, role); err != nil {
+			if _, err := s.room.SetRole(ctx, p.Name, role, p.Name+" is now "+withArticle(role)+" (command line)"); err != nil {
 				return err
 			}
 		}
@@ -413,4 +413,12 @@ func (s *Server) motd(ctx ssh.Context) string {
 		return ""
 	}
 	return strings.TrimSpace(chat.Sanitize(text, 300))
+}
+
+// withArticle is the role with its article: "a moderator", "an admin".
+func withArticle(r chat.Role) string {
+	if r == chat.RoleAdmin {
+		return "an admin"
+	}
+	return "a " + r.String()
 }

@@ -86,6 +86,7 @@ func TestModerationByAnAdminAndAModeratorNotByAMember(t *testing.T) {
 
 	alice.say("/op bob")
 	bob.waitText("alice made bob a moderator")
+	bob.waitText("+bob") // every open member column shows the new role at once
 	ts.audited(t, "alice", "role", "bob", "moderator")
 	carol.say("/whois bob")
 	carol.waitText("; moderator")
@@ -141,6 +142,7 @@ func TestModerationByAnAdminAndAModeratorNotByAMember(t *testing.T) {
 
 	alice.say("/deop bob")
 	bob.waitText("alice took the moderator role back from bob")
+	alice.waitFor("bob unmarked in the member column", func(s string) bool { return !strings.Contains(s, "+bob") })
 	ts.audited(t, "alice", "role", "bob", "member")
 	bob.say("/kick carol")
 	bob.waitText("Only moderators can kick.")

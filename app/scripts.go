@@ -585,7 +585,7 @@ type scriptMessage struct {
 // kindNames are the --json kinds.
 var kindNames = map[chat.Kind]string{
 	chat.KindText: "text", chat.KindAction: "action", chat.KindJoin: "join", chat.KindLeave: "leave",
-	chat.KindSystem: "system", chat.KindTopic: "topic", chat.KindAway: "away", chat.KindBack: "back",
+	chat.KindSystem: "system", chat.KindTopic: "topic", chat.KindAway: "away", chat.KindBack: "back", chat.KindRole: "role",
 	chat.KindPurge: "purge",
 }
 

@@ -28,6 +28,9 @@ const (
 	// ("[removed by a moderator]") and show this notice as "bob's recent
 	// messages were removed by a moderator".
 	KindPurge
+	// KindRole: Author's role changed; Body says how, as a sentence
+	// ("alice made bob a moderator"). Screens redraw the member column.
+	KindRole
 )
 
 // Message is one entry in the room's single order. It belongs to one

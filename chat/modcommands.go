@@ -229,13 +229,16 @@ func setRole(s Session, arg string, role Role) {
 		return
 	}
 	r := s.Member().Room()
-	if err := r.SetRole(s.Context(), t.name, role); err != nil {
+	why := who + " took the moderator role back from " + t.name
+	if role == RoleModerator {
+		why = who + " made " + t.name + " a moderator"
+	}
+	online, err := r.SetRole(s.Context(), t.name, role, why)
+	if err != nil {
 		r.log.Warn("chat: role not shown", "name", t.name, "err", err)
 	}
-	if role == RoleModerator {
-		r.Announce(who + " made " + t.name + " a moderator")
-	} else {
-		r.Announce(who + " took the moderator role back from " + t.name)
+	if !online { // online, the role notice says it in each of their channels
+		r.Announce(why)
 	}
 }
 

@@ -191,7 +191,8 @@ func TestModerationCommands(t *testing.T) {
 				h.mu.Lock()
 				defer h.mu.Unlock()
 				return slices.ContainsFunc(h.msgs, func(m Message) bool {
-					return m.Kind == KindSystem && m.Conv == lobby(r) && m.Body == body
+					// a role change of someone online is a KindRole notice
+					return (m.Kind == KindSystem || m.Kind == KindRole) && m.Conv == lobby(r) && m.Body == body
 				})
 			})
 		}

@@ -162,20 +162,26 @@ func (r *Room) muted(account string) error {
 
 // SetRole shows account, if online, with role from now on (Presence.Role):
 // after /op or /deop, or a change from the command line.
-func (r *Room) SetRole(ctx context.Context, account string, role Role) error {
+func (r *Room) SetRole(ctx context.Context, account string, role Role, why string) (online bool, err error) {
 	// The changes lock: a Join in progress has loaded the role it shows
 	// and registered the account once SetRole has it.
 	unlock, err := r.lockChanges(ctx)
 	if err != nil {
-		return err
+		return false, err
 	}
 	defer unlock()
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if a := r.accounts[foldName(account)]; a != nil {
-		a.role = role
+	a := r.accounts[foldName(account)]
+	if a == nil {
+		return false, nil
 	}
-	return nil
+	if a.role != role {
+		a.role = role
+		// Each screen showing the account redraws its member column.
+		r.noticeChannelsLocked(a, Message{Author: a.name, Kind: KindRole, Body: why})
+	}
+	return a.sessions > 0, nil
 }
 
 // live reports whether account has a live member, visible or hidden.

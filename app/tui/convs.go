@@ -288,7 +288,7 @@ func (m *Model) deliverTo(c *conv, msg chat.Message) (changed part) {
 
 func isPresence(msg chat.Message) bool {
 	switch msg.Kind {
-	case chat.KindJoin, chat.KindLeave, chat.KindAway, chat.KindBack:
+	case chat.KindJoin, chat.KindLeave, chat.KindAway, chat.KindBack, chat.KindRole:
 		return true
 	}
 	return false

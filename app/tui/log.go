@@ -140,6 +140,8 @@ func eventText(msg chat.Message) (text string, ok bool) {
 		return msg.Author + " is back", true
 	case chat.KindPurge:
 		return purgeText(msg), true
+	case chat.KindRole:
+		return msg.Body, true
 	case chat.KindLeave:
 		switch {
 		case msg.Body != "":
