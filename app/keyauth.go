@@ -63,11 +63,12 @@ func (a *authenticator) keyVerified(ctx ssh.Context, conn gossh.ConnMetadata, pe
 	}
 	name, fingerprint := perms.Extensions[identityKey], perms.Extensions[keyExtension]
 	if why := a.banned(ctx, name); why != "" {
-		// A key login has no prompt to say it in: refused, the client
-		// falls through to the next method, whose prompt says why.
+		// A key login has no prompt: the reason goes in an SSH banner
+		// (OpenSSH prints it on stderr, scripts included), and again in
+		// the next method's prompt if the client falls through.
 		a.log.Info("key login refused: banned", "user", name, "remote", conn.RemoteAddr().String())
 		ctx.SetValue(loginProblemKey{}, why)
-		return nil, errors.New("banned")
+		return nil, &gossh.BannerError{Err: errors.New("banned"), Message: why + "\r\n"}
 	}
 	if c := connOf(ctx); c != nil {
 		c.loggedIn()

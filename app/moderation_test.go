@@ -194,6 +194,17 @@ func TestABannedAccountCannotLogIn(t *testing.T) {
 	if !strings.Contains(ts.logs.String(), "key login refused: banned") {
 		t.Error("the refused key login is not logged")
 	}
+	// A script logging in by key alone reads the reason in a banner.
+	var banner string
+	cfg := clientConfig("dave", gossh.PublicKeys(signer))
+	cfg.BannerCallback = func(message string) error { banner += message; return nil }
+	if c, err := gossh.Dial("tcp", ts.addr, cfg); err == nil {
+		c.Close()
+		t.Fatal("a banned account logs in by key alone")
+	}
+	if !strings.Contains(banner, "You are banned until ") {
+		t.Errorf("the key login's banner was %q, want the ban", banner)
+	}
 
 	c, k, err = ts.dialKeyboard("signup", []string{"erin", scriptPassword, scriptPassword})
 	if err == nil {
