@@ -463,9 +463,9 @@ func (c *cli) bansAdd(cmd *cliCommand, args []string) error {
 	}
 	var until time.Time
 	if *forText != "" {
-		d, err := time.ParseDuration(*forText)
-		if err != nil || d <= 0 {
-			return usagef(cmd, "--for %q is not a duration: use a positive one like 2h, 90m or 168h, or leave --for out for a ban until lifted", *forText)
+		d, err := chat.ParseDuration(*forText) // as the chat's /ban: 10m, 2h, 7d, 1w
+		if err != nil {
+			return usagef(cmd, "--for %v, or leave --for out for a ban until lifted", err)
 		}
 		until = c.now.Add(d)
 	}

@@ -186,14 +186,14 @@ func TestCLIUsersListShowAndRole(t *testing.T) {
 
 func TestCLIBansAddListRemoveAndAudit(t *testing.T) {
 	db := cliDatabase(t, "alice", "bob")
-	r := runCommand(t, db, "bans", "add", "bob", "--for", "2h", "--reason", "spam\x1b[2J spam")
+	r := runCommand(t, db, "bans", "add", "bob", "--for", "7d", "--reason", "spam\x1b[2J spam")
 	if r.code != 0 || !strings.HasPrefix(r.stdout, "Banned bob by cli") {
 		t.Fatalf("bans add: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
 	}
 	inStore(t, db, func(st store.Store) {
 		s, err := st.Sanctions(context.Background(), time.Now())
 		if err != nil || len(s) != 1 || s[0].Kind != store.Ban || s[0].By != "cli" || s[0].Address != "192.0.2.1" ||
-			s[0].Until.Before(time.Now().Add(time.Hour)) || s[0].Until.After(time.Now().Add(2*time.Hour)) {
+			s[0].Until.Before(time.Now().Add(6*24*time.Hour)) || s[0].Until.After(time.Now().Add(8*24*time.Hour)) {
 			t.Errorf("sanctions: %+v, %v", s, err)
 		}
 	})
@@ -215,7 +215,7 @@ func TestCLIBansAddListRemoveAndAudit(t *testing.T) {
 	if r.code != 0 || len(lines) != 3 {
 		t.Fatalf("audit: exit %d, stderr %q:\n%s", r.code, r.stderr, r.stdout)
 	}
-	for i, want := range [][]string{{"cli", "role", "alice", "admin"}, {"cli", "unban", "bob"}, {"cli", "ban", "bob", "2h:", "spam[2J", "spam"}} {
+	for i, want := range [][]string{{"cli", "role", "alice", "admin"}, {"cli", "unban", "bob"}, {"cli", "ban", "bob", "7d:", "spam[2J", "spam"}} {
 		if fields := strings.Fields(lines[i]); len(fields) < 2+len(want) || !equalStrings(fields[2:2+len(want)], want) {
 			t.Errorf("audit line %d: %q, want %q after the time", i, lines[i], want)
 		}
