@@ -103,6 +103,9 @@ func newMetrics() *metrics {
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
 	// The series a dashboard looks for exist from the start, at 0.
+	for _, reason := range []string{"too far behind", "outbox full too long", "delivery failed"} { // chat/worker.go
+		m.evictions.WithLabelValues(reason)
+	}
 	for _, method := range []string{"password", "keyboard-interactive", "key", "signup"} {
 		for _, result := range []string{"ok", "failed"} {
 			m.logins.WithLabelValues(method, result)

@@ -153,7 +153,10 @@ func TestMetricsCountLoginsMessagesAndDeliveries(t *testing.T) {
 			t.Errorf("%s%v = %v, want at least %v", c.name, c.labels, v, c.min)
 		}
 	}
-	// Evictions have no series until a first reason.
+	// Every counter a dashboard looks for is there from the start, at 0.
+	if v := sample(t, got, "messaging_evictions_total", "reason", "too far behind"); v != 0 {
+		t.Errorf("evictions %v, want 0", v)
+	}
 	for _, name := range []string{"messaging_flood_refusals_total", "messaging_address_penalties_total", "messaging_login_backoffs_total"} {
 		if got[name] == nil {
 			t.Errorf("no metric %s", name)
