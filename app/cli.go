@@ -441,6 +441,10 @@ func (c *cli) bansList(cmd *cliCommand, args []string) error {
 	if err != nil {
 		return err
 	}
+	if len(sanctions) == 0 {
+		fmt.Fprintln(c.stdout, "No bans or mutes in force.")
+		return nil
+	}
 	tw := tabwriter.NewWriter(c.stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "KIND\tNAME\tBY\tWHEN\tUNTIL\tWHY")
 	for _, s := range sanctions {

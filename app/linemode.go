@@ -651,6 +651,9 @@ func formatLine(msg chat.Message) string {
 		}
 		return at + "← " + author + " left"
 	case chat.KindTopic:
+		if msg.Removed {
+			return at + author + " set the topic: [removed by a moderator]"
+		}
 		return at + author + " set the topic: " + body
 	case chat.KindAway:
 		if body != "" {

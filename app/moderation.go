@@ -315,7 +315,10 @@ func (s *Server) applyModeration(ctx context.Context) error {
 			continue
 		}
 		if n := s.room.Disconnect(x.Account, chat.BanNotice(now, x.Until, x.Reason)); n > 0 {
+			// A ban from the chat ended the sessions already: this one
+			// came from the command line.
 			s.log.Info("banned account disconnected", "user", x.Account, "sessions", n)
+			s.room.Announce(x.Account + " was banned by " + x.By + " " + chat.Until(now, x.Until) + suffixed(": ", x.Reason))
 		}
 	}
 	for _, p := range s.room.Online(s.room.Lobby().ID) {
@@ -400,7 +403,8 @@ func (a *authenticator) bannedAddress(ctx context.Context, ip string) string {
 	if !ok {
 		return ""
 	}
-	return chat.BanNotice(time.Now(), x.Until, x.Reason)
+	// Said to someone who may have no account: not "you are banned".
+	return "Signups from your address are refused " + chat.Until(time.Now(), x.Until) + "."
 }
 
 // motd is the message of the day to show at login, "" for none.
@@ -421,4 +425,12 @@ func withArticle(r chat.Role) string {
 		return "an admin"
 	}
 	return "a " + r.String()
+}
+
+// suffixed is sep and text, or "" without text.
+func suffixed(sep, text string) string {
+	if text == "" {
+		return ""
+	}
+	return sep + text
 }

@@ -622,7 +622,7 @@ func (f scriptFormatter) line(msg chat.Message, title string) []byte {
 	}
 	text := scriptText(msg.Kind, author, body, strings.EqualFold(msg.To, msg.Author))
 	switch {
-	case msg.Removed && (msg.Kind == chat.KindText || msg.Kind == chat.KindAction):
+	case msg.Removed && (msg.Kind == chat.KindText || msg.Kind == chat.KindAction || msg.Kind == chat.KindTopic):
 		text = scriptText(msg.Kind, author, removedText, false)
 	case msg.Kind == chat.KindPurge:
 		text = "-- " + author + "'s messages since " + since + " were removed by a moderator"

@@ -474,6 +474,9 @@ func (m *Member) Direct(ctx context.Context, name string) (Conversation, error) 
 // its channels; posting again, or Back, ends it. Past the person's flood
 // limit the status changes quietly, without notices.
 func (m *Member) SetAway(reason string) {
+	if m.room.muted(m.name) != nil {
+		reason = "" // a muted account's words reach nobody, away reasons included
+	}
 	reason = clean(reason, maxAwayReason)
 	if r := []rune(reason); len(r) > maxAwayReason {
 		reason = string(r[:maxAwayReason])

@@ -220,7 +220,9 @@ func Until(now, until time.Time) string {
 	if until.IsZero() {
 		return "until lifted"
 	}
-	u, n := until.Local(), now.Local()
+	// Rounded up to the minute: "until 00:54" for a mute ending at
+	// 00:53:40, never a minute already past.
+	u, n := until.Add(time.Minute-time.Nanosecond).Truncate(time.Minute).Local(), now.Local()
 	switch {
 	case u.Year() == n.Year() && u.YearDay() == n.YearDay():
 		return "until " + u.Format("15:04")

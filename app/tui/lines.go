@@ -154,6 +154,10 @@ type entry struct {
 	// says which notices are the same, repeats how often it was given.
 	key     string
 	repeats int
+	// event is the kind of a room event the log keeps as its sentence
+	// (msg.Kind is then KindSystem): a purge rewrites an away or topic
+	// sentence.
+	event chat.Kind
 }
 
 // render wraps e to width cells and styles it. Text is sanitised again here:

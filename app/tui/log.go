@@ -107,13 +107,14 @@ func (l *logView) push(msg chat.Message, live bool) (added, mentioned bool) {
 // entry is a room message as the log keeps it. A conversation's events
 // that say more than a name are kept as the sentence the log shows.
 func (l *logView) entry(msg chat.Message) entry {
+	event := msg.Kind
 	if text, ok := eventText(msg); ok {
 		msg.Kind, msg.Body = chat.KindSystem, text
 	}
-	if msg.Removed {
+	if msg.Removed && isPost(msg) {
 		msg.Body = "" // what shows is removedText, whatever a store kept
 	}
-	e := entry{msg: msg}
+	e := entry{msg: msg, event: event}
 	if isPost(msg) && !msg.Removed {
 		e.mention = !strings.EqualFold(msg.Author, l.me) && mentions(msg.Body, l.me)
 	}
@@ -127,7 +128,10 @@ func (l *logView) entry(msg chat.Message) entry {
 func eventText(msg chat.Message) (text string, ok bool) {
 	switch msg.Kind {
 	case chat.KindTopic:
-		if msg.Body == "" {
+		switch {
+		case msg.Removed:
+			return msg.Author + " set the topic: " + removedText, true
+		case msg.Body == "":
 			return msg.Author + " cleared the topic", true
 		}
 		return msg.Author + " set the topic: " + msg.Body, true
@@ -179,11 +183,17 @@ func (l *logView) purge(p chat.Message) {
 	changed := false
 	for i := range l.entries {
 		e := &l.entries[i]
-		if e.local || e.msg.Removed || !isPost(e.msg) || e.msg.ID == 0 || e.msg.ID >= p.ID ||
+		purgeable := isPost(e.msg) || e.event == chat.KindAway || e.event == chat.KindTopic // as the store's Purge
+		if e.local || e.msg.Removed || !purgeable || e.msg.ID == 0 || e.msg.ID >= p.ID ||
 			!strings.EqualFold(e.msg.Author, p.Author) || e.msg.Time.Before(p.Since) {
 			continue
 		}
-		e.msg.Removed, e.msg.Body, e.mention = true, "", false
+		if isPost(e.msg) {
+			e.msg.Removed, e.msg.Body, e.mention = true, "", false
+		} else { // an event's sentence, without what the author wrote
+			e.msg.Removed = true
+			e.msg.Body, _ = eventText(chat.Message{Kind: e.event, Author: e.msg.Author, Removed: true})
+		}
 		changed = true
 	}
 	if changed {

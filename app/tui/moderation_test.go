@@ -125,8 +125,8 @@ func TestAPurgeRemovesExactlyTheAuthorsMessagesSinceItsTimeInItsConversation(t *
 			removed[e.msg.ID] = true
 		}
 	}
-	if len(removed) != 2 || !removed[11] || !removed[13] {
-		t.Errorf("removed %v, want bob's posts since 09:33 in #lobby: 11 and 13", removed)
+	if len(removed) != 3 || !removed[11] || !removed[13] || !removed[15] {
+		t.Errorf("removed %v, want bob's posts and away reason since 09:33 in #lobby: 11, 13 and 15", removed)
 	}
 	for _, e := range goLog.entries {
 		if e.msg.Removed {
@@ -139,14 +139,14 @@ func TestAPurgeRemovesExactlyTheAuthorsMessagesSinceItsTimeInItsConversation(t *
 		"09:33:00 bob: [removed by a moderator]",
 		"09:34:00 carol: carol after",
 		"09:35:00 * Bob [removed by a moderator]",
-		"bob is away: lunch",
+		"09:36:00 bob is away",
 		"09:37:00 bob's messages since 09:33 were removed by a moderator (carol)",
 	} {
 		if !strings.Contains(screen, want) {
 			t.Errorf("screen lacks %q:\n%s", want, screen)
 		}
 	}
-	for _, gone := range []string{"bob at since", "bob acts"} {
+	for _, gone := range []string{"bob at since", "bob acts", "lunch"} {
 		if strings.Contains(screen, gone) {
 			t.Errorf("screen still shows %q:\n%s", gone, screen)
 		}
