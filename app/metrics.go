@@ -34,7 +34,8 @@ type metrics struct {
 	posted           prometheus.Counter
 	committed        prometheus.Counter
 	deliveries       prometheus.Counter
-	deliveryLatency  prometheus.Histogram
+	deliveryLatency  prometheus.Histogram   // to the outbox
+	writtenLatency   prometheus.Histogram   // to the SSH channel
 	evictions        *prometheus.CounterVec // by reason
 	floodRefusals    prometheus.Counter
 	addressPenalties prometheus.Counter
@@ -70,8 +71,13 @@ func newMetrics() *metrics {
 			Help: "Messages handed to a member's outbox, one per message and member.",
 		}),
 		deliveryLatency: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name:    "messaging_delivery_latency_seconds",
+			Name:    "messaging_handover_latency_seconds",
 			Help:    "From the stamping of a message, just before its group commit (the store's commit time included), to its hand-over to a member's outbox; one observation per hand-over (a batch to one member, timed by its first message). The session's wait to take it from the outbox is not included.",
+			Buckets: prometheus.ExponentialBucketsRange(0.0001, 10, 16),
+		}),
+		writtenLatency: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "messaging_delivery_latency_seconds",
+			Help:    "From the stamping of a message, just before its group commit, to the end of the write of the full-screen chat's frame that drew it into the session's SSH channel; one observation per frame, timed by the oldest message it drew. Line mode and scripts are not counted.",
 			Buckets: prometheus.ExponentialBucketsRange(0.0001, 10, 16),
 		}),
 		evictions: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -97,7 +103,7 @@ func newMetrics() *metrics {
 		}),
 	}
 	m.registry.MustRegister(
-		m.sessions, m.logins, m.signups, m.posted, m.committed, m.deliveries, m.deliveryLatency,
+		m.sessions, m.logins, m.signups, m.posted, m.committed, m.deliveries, m.deliveryLatency, m.writtenLatency,
 		m.evictions, m.floodRefusals, m.addressPenalties, m.loginBackoffs, m.commitLatency,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
@@ -288,4 +294,13 @@ func (ss *sessionSet) stopping() bool {
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
 	return ss.closed
+}
+
+// writtenObserver is what a chat screen calls after each frame that drew
+// room messages (tui.Options.Written); nil without metrics.
+func (m *metrics) writtenObserver() func(time.Duration) {
+	if m == nil {
+		return nil
+	}
+	return func(d time.Duration) { m.writtenLatency.Observe(d.Seconds()) }
 }

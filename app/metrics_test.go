@@ -145,6 +145,7 @@ func TestMetricsCountLoginsMessagesAndDeliveries(t *testing.T) {
 		{"messaging_messages_committed_total", nil, 1},
 		{"messaging_deliveries_total", nil, 1},
 		{"messaging_delivery_latency_seconds", nil, 1},
+		{"messaging_handover_latency_seconds", nil, 1},
 		{"messaging_store_commit_seconds", nil, 1},
 		{"messaging_sessions_open", []string{"kind", "chat"}, 1},
 		{"go_goroutines", nil, 1},

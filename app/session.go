@@ -124,6 +124,7 @@ func (s *Server) runChat(ssh.Handler) ssh.Handler {
 			Profile: colorprofile.Env(append(sess.Environ(), "TERM="+pty.Term)),
 			Lines:   s.lines,
 			Notices: s.loginNotices(sess.Context()),
+			Written: s.metrics.writtenObserver(),
 		})
 		if err != nil { // a panic (with its stack), or the program failed
 			s.log.Error("session ended by an error", "user", name, "err", err)

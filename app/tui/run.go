@@ -50,6 +50,7 @@ func Run(ctx context.Context, t Terminal, o Options) error {
 
 	o.Width, o.Height = t.Width, t.Height
 	s := newScreen(newModel(ctx, o), t.Out, r.guard)
+	s.out.written = o.Written
 	program := tea.NewProgram(s,
 		tea.WithContext(ctx),
 		tea.WithInput(nil), // Run reads the input (readInput; see stopFrameTicker)

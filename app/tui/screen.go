@@ -32,6 +32,10 @@ type screenOutput struct {
 	pending  bool          // a flushMsg is on its way
 	flush    *time.Timer   // sends the flushMsg; nil until first needed
 	send     func(tea.Msg) // the program's Send
+	// written (Options.Written) hears, after a frame is written, the age
+	// of the oldest room message it drew (unwritten: its time; zero: none).
+	written   func(time.Duration)
+	unwritten time.Time
 }
 
 // flushMsg draws what changed since the last frame.
@@ -76,6 +80,13 @@ func (s screen) filter(_ tea.Model, msg tea.Msg) tea.Msg {
 	// A delivery usually brings no command; one that does (look up a
 	// conversation the screen does not know yet) goes on to Update, which
 	// runs it guarded.
+	if s.out.written != nil && s.out.unwritten.IsZero() {
+		for _, m := range msg.(receivedMsg).msgs {
+			if !m.Time.IsZero() && (s.out.unwritten.IsZero() || m.Time.Before(s.out.unwritten)) {
+				s.out.unwritten = m.Time
+			}
+		}
+	}
 	cmd := s.Model.apply(msg)
 	s.drawSoon()
 	if cmd != nil {
@@ -143,6 +154,10 @@ func (s screen) draw() {
 	s.out.draw(s.Model.frame(), s.Model.bell)
 	s.Model.bell = false
 	s.out.lastDraw = time.Now()
+	if !s.out.unwritten.IsZero() {
+		s.out.written(max(s.out.lastDraw.Sub(s.out.unwritten), 0))
+		s.out.unwritten = time.Time{}
+	}
 }
 
 // View is empty: screen draws by itself.

@@ -57,6 +57,10 @@ type Options struct {
 	// Notices are shown in the log, each a notice line, when the chat
 	// opens, after the history: "Log in without a password next time: ...".
 	Notices []string
+	// Written, when set, is told after each frame that drew messages of
+	// the room how long ago the oldest of them was stamped: the delivery
+	// latency up to the bytes written into the session's channel.
+	Written func(latency time.Duration)
 }
 
 // Model is one session's screen: the conversation shown (its logView) and
