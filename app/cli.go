@@ -206,6 +206,15 @@ func (c *cli) account(name string) (store.Account, error) {
 	return acct, err
 }
 
+// accountArg is the account a command's one argument, NAME, names.
+func (c *cli) accountArg(cmd *cliCommand, args []string) (store.Account, error) {
+	pos, err := parseArgs(cmd, flag.NewFlagSet(cmd.words, flag.ContinueOnError), args, 1)
+	if err != nil {
+		return store.Account{}, err
+	}
+	return c.account(pos[0])
+}
+
 // record writes what the command line did to the audit log: the server polls the audit log
 // and acts on it (ends a deleted or banned account's sessions).
 func (c *cli) record(action, target, reason string) error {
@@ -267,11 +276,7 @@ func (c *cli) usersList(cmd *cliCommand, args []string) error {
 }
 
 func (c *cli) usersShow(cmd *cliCommand, args []string) error {
-	pos, err := parseArgs(cmd, flag.NewFlagSet(cmd.words, flag.ContinueOnError), args, 1)
-	if err != nil {
-		return err
-	}
-	acct, err := c.account(pos[0])
+	acct, err := c.accountArg(cmd, args)
 	if err != nil {
 		return err
 	}
@@ -341,11 +346,7 @@ func sanctionText(s store.Sanction) string {
 }
 
 func (c *cli) usersDelete(cmd *cliCommand, args []string) error {
-	pos, err := parseArgs(cmd, flag.NewFlagSet(cmd.words, flag.ContinueOnError), args, 1)
-	if err != nil {
-		return err
-	}
-	acct, err := c.account(pos[0])
+	acct, err := c.accountArg(cmd, args)
 	if err != nil {
 		return err
 	}
@@ -361,11 +362,7 @@ func (c *cli) usersDelete(cmd *cliCommand, args []string) error {
 }
 
 func (c *cli) usersResetPassword(cmd *cliCommand, args []string) error {
-	pos, err := parseArgs(cmd, flag.NewFlagSet(cmd.words, flag.ContinueOnError), args, 1)
-	if err != nil {
-		return err
-	}
-	acct, err := c.account(pos[0])
+	acct, err := c.accountArg(cmd, args)
 	if err != nil {
 		return err
 	}
@@ -504,11 +501,7 @@ func (c *cli) bansAdd(cmd *cliCommand, args []string) error {
 }
 
 func (c *cli) bansRemove(cmd *cliCommand, args []string) error {
-	pos, err := parseArgs(cmd, flag.NewFlagSet(cmd.words, flag.ContinueOnError), args, 1)
-	if err != nil {
-		return err
-	}
-	acct, err := c.account(pos[0])
+	acct, err := c.accountArg(cmd, args)
 	if err != nil {
 		return err
 	}

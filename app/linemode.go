@@ -757,6 +757,7 @@ func lineEndReason(err error) string {
 
 // postTrouble is the notice for a line that was not sent.
 func postTrouble(err error) string {
+	var muted *chat.MutedError
 	switch {
 	case errors.As(err, new(*chat.SlowDownError)), errors.As(err, new(*chat.TooLongError)):
 		return "Not sent: " + err.Error() + "."
@@ -768,8 +769,8 @@ func postTrouble(err error) string {
 		return "Not sent: the server could not save it. Press Enter to try again."
 	case errors.Is(err, chat.ErrRoomClosed):
 		return "Not sent: the server is shutting down."
-	case errors.As(err, new(*chat.MutedError)):
-		return "Y" + strings.TrimPrefix(err.Error(), "y") + ". Nothing was sent."
+	case errors.As(err, &muted):
+		return muted.Sentence() + ". Nothing was sent."
 	}
 	return "Not sent: " + err.Error() + "."
 }

@@ -318,7 +318,7 @@ func (s *Server) applyModeration(ctx context.Context) error {
 			// A ban from the chat ended the sessions already: this one
 			// came from the command line.
 			s.log.Info("banned account disconnected", "user", x.Account, "sessions", n)
-			s.room.Announce(x.Account + " was banned by " + x.By + " " + chat.Until(now, x.Until) + suffixed(": ", x.Reason))
+			s.room.Announce(chat.BanAnnouncement(x.Account, x.By, now, x.Until, x.Reason))
 		}
 	}
 	for _, p := range s.room.Online(s.room.Lobby().ID) {
@@ -425,12 +425,4 @@ func withArticle(r chat.Role) string {
 		return "an admin"
 	}
 	return "a " + r.String()
-}
-
-// suffixed is sep and text, or "" without text.
-func suffixed(sep, text string) string {
-	if text == "" {
-		return ""
-	}
-	return sep + text
 }

@@ -2,6 +2,7 @@ package chat
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"unicode"
@@ -103,8 +104,9 @@ func init() {
 		{Name: "msg", Args: "NAME [TEXT]", Help: "write to NAME privately (or open that conversation)", Run: msg},
 		{Name: "reply", Args: "TEXT", Help: "answer whoever wrote to you privately last", Run: reply},
 		{Name: "away", Args: "[REASON]", Help: "say you are away (typing a message brings you back)", Run: func(s Session, arg string) {
-			if err := s.Member().Room().muted(s.Member().Name()); err != nil && arg != "" {
-				s.Notice("Y" + strings.TrimPrefix(err.Error(), "y") + ": you are away, without a reason.")
+			var muted *MutedError
+			if errors.As(s.Member().Room().muted(s.Member().Name()), &muted) && arg != "" {
+				s.Notice(muted.Sentence() + ": you are away, without a reason.")
 				arg = ""
 			}
 			s.Member().SetAway(arg)

@@ -268,18 +268,25 @@ func kick(s Session, arg string) {
 	r.Announce(t.name + " was kicked by " + me + suffix(": ", why))
 }
 
-func mute(s Session, arg string) {
-	mod := moderationOf(s)
-	if mod == nil {
-		return
+// sanctionArgs reads "NAME [DURATION] [REASON]" for command (mute or ban)
+// and checks that the user may do it to NAME; ok is false once the user
+// has been told why not.
+func sanctionArgs(s Session, command, arg string) (mod Moderation, t target, d time.Duration, why string, ok bool) {
+	if mod = moderationOf(s); mod == nil {
+		return nil, target{}, 0, "", false
 	}
 	name, rest := word(arg)
 	d, why, err := durationAndReason(rest)
 	if err != nil {
-		usageOf(s, "mute", err.Error())
-		return
+		usageOf(s, command, err.Error())
+		return nil, target{}, 0, "", false
 	}
-	t, ok := authorize(s, mod, RoleModerator, "mute", "", name)
+	t, ok = authorize(s, mod, RoleModerator, command, "", name)
+	return mod, t, d, why, ok
+}
+
+func mute(s Session, arg string) {
+	mod, t, d, why, ok := sanctionArgs(s, "mute", arg)
 	if !ok {
 		return
 	}
@@ -315,17 +322,7 @@ func unmute(s Session, arg string) {
 }
 
 func ban(s Session, arg string) {
-	mod := moderationOf(s)
-	if mod == nil {
-		return
-	}
-	name, rest := word(arg)
-	d, why, err := durationAndReason(rest)
-	if err != nil {
-		usageOf(s, "ban", err.Error())
-		return
-	}
-	t, ok := authorize(s, mod, RoleModerator, "ban", "", name)
+	mod, t, d, why, ok := sanctionArgs(s, "ban", arg)
 	if !ok {
 		return
 	}
@@ -338,7 +335,7 @@ func ban(s Session, arg string) {
 	r := s.Member().Room()
 	now := r.cfg.Now()
 	r.Disconnect(t.name, BanNotice(now, sanction.Until, sanction.Reason))
-	r.Announce(t.name + " was banned by " + me + " " + Until(now, sanction.Until) + suffix(": ", sanction.Reason))
+	r.Announce(BanAnnouncement(t.name, me, now, sanction.Until, sanction.Reason))
 }
 
 func unban(s Session, arg string) {

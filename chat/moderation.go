@@ -104,6 +104,10 @@ func (e *MutedError) Error() string {
 	return "you are muted " + Until(e.now, e.Until) + suffix(": ", strings.TrimRight(e.Reason, "."))
 }
 
+// Sentence is Error as the start of a sentence: "You are muted until
+// 14:05: spam".
+func (e *MutedError) Sentence() string { return "Y" + strings.TrimPrefix(e.Error(), "y") }
+
 // SetMutes replaces the muted accounts with mutes (by account name, any
 // case): what the store holds, read at start and whenever it changed.
 func (r *Room) SetMutes(mutes map[string]Mute) {
@@ -236,6 +240,12 @@ func Until(now, until time.Time) string {
 // sessions end: "You are banned until 3 Dec 18:00: spam."
 func BanNotice(now, until time.Time, reason string) string {
 	return "You are banned " + Until(now, until) + suffix(": ", strings.TrimRight(reason, ".")) + "."
+}
+
+// BanAnnouncement is what #lobby reads of a ban, from the chat or the
+// command line: "bob was banned by alice until 14:05: spam".
+func BanAnnouncement(name, by string, now, until time.Time, reason string) string {
+	return name + " was banned by " + by + " " + Until(now, until) + suffix(": ", reason)
 }
 
 // KickNotice is what a kicked account's sessions are told as they end.

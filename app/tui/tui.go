@@ -419,6 +419,7 @@ func endReason(err error) string {
 
 func postProblem(err error) string {
 	var long *chat.TooLongError
+	var muted *chat.MutedError
 	switch {
 	case errors.As(err, &long):
 		return "Not sent: " + err.Error() + ". Shorten it and press Enter again."
@@ -430,8 +431,8 @@ func postProblem(err error) string {
 		return "Not sent: the room is busy. Press Enter again in a moment."
 	case errors.Is(err, chat.ErrNotSaved):
 		return "Not sent: the server could not save your message. Press Enter to try again."
-	case errors.As(err, new(*chat.MutedError)):
-		return "Y" + strings.TrimPrefix(err.Error(), "y") + ". Nothing was sent."
+	case errors.As(err, &muted):
+		return muted.Sentence() + ". Nothing was sent."
 	}
 	return "Not sent: " + err.Error()
 }
