@@ -29,22 +29,28 @@ type Config struct {
 	MaxMessage  int    // MAX_MESSAGE: longest message, in characters
 
 	// Abuse limits; 0 switches each off (load tests, trusted networks).
-	MaxSessions       int           // MAX_SESSIONS: chat sessions in all
-	MaxSessionsPerIP  int           // MAX_SESSIONS_PER_IP: chat sessions from one address
-	MaxUnauth         int           // MAX_UNAUTH: connections not yet logged in, in all
-	MaxUnauthPerIP    int           // MAX_UNAUTH_PER_IP: ... from one address
-	SignupsPerIPHour  int           // SIGNUPS_PER_IP_HOUR: new accounts from one address per hour
-	PenaltyFailures   int           // PENALTY_FAILURES: failed logins before an address must wait
-	AccountFailures   int           // ACCOUNT_FAILURES: failed logins for an account from one address before that address backs off from it
-	MsgBurst          int           // MSG_BURST: messages a person may send at once
-	MsgPerSec         float64       // MSG_PER_SEC: messages per second after the burst
-	InputRate         int           // INPUT_RATE: bytes a second a session's input is read at, after a 64 KiB burst
-	SignupNamesPerMin int           // SIGNUP_NAMES_PER_MIN: names an address may try at signup per minute
-	MaxChannels       int           // MAX_CHANNELS: channels in all
-	ChannelsPerUser   int           // CHANNELS_PER_USER: channels one account may be in
-	KeysPerAccount    int           // KEYS_PER_ACCOUNT: public keys one account may register (0: no limit)
-	IdleTimeout       time.Duration // IDLE_TIMEOUT: close a session idle this long
-	Keepalive         time.Duration // KEEPALIVE: probe the client this often; 3 missed = gone
+	MaxSessions       int     // MAX_SESSIONS: chat sessions in all
+	MaxSessionsPerIP  int     // MAX_SESSIONS_PER_IP: chat sessions from one address
+	MaxUnauth         int     // MAX_UNAUTH: connections not yet logged in, in all
+	MaxUnauthPerIP    int     // MAX_UNAUTH_PER_IP: ... from one address
+	SignupsPerIPHour  int     // SIGNUPS_PER_IP_HOUR: new accounts from one address per hour
+	PenaltyFailures   int     // PENALTY_FAILURES: failed logins before an address must wait
+	AccountFailures   int     // ACCOUNT_FAILURES: failed logins for an account from one address before that address backs off from it
+	MsgBurst          int     // MSG_BURST: messages a person may send at once
+	MsgPerSec         float64 // MSG_PER_SEC: messages per second after the burst
+	InputRate         int     // INPUT_RATE: bytes a second a session's input is read at, after a 64 KiB burst
+	SignupNamesPerMin int     // SIGNUP_NAMES_PER_MIN: names an address may try at signup per minute
+	MaxChannels       int     // MAX_CHANNELS: channels in all
+	ChannelsPerUser   int     // CHANNELS_PER_USER: channels one account may be in
+	KeysPerAccount    int     // KEYS_PER_ACCOUNT: public keys one account may register (0: no limit)
+	// PRESENCE_WINDOW: logins and logouts in a channel less than this apart
+	// are told in one notice (0: each at once). PRESENCE_QUIET: a channel
+	// with more people online than this tells none (0: no limit).
+	PresenceWindow time.Duration
+	PresenceQuiet  int
+
+	IdleTimeout time.Duration // IDLE_TIMEOUT: close a session idle this long
+	Keepalive   time.Duration // KEEPALIVE: probe the client this often; 3 missed = gone
 
 	// ACCOUNT_FAILURES_HOUR: failed logins an account may have in a rolling
 	// hour, from all addresses together; past it, the account's password
@@ -176,6 +182,8 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		MaxChannels:       number("MAX_CHANNELS", "1000", 0, maxLimit),
 		ChannelsPerUser:   number("CHANNELS_PER_USER", "50", 0, maxLimit),
 		KeysPerAccount:    number("KEYS_PER_ACCOUNT", "10", 0, 1000),
+		PresenceWindow:    duration("PRESENCE_WINDOW", "2s"),
+		PresenceQuiet:     number("PRESENCE_QUIET", "200", 0, maxLimit),
 		IdleTimeout:       duration("IDLE_TIMEOUT", "0"),
 		Keepalive:         duration("KEEPALIVE", "30s"),
 		PprofAddr:         getenv("PPROF_ADDR"),

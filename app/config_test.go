@@ -30,6 +30,7 @@ func TestLoadConfigDefaults(t *testing.T) {
 		MaxSessions: 1000, MaxSessionsPerIP: 10, MaxUnauth: 64, MaxUnauthPerIP: 8, SignupsPerIPHour: 3,
 		PenaltyFailures: 5, AccountFailures: 3, MsgBurst: 5, MsgPerSec: 1, InputRate: 4096, SignupNamesPerMin: 30,
 		MaxChannels: 1000, ChannelsPerUser: 50, KeysPerAccount: 10, IdleTimeout: 0, Keepalive: 30 * time.Second, AccountFailuresHour: 100,
+		PresenceWindow: 2 * time.Second, PresenceQuiet: 200,
 		LogFormat: "text", LogLevel: slog.LevelInfo}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("defaults = %+v, want %+v", got, want)
@@ -51,7 +52,7 @@ func TestLoadConfigReadsEveryVariable(t *testing.T) {
 		"PPROF_ADDR": "[::1]:6060", "PUBLIC_HOST": "chat.example.org", "RESTART_NOTICE": "1",
 		"ACCOUNT_FAILURES_HOUR": "250", "KEYS_PER_ACCOUNT": "3",
 		"METRICS_ADDR": "0.0.0.0:9090", "LOG_FORMAT": "JSON", "LOG_LEVEL": "debug",
-		"ADMINS": " alice, Bob ,,ALICE",
+		"ADMINS": " alice, Bob ,,ALICE", "PRESENCE_WINDOW": "5s", "PRESENCE_QUIET": "0",
 	}))
 	if err != nil {
 		t.Fatal(err)
@@ -61,6 +62,7 @@ func TestLoadConfigReadsEveryVariable(t *testing.T) {
 		MaxSessions: 0, MaxSessionsPerIP: 3, MaxUnauth: 100, MaxUnauthPerIP: 0, SignupsPerIPHour: 10,
 		PenaltyFailures: 0, AccountFailures: 10, MsgBurst: 0, MsgPerSec: 0.5, InputRate: 0, SignupNamesPerMin: 5,
 		MaxChannels: 0, ChannelsPerUser: 7, AccountFailuresHour: 250, KeysPerAccount: 3,
+		PresenceWindow: 5 * time.Second, PresenceQuiet: 0,
 		IdleTimeout: 30 * time.Minute,
 		PprofAddr:   "[::1]:6060", PublicHost: "chat.example.org", RestartNotice: true,
 		Admins: []string{"alice", "Bob"}, MetricsAddr: "0.0.0.0:9090", LogFormat: "json", LogLevel: slog.LevelDebug}
@@ -117,6 +119,11 @@ func TestLoadConfigRejectsBadValues(t *testing.T) {
 		{map[string]string{"INPUT_RATE": "8k"}, `INPUT_RATE="8k" is not a whole number`},
 		{map[string]string{"SIGNUP_NAMES_PER_MIN": "-3"}, "SIGNUP_NAMES_PER_MIN=-3 is out of range"},
 		{map[string]string{"MAX_CHANNELS": "-1"}, "MAX_CHANNELS=-1 is out of range"},
+		{map[string]string{"PRESENCE_QUIET": "-5"}, "PRESENCE_QUIET=-5 is out of range"},
+		{map[string]string{"PRESENCE_QUIET": "lots"}, `PRESENCE_QUIET="lots" is not a whole number`},
+		{map[string]string{"PRESENCE_WINDOW": "2"}, `PRESENCE_WINDOW="2" is not a duration`},
+		{map[string]string{"PRESENCE_WINDOW": "500ms"}, "PRESENCE_WINDOW=500ms is too short"},
+		{map[string]string{"PRESENCE_WINDOW": "-2s"}, `PRESENCE_WINDOW="-2s" is not a duration`},
 		{map[string]string{"MAX_CHANNELS": "many"}, `MAX_CHANNELS="many" is not a whole number`},
 		{map[string]string{"KEYS_PER_ACCOUNT": "-1"}, "KEYS_PER_ACCOUNT=-1 is out of range: it must be 0 to 1000"},
 		{map[string]string{"KEYS_PER_ACCOUNT": "1001"}, "KEYS_PER_ACCOUNT=1001 is out of range"},

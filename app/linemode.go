@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -164,10 +165,15 @@ func readKeys(ctx context.Context, input io.Reader, keys chan<- []byte) {
 }
 
 // deliverLines hands the member's messages to the line session, a batch
-// per wake-up, until Receive ends (and says why).
+// per wake-up, until Receive ends (and says why). Presence events are
+// dropped: lines show no member column.
 func deliverLines(ctx context.Context, member *chat.Member, to chan<- delivery) {
 	for {
 		msgs, err := member.Receive(ctx)
+		msgs = slices.DeleteFunc(msgs, func(m chat.Message) bool { return m.Kind == chat.KindPresence })
+		if len(msgs) == 0 && err == nil {
+			continue
+		}
 		select {
 		case to <- delivery{msgs, err}:
 		case <-ctx.Done():
@@ -641,15 +647,15 @@ func formatLine(msg chat.Message) string {
 		if strings.EqualFold(msg.To, msg.Author) { // /join, not a login
 			return at + "→ " + author + " joined the channel"
 		}
-		return at + "→ " + author + " joined"
+		return at + "→ " + chat.Sanitize(msg.Who(), 0) + " joined"
 	case chat.KindLeave:
 		switch {
-		case body != "":
+		case msg.To != "" && body != "":
 			return at + "← " + author + " left (" + body + ")"
 		case strings.EqualFold(msg.To, msg.Author): // /part, not a logout
 			return at + "← " + author + " left the channel"
 		}
-		return at + "← " + author + " left"
+		return at + "← " + chat.Sanitize(msg.Who(), 0) + " left"
 	case chat.KindTopic:
 		if msg.Removed {
 			return at + author + " set the topic: [removed by a moderator]"

@@ -3,6 +3,7 @@ package app
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -580,6 +581,11 @@ type scriptMessage struct {
 	// Since is a purge's start (RFC 3339, UTC): From's messages since
 	// then, in the conversation, were removed by a moderator.
 	Since string `json:"since,omitempty"`
+	// Names and More: a login or logout notice may tell of several people
+	// at once (chat.Message.Names): everyone it names, From first, and
+	// how many more it counts without naming them. Text is then "".
+	Names []string `json:"names,omitempty"`
+	More  int      `json:"more,omitempty"`
 }
 
 // kindNames are the --json kinds.
@@ -596,13 +602,24 @@ var kindNames = map[chat.Kind]string{
 func (f scriptFormatter) line(msg chat.Message, title string) []byte {
 	author, body := chat.Sanitize(msg.Author, 64), chat.Sanitize(msg.Body, f.maxBody)
 	at := msg.Time.UTC().Format(time.RFC3339)
-	var since string
+	var since, who string
+	var names []string
+	var more int
 	switch {
 	case msg.Removed:
 		body = ""
 	case msg.Kind == chat.KindPurge:
 		// The moderator's name (Body) stays with the screens.
 		body, since = "", msg.Since.UTC().Format(time.RFC3339)
+	case (msg.Kind == chat.KindJoin || msg.Kind == chat.KindLeave) && msg.To == "":
+		// A login or logout: its Body names the others (chat.Message.Names).
+		body, who = "", chat.Sanitize(msg.Who(), 0)
+		if names, more = msg.Names(); len(names) == 1 {
+			names = nil // one name: From says it
+		}
+		for i, n := range names {
+			names[i] = chat.Sanitize(n, 64)
+		}
 	}
 	if f.asJSON {
 		kind, ok := kindNames[msg.Kind]
@@ -613,14 +630,15 @@ func (f scriptFormatter) line(msg chat.Message, title string) []byte {
 		enc := json.NewEncoder(&b)
 		enc.SetEscapeHTML(false)
 		_ = enc.Encode(scriptMessage{ID: msg.ID, Time: at, Conversation: chat.Sanitize(title, 64),
-			From: author, Kind: kind, Text: body, To: chat.Sanitize(msg.To, 64), Removed: msg.Removed, Since: since})
+			From: author, Kind: kind, Text: body, To: chat.Sanitize(msg.To, 64), Removed: msg.Removed, Since: since,
+			Names: names, More: more})
 		return b.Bytes()
 	}
 	var b strings.Builder
 	if title != f.lobby {
 		b.WriteString("[" + chat.Sanitize(title, 64) + "] ")
 	}
-	text := scriptText(msg.Kind, author, body, strings.EqualFold(msg.To, msg.Author))
+	text := scriptText(msg.Kind, cmp.Or(who, author), body, strings.EqualFold(msg.To, msg.Author))
 	switch {
 	case msg.Removed && (msg.Kind == chat.KindText || msg.Kind == chat.KindAction || msg.Kind == chat.KindTopic):
 		text = scriptText(msg.Kind, author, removedText, false)

@@ -4,6 +4,7 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -199,9 +200,12 @@ func newServer(ctx context.Context, cfg Config, log *slog.Logger, st store.Store
 		MsgPerSec:          cfg.MsgPerSec,
 		MaxChannels:        cfg.MaxChannels,
 		ChannelsPerAccount: cfg.ChannelsPerUser,
-		Accounts:           accounts,
-		Observe:            chainObservers(m.observer(), stats.observer()),
-		Moderation:         &moderationService{store: st, log: log, now: time.Now, stats: stats},
+		// 0 is "off" in the environment, "the default" in RoomConfig.
+		PresenceWindow: cmp.Or(cfg.PresenceWindow, -1),
+		PresenceQuiet:  cmp.Or(cfg.PresenceQuiet, -1),
+		Accounts:       accounts,
+		Observe:        chainObservers(m.observer(), stats.observer()),
+		Moderation:     &moderationService{store: st, log: log, now: time.Now, stats: stats},
 	}, log)
 	if err != nil {
 		s.listener.Close()

@@ -119,6 +119,7 @@ func (a *account) setIgnored(other string, ignored bool) {
 // a visible session (hidden members are never online).
 type convState struct {
 	online map[string]*account // by key
+	list   []Presence          // online as Room.Online returns it; nil: build it again
 }
 
 // enterLocked routes conv's messages to a from now on, and counts a
@@ -142,6 +143,7 @@ func (r *Room) onlineLocked(a *account, conv int64) {
 		r.convs[conv] = c
 	}
 	c.online[a.key] = a
+	r.changedLocked(conv)
 }
 
 // exitLocked stops routing conv's messages to a. r.mu held.
@@ -158,6 +160,7 @@ func (r *Room) exitLocked(a *account, conv int64) {
 func (r *Room) offlineLocked(a *account, conv int64) {
 	if c := r.convs[conv]; c != nil && c.online[a.key] == a {
 		delete(c.online, a.key)
+		r.changedLocked(conv)
 		if len(c.online) == 0 {
 			delete(r.convs, conv)
 		}

@@ -489,6 +489,7 @@ func (m *Member) SetAway(reason string) {
 	}
 	a := m.acct
 	a.away, a.isAway = reason, true
+	r.restyledLocked(a)
 	if r.allow(m.name) == nil {
 		r.noticeChannelsLocked(a, Message{Author: a.name, Kind: KindAway, Body: reason})
 	}
@@ -509,6 +510,7 @@ func (m *Member) back(charge bool) {
 		return
 	}
 	a.away, a.isAway = "", false
+	r.restyledLocked(a)
 	if !charge || r.allow(m.name) == nil {
 		r.noticeChannelsLocked(a, Message{Author: a.name, Kind: KindBack})
 	}

@@ -31,6 +31,12 @@ const (
 	// KindRole: Author's role changed; Body says how, as a sentence
 	// ("alice made bob a moderator"). Screens redraw the member column.
 	KindRole
+	// KindPresence: who is online in Conv, or how one of them shows,
+	// changed (Room.Online). Never stored, ID 0: an event that tells
+	// screens to redraw their member column, sent at most once per
+	// conversation per presence tick (presence.go). Those that show no
+	// member column ignore it.
+	KindPresence
 )
 
 // Message is one entry in the room's single order. It belongs to one

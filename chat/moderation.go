@@ -182,6 +182,7 @@ func (r *Room) SetRole(ctx context.Context, account string, role Role, why strin
 	}
 	if a.role != role {
 		a.role = role
+		r.restyledLocked(a)
 		// Each screen showing the account redraws its member column.
 		r.noticeChannelsLocked(a, Message{Author: a.name, Kind: KindRole, Body: why})
 	}

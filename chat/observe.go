@@ -47,7 +47,7 @@ func (o *Observer) floodRefused() {
 // delivered reports n messages, the first of them first, handed to an
 // outbox; it reads the clock only when someone listens.
 func (o *Observer) delivered(n int, first *Message, now func() time.Time) {
-	if o != nil && o.Delivered != nil {
+	if o != nil && o.Delivered != nil && first.Kind != KindPresence { // an event, not a message
 		o.Delivered(n, now().Sub(first.Time))
 	}
 }

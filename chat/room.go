@@ -56,6 +56,13 @@ type RoomConfig struct {
 	// Observe, if not nil, is told of commits, deliveries, evictions and
 	// flood refusals (metrics).
 	Observe *Observer
+	// PresenceWindow: login and logout notices in a channel less than
+	// this apart are posted together (presence.go; default 2s, negative:
+	// each at once). PresenceQuiet: a channel with more accounts online
+	// than this gets no login or logout notices (default 200, negative:
+	// no limit).
+	PresenceWindow time.Duration
+	PresenceQuiet  int
 }
 
 func (c RoomConfig) withDefaults() RoomConfig {
@@ -71,6 +78,15 @@ func (c RoomConfig) withDefaults() RoomConfig {
 	def(&c.MaxPending, 1024)
 	if c.EvictAfter <= 0 {
 		c.EvictAfter = 5 * time.Second
+	}
+	switch {
+	case c.PresenceWindow == 0:
+		c.PresenceWindow = 2 * time.Second
+	case c.PresenceWindow < 0:
+		c.PresenceWindow = 0
+	}
+	if c.PresenceQuiet == 0 {
+		c.PresenceQuiet = 200
 	}
 	if c.Now == nil {
 		c.Now = time.Now
@@ -218,6 +234,8 @@ type Room struct {
 	convs    map[int64]*convState // conversations with a member online
 	notices  []*request           // notices, oldest first
 	books    bookkeeping          // read pointers and last-seen times not yet stored
+	presence map[int64]*channelPresence // login and logout notices by channel (presence.go)
+	changed  map[int64]struct{}         // conversations whose online list changed since the last presence tick
 
 	// mutes are the muted accounts, by foldName: an immutable map replaced
 	// whole under mu and read by posts with one atomic load (moderation.go).
@@ -281,6 +299,8 @@ func NewRoom(ctx context.Context, history History, dir Directory, cfg RoomConfig
 		changes:  make(chan struct{}, 1),
 		accounts: make(map[string]*account),
 		convs:    make(map[int64]*convState),
+		presence: make(map[int64]*channelPresence),
+		changed:  make(map[int64]struct{}),
 		floods:   newFloodLimits(cfg.MsgBurst, cfg.MsgPerSec, maxFloodBuckets),
 	}
 	r.floods.observe = r.cfg.Observe
@@ -288,7 +308,7 @@ func NewRoom(ctx context.Context, history History, dir Directory, cfg RoomConfig
 	for i := range r.workers {
 		r.workers[i] = &worker{
 			room:    r,
-			in:      make(chan []Message, workerQueue),
+			in:      make(chan []*Message, workerQueue),
 			kick:    make(chan struct{}, 1),
 			members: make(map[uint64]*slot),
 			stalled: make(map[uint64]*slot),
@@ -408,7 +428,10 @@ func (r *Room) join(ctx context.Context, name string, hidden bool) (*Member, err
 		a = newAccount(name, r.cfg.Now(), loaded)
 		r.accounts[key] = a
 	}
-	a.role = loaded.role // read afresh: the newest
+	if a.role != loaded.role { // read afresh: the newest
+		a.role = loaded.role
+		r.restyledLocked(a)
+	}
 	// m's routing state is set before its worker can see m.
 	m.acct = a
 	// Register with the worker before any notice: every batch the
@@ -450,7 +473,7 @@ func (r *Room) arriveLocked(a *account, name string) {
 		a.announced = true
 		for conv, kind := range a.conversations() {
 			if kind == Channel {
-				r.noticeLocked(Message{Conv: conv, Author: name, Kind: KindJoin})
+				r.announceLocked(a, conv, true)
 			}
 		}
 	}
@@ -461,8 +484,7 @@ func (r *Room) arriveLocked(a *account, name string) {
 func (r *Room) goneLocked(a *account) {
 	for conv, kind := range a.conversations() {
 		if kind == Channel && a.announced {
-			// spelled as in the join notice
-			r.noticeLocked(Message{Conv: conv, Author: a.name, Kind: KindLeave})
+			r.announceLocked(a, conv, false) // spelled as in the join notice
 		}
 		r.offlineLocked(a, conv)
 	}
@@ -614,22 +636,26 @@ func (r *Room) noticeLocked(msg Message) {
 
 // Online returns who is online in conversation conv, each account once (as
 // its first visible session spelled it), sorted case-insensitively. Hidden
-// members (Watch) are never online.
+// members (Watch) are never online. The list is shared by every caller
+// until it changes: callers MUST NOT modify it.
 func (r *Room) Online(conv int64) []Presence {
 	r.mu.Lock()
+	defer r.mu.Unlock()
 	c := r.convs[conv]
-	var list []Presence
-	if c != nil {
-		list = make([]Presence, 0, len(c.online))
+	if c == nil {
+		return nil
+	}
+	if c.list == nil {
+		list := make([]Presence, 0, len(c.online))
 		for _, a := range c.online {
 			list = append(list, a.presence())
 		}
+		slices.SortFunc(list, func(a, b Presence) int {
+			return cmp.Or(cmp.Compare(foldName(a.Name), foldName(b.Name)), cmp.Compare(a.Name, b.Name))
+		})
+		c.list = list[:len(list):len(list)] // an append by a caller copies
 	}
-	r.mu.Unlock()
-	slices.SortFunc(list, func(a, b Presence) int {
-		return cmp.Or(cmp.Compare(foldName(a.Name), foldName(b.Name)), cmp.Compare(a.Name, b.Name))
-	})
-	return list
+	return c.list
 }
 
 // Presence returns whether the account name is online (has a visible
@@ -655,6 +681,8 @@ func (r *Room) handIn(m *Member, q *request) error {
 	if r.closed {
 		return ErrRoomClosed
 	}
+	// Seen to arrive before speaking (presence.go).
+	r.arrivingLocked(q.msg.Conv, q.msg.Author)
 	q.seq = r.seq.Add(1)
 	select {
 	case r.posts <- q:
@@ -684,7 +712,9 @@ func (r *Room) wait(ctx context.Context, q *request) error {
 // sequence is the sequencer goroutine.
 func (r *Room) sequence() {
 	defer close(r.seqDone)
-	for !r.runSequencer() {
+	tick := time.NewTicker(presenceTick)
+	defer tick.Stop()
+	for !r.runSequencer(tick.C) {
 	}
 	for _, w := range r.workers {
 		close(w.in)
@@ -693,7 +723,7 @@ func (r *Room) sequence() {
 
 // runSequencer returns true once the room is closed and drained, false after
 // it recovered from a panic (the caller runs it again).
-func (r *Room) runSequencer() (stopped bool) {
+func (r *Room) runSequencer(presence <-chan time.Time) (stopped bool) {
 	defer func() {
 		if v := recover(); v != nil {
 			r.log.Error("chat: sequencer panic", "panic", v, "stack", string(debug.Stack()))
@@ -704,6 +734,11 @@ func (r *Room) runSequencer() (stopped bool) {
 		select {
 		case first = <-r.posts:
 		case <-r.wake:
+		case <-presence:
+			events := r.tickPresence()
+			r.commit(r.collect(nil)) // the notices that were due
+			r.handOut(events)
+			continue
 		case <-r.quit:
 			for {
 				batch := r.collect(nil)
@@ -788,14 +823,27 @@ func (r *Room) commit(batch []*request) {
 		}
 		r.lastID = max(r.lastID, m.ID)
 	}
-	// msgs is shared read-only by every worker from here on.
-	for _, w := range r.workers {
-		w.in <- msgs // workers never block, so neither does this for long
-	}
+	r.handOut(msgs)
 	for _, q := range batch {
 		q.reply(nil)
 	}
 	answered = true
+}
+
+// handOut gives every worker msgs: a committed batch, or events that are
+// not stored (KindPresence). msgs is shared read-only by every worker and
+// outbox from here on.
+func (r *Room) handOut(msgs []Message) {
+	if len(msgs) == 0 {
+		return
+	}
+	shared := make([]*Message, len(msgs))
+	for i := range msgs {
+		shared[i] = &msgs[i]
+	}
+	for _, w := range r.workers {
+		w.in <- shared // workers never block, so neither does this for long
+	}
 }
 
 // append calls History.Append with a deadline, turning a panic into an error.

@@ -126,9 +126,14 @@ func testLogger(t testing.TB) *slog.Logger {
 	return slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 
-// openRoom starts a room over h and a memDirectory holding accounts.
+// openRoom starts a room over h and a memDirectory holding accounts. Login
+// and logout notices are posted at once unless cfg.PresenceWindow says
+// otherwise (the tests of coalescing do).
 func openRoom(t testing.TB, h *memHistory, cfg RoomConfig, accounts ...string) *Room {
 	t.Helper()
+	if cfg.PresenceWindow == 0 {
+		cfg.PresenceWindow = -1
+	}
 	r, err := NewRoom(context.Background(), h, newMemDirectory(h, accounts...), cfg, testLogger(t))
 	if err != nil {
 		t.Fatal(err)
@@ -198,6 +203,7 @@ func receiveUntil(t *testing.T, m *Member, done func(Message) bool) []Message {
 			t.Errorf("%s: Receive after %d messages: %v", m.Name(), len(got), err)
 			return got
 		}
+		msgs = withoutEvents(msgs)
 		found := false
 		for _, msg := range msgs {
 			found = found || done(msg)
@@ -221,8 +227,13 @@ func drainUntilError(t *testing.T, m *Member) ([]Message, error) {
 		if err != nil {
 			return got, err
 		}
-		got = append(got, msgs...)
+		got = append(got, withoutEvents(msgs)...)
 	}
+}
+
+// withoutEvents drops the presence events (KindPresence) from msgs.
+func withoutEvents(msgs []Message) []Message {
+	return slices.DeleteFunc(msgs, func(m Message) bool { return m.Kind == KindPresence })
 }
 
 func ids(msgs []Message) []int64 {

@@ -11,7 +11,7 @@ import (
 // RoomConfig.Workers is its index. It never blocks on a member.
 type worker struct {
 	room *Room
-	in   chan []Message // committed batches, in order; closed by the sequencer
+	in   chan []*Message // committed batches (and presence events), in order; closed by the sequencer
 	kick chan struct{}  // cap 1: a member made room in its outbox
 
 	mu     sync.Mutex
@@ -22,13 +22,13 @@ type worker struct {
 	// Owned by the worker goroutine.
 	members map[uint64]*slot
 	stalled map[uint64]*slot // members with a non-empty pending overflow
-	scratch []Message        // what one member sees of a batch (see visible)
+	scratch []*Message       // what one member sees of a batch (see visible)
 }
 
 // slot is a member's delivery state, owned by its worker.
 type slot struct {
 	m       *Member
-	pending []Message // in order, behind everything already in the outbox
+	pending []*Message // in order, behind everything already in the outbox
 	since   time.Time // when pending became non-empty
 }
 
@@ -88,10 +88,10 @@ func (w *worker) sync() {
 // visible is the part of batch that m sees (account.sees): batch itself
 // when m sees all of it, else the worker's scratch slice, valid until the
 // next call (deliver copies what it keeps).
-func (w *worker) visible(m *Member, batch []Message) []Message {
+func (w *worker) visible(m *Member, batch []*Message) []*Message {
 	a := m.acct
 	i := 0
-	for i < len(batch) && a.sees(&batch[i]) {
+	for i < len(batch) && a.sees(batch[i]) {
 		i++
 	}
 	if i == len(batch) {
@@ -99,7 +99,7 @@ func (w *worker) visible(m *Member, batch []Message) []Message {
 	}
 	mine := append(w.scratch[:0], batch[:i]...)
 	for j := i + 1; j < len(batch); j++ {
-		if a.sees(&batch[j]) {
+		if a.sees(batch[j]) {
 			mine = append(mine, batch[j])
 		}
 	}
@@ -119,7 +119,7 @@ func (w *worker) retry() {
 
 // deliver gives batch to one member. A panic here costs only that member,
 // which is evicted; the worker goes on with the others.
-func (w *worker) deliver(s *slot, batch []Message, now time.Time) {
+func (w *worker) deliver(s *slot, batch []*Message, now time.Time) {
 	defer func() {
 		if v := recover(); v != nil {
 			w.room.log.Error("chat: delivery panic", "name", s.m.name, "id", s.m.id,
@@ -136,7 +136,7 @@ func (w *worker) deliver(s *slot, batch []Message, now time.Time) {
 	if w.flush(s) {
 		sent = s.m.offer(batch)
 		if sent > 0 {
-			w.room.cfg.Observe.delivered(sent, &batch[0], w.room.cfg.Now)
+			w.room.cfg.Observe.delivered(sent, batch[0], w.room.cfg.Now)
 		}
 		if sent == len(batch) {
 			return
@@ -166,7 +166,7 @@ func (w *worker) flush(s *slot) bool {
 	}
 	n := s.m.offer(s.pending)
 	if n > 0 {
-		w.room.cfg.Observe.delivered(n, &s.pending[0], w.room.cfg.Now)
+		w.room.cfg.Observe.delivered(n, s.pending[0], w.room.cfg.Now)
 	}
 	if n == len(s.pending) {
 		s.pending = nil

@@ -22,9 +22,9 @@ func BenchmarkDeliver(b *testing.B) {
 					slots[i] = &slot{m: m}
 					w.members[m.id] = slots[i]
 				}
-				batch := make([]Message, size)
+				batch := make([]*Message, size)
 				for i := range batch {
-					batch[i] = Message{ID: int64(i + 1), Kind: KindText, Author: "alice", Body: "hello"}
+					batch[i] = &Message{ID: int64(i + 1), Kind: KindText, Author: "alice", Body: "hello"}
 				}
 				now := time.Now()
 				for b.Loop() {
@@ -70,9 +70,9 @@ func BenchmarkDeliverConversations(b *testing.B) {
 				slots[i] = &slot{m: m}
 				w.members[m.id] = slots[i]
 			}
-			batch := make([]Message, size)
+			batch := make([]*Message, size)
 			for i := range batch {
-				batch[i] = Message{ID: int64(i + 1), Conv: int64(2 + i), Kind: KindText, Author: "alice", Body: "hello"}
+				batch[i] = &Message{ID: int64(i + 1), Conv: int64(2 + i), Kind: KindText, Author: "alice", Body: "hello"}
 			}
 			for b.Loop() {
 				for _, s := range slots {

@@ -234,6 +234,12 @@ func (m *Model) received(msgs []chat.Message) tea.Cmd {
 	var cmds []tea.Cmd
 	var parts part
 	for _, msg := range msgs {
+		if msg.Kind == chat.KindPresence { // who is online changed
+			if msg.Conv == m.cur.ID {
+				parts |= membersPart
+			}
+			continue
+		}
 		if handled, cmd := m.addressed(msg); handled {
 			cmds = append(cmds, cmd)
 			continue

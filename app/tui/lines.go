@@ -184,10 +184,10 @@ func (s *styles) render(e entry, me string, width int) []line {
 	case m.Kind == chat.KindAction:
 		plainHead, text, textStyle = "* "+author+" ", body, s.action
 		head = s.action.Render("* ") + s.nameActionStyle(author, me).Render(author) + " "
-	case m.Kind == chat.KindJoin:
-		plainHead, text, textStyle = "", "→ "+author+" joined", s.system
+	case m.Kind == chat.KindJoin: // a login: the others it names are in Body
+		plainHead, text, textStyle = "", "→ "+chat.Sanitize(m.Who(), 0)+" joined", s.system
 	case m.Kind == chat.KindLeave:
-		plainHead, text, textStyle = "", "← "+author+" left", s.system
+		plainHead, text, textStyle = "", "← "+chat.Sanitize(m.Who(), 0)+" left", s.system
 	default:
 		plainHead, text, textStyle = "", body, s.system
 	}

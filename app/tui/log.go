@@ -148,7 +148,7 @@ func eventText(msg chat.Message) (text string, ok bool) {
 		return msg.Body, true
 	case chat.KindLeave:
 		switch {
-		case msg.Body != "":
+		case msg.To != "" && msg.Body != "":
 			return "← " + msg.Author + " left (" + msg.Body + ")", true
 		case strings.EqualFold(msg.To, msg.Author): // /part, not a logout
 			return "← " + msg.Author + " left the channel", true

@@ -58,6 +58,9 @@ func newRoom(t testing.TB) (*chat.Room, *memStore) {
 
 func newRoomWith(t testing.TB, cfg chat.RoomConfig) (*chat.Room, *memStore) {
 	t.Helper()
+	if cfg.PresenceWindow == 0 {
+		cfg.PresenceWindow = -1 // each login told at once: the pictures do not wait
+	}
 	st := newMemStore()
 	room, err := chat.NewRoom(context.Background(), st, st, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
