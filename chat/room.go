@@ -129,6 +129,14 @@ func (c RoomConfig) withDefaults() RoomConfig {
 //     last seen). A hidden member keeps its account routed, and nothing
 //     else: it comes and goes without a notice, and an account that has
 //     only hidden members is offline.
+//   - Login and logout notices are coalesced per channel and left out of
+//     crowded ones, and sessions learn that a member list changed from
+//     KindPresence events (presence.go). The waiting notices and the set
+//     of changed lists are guarded by the room's mutex; the sequencer
+//     posts what is due and hands the events out, after the batch
+//     committed with them, every presenceTick. Room.Online returns one
+//     immutable list per conversation, built after a change by the first
+//     reader and shared by all.
 //   - The Directory is the truth about memberships and ignores; the routing
 //     sets of an account online are equal to it. Every change of them
 //     (Join's load, JoinChannel, Part, Direct, Uninvite, Ignore), and every
