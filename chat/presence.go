@@ -97,19 +97,18 @@ func (r *Room) quietLocked(conv int64) bool {
 	return c != nil && len(c.online) > r.cfg.PresenceQuiet
 }
 
-// postPresenceLocked posts conv's waiting notices now, if there are any,
-// unless conv has become quiet meanwhile. r.mu held.
+// postPresenceLocked posts conv's waiting notices now, if there are any.
+// They were taken in while conv was not quiet: a channel that filled up
+// meanwhile still tells them, in one line each. r.mu held.
 func (r *Room) postPresenceLocked(conv int64, p *channelPresence, now time.Time) {
 	if !p.waiting() {
 		return
 	}
-	if !r.quietLocked(conv) {
-		if len(p.joined) > 0 {
-			r.noticeLocked(presenceNotice(conv, true, p.joined))
-		}
-		if len(p.left) > 0 {
-			r.noticeLocked(presenceNotice(conv, false, p.left))
-		}
+	if len(p.joined) > 0 {
+		r.noticeLocked(presenceNotice(conv, true, p.joined))
+	}
+	if len(p.left) > 0 {
+		r.noticeLocked(presenceNotice(conv, false, p.left))
 	}
 	p.joined, p.left, p.last = nil, nil, now
 }
