@@ -61,7 +61,7 @@ type Member struct {
 	w      *worker
 	id     uint64
 	name   string
-	hidden bool         // from Room.Watch: never online; set before the member is shared
+	hidden bool // from Room.Watch: never online; set before the member is shared
 	// outbox is sent to and closed only by w. It holds pointers into the
 	// committed batches, which every worker shares read-only: 8 bytes a
 	// slot instead of a Message's 130, allocated whole at Join.

@@ -238,10 +238,10 @@ type Room struct {
 
 	mu       sync.Mutex
 	closed   bool
-	accounts map[string]*account  // online, by foldName(name)
-	convs    map[int64]*convState // conversations with a member online
-	notices  []*request           // notices, oldest first
-	books    bookkeeping          // read pointers and last-seen times not yet stored
+	accounts map[string]*account        // online, by foldName(name)
+	convs    map[int64]*convState       // conversations with a member online
+	notices  []*request                 // notices, oldest first
+	books    bookkeeping                // read pointers and last-seen times not yet stored
 	presence map[int64]*channelPresence // login and logout notices by channel (presence.go)
 	changed  map[int64]struct{}         // conversations whose online list changed since the last presence tick
 

@@ -12,7 +12,7 @@ import (
 type worker struct {
 	room *Room
 	in   chan []*Message // committed batches (and presence events), in order; closed by the sequencer
-	kick chan struct{}  // cap 1: a member made room in its outbox
+	kick chan struct{}   // cap 1: a member made room in its outbox
 
 	mu     sync.Mutex
 	closed bool
@@ -29,7 +29,7 @@ type worker struct {
 type slot struct {
 	m       *Member
 	pending []*Message // in order, behind everything already in the outbox
-	since   time.Time // when pending became non-empty
+	since   time.Time  // when pending became non-empty
 }
 
 func (w *worker) run() {
