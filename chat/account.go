@@ -231,12 +231,29 @@ func (r *Room) keepBooks() {
 // recorded before it was called is stored (calls are serialised). What
 // fails to be stored is logged and dropped: a read pointer is a
 // convenience, and the next one replaces it.
-func (r *Room) storeBooks(ctx context.Context) {
+func (r *Room) storeBooks(ctx context.Context) { r.storeBooksOf(ctx, "") }
+
+// storeBooksOf stores the read pointers of the account name (compared
+// case-insensitively) that the bookkeeping holds, or everything it holds
+// when name is "". A login needs only its own account's read pointers
+// stored: storing everyone's at every login made a storm of N logins
+// store N² rows.
+func (r *Room) storeBooksOf(ctx context.Context, name string) {
 	r.booksMu.Lock()
 	defer r.booksMu.Unlock()
 	r.mu.Lock()
-	b := r.books
-	r.books = bookkeeping{}
+	var b bookkeeping
+	if name == "" {
+		b, r.books = r.books, bookkeeping{}
+	} else {
+		key := foldName(name)
+		for k, rd := range r.books.reads {
+			if k.account == key {
+				b.read(rd.Account, rd.Conv, rd.ID)
+				delete(r.books.reads, k)
+			}
+		}
+	}
 	r.mu.Unlock()
 	if len(b.reads) > 0 {
 		reads := make([]Read, 0, len(b.reads))

@@ -166,8 +166,8 @@ func (c RoomConfig) withDefaults() RoomConfig {
 //     visible one posts one leave notice per channel, never two, and its
 //     last one of all ends the routing state.
 //   - The bookkeeper goroutine stores the read pointers (MarkRead) and
-//     last-seen times every 5 seconds; Join stores them before loading an
-//     account, Close after its last delivery. The flood limits per person
+//     last-seen times every 5 seconds; Join stores the account's own read
+//     pointers before loading it, Close everything after its last delivery. The flood limits per person
 //     have their own lock, so that posts never wait on the room's.
 //
 // Order: every member receives the messages it sees in ID order, its own
@@ -578,7 +578,7 @@ func (r *Room) load(ctx context.Context, name string) (loaded, error) {
 	if err := r.dir.AddMember(ctx, r.lobby.ID, name, 0); err != nil {
 		return loaded{}, fmt.Errorf("join %s: %w", Lobby, err)
 	}
-	r.storeBooks(ctx)
+	r.storeBooksOf(ctx, name)
 	ms, err := r.dir.Memberships(ctx, name)
 	if err != nil {
 		return loaded{}, fmt.Errorf("join: memberships: %w", err)
