@@ -33,7 +33,7 @@ func (s *Store) CreateAccount(ctx context.Context, a store.Account) error {
 
 func (s *Store) createAccount(ctx context.Context, a store.Account) error {
 	key, skeleton := nameKey(a.Name), store.Skeleton(a.Name)
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, err := s.writer.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
@@ -141,7 +141,7 @@ func (s *Store) Profile(ctx context.Context, name string) (chat.Profile, error) 
 // SetLastSeen records when account was last online (to the millisecond);
 // chat.ErrNoAccount if there is no such account.
 func (s *Store) SetLastSeen(ctx context.Context, account string, at time.Time) error {
-	res, err := s.db.ExecContext(ctx,
+	res, err := s.writer.ExecContext(ctx,
 		"UPDATE accounts SET last_seen = ? WHERE name_key = ?", at.UnixMilli(), nameKey(account))
 	if err == nil {
 		err = mustChange(res, chat.ErrNoAccount)
@@ -160,7 +160,7 @@ func (s *Store) SetLastSeen(ctx context.Context, account string, at time.Time) e
 // account without a skeleton, and it checks nothing anyway. One transaction:
 // accounts are people, so few, and the usual start finds none to fill.
 func (s *Store) fillSkeletons(ctx context.Context) error {
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, err := s.writer.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
@@ -202,7 +202,7 @@ func nameKey(name string) string { return strings.ToLower(name) }
 // MustChangePassword (this is the new password); store.ErrNotFound if there
 // is no such account.
 func (s *Store) SetPasswordHash(ctx context.Context, account, hash string) error {
-	res, err := s.db.ExecContext(ctx,
+	res, err := s.writer.ExecContext(ctx,
 		"UPDATE accounts SET password_hash = ?, must_change = 0 WHERE name_key = ?", hash, nameKey(account))
 	if err == nil {
 		err = mustChange(res, store.ErrNotFound)
@@ -234,7 +234,7 @@ func (s *Store) DeleteAccount(ctx context.Context, account string, heldUntil tim
 
 func (s *Store) deleteAccount(ctx context.Context, account string, heldUntil time.Time) error {
 	key := nameKey(account)
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, err := s.writer.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}

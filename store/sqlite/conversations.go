@@ -80,7 +80,7 @@ func (s *Store) createChannel(ctx context.Context, c chat.Conversation, maxTotal
 	if err != nil {
 		return chat.Conversation{}, err
 	}
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, err := s.writer.BeginTx(ctx, nil)
 	if err != nil {
 		return chat.Conversation{}, err
 	}
@@ -176,7 +176,7 @@ func (s *Store) direct(ctx context.Context, a, b string) (chat.Conversation, err
 		return chat.Conversation{}, err
 	}
 
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, err := s.writer.BeginTx(ctx, nil)
 	if err != nil {
 		return chat.Conversation{}, err
 	}
@@ -218,7 +218,7 @@ func (s *Store) direct(ctx context.Context, a, b string) (chat.Conversation, err
 // SetChannel stores channel c's Topic and Private; chat.ErrNoConversation
 // if there is no channel c.ID.
 func (s *Store) SetChannel(ctx context.Context, c chat.Conversation) error {
-	res, err := s.db.ExecContext(ctx,
+	res, err := s.writer.ExecContext(ctx,
 		"UPDATE conversations SET topic = ?, private = ? WHERE id = ? AND kind = ?",
 		c.Topic, c.Private, c.ID, chat.Channel)
 	if err == nil {

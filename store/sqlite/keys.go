@@ -26,7 +26,7 @@ func (s *Store) AddKey(ctx context.Context, k store.Key, max int) error {
 
 func (s *Store) addKey(ctx context.Context, k store.Key, max int) error {
 	key := nameKey(k.Account)
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, err := s.writer.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
@@ -120,7 +120,7 @@ func (s *Store) KeyByFingerprint(ctx context.Context, fingerprint string) (store
 // RemoveKey removes account's key with that fingerprint; store.ErrNotFound
 // if account has no such key (another account's key stays).
 func (s *Store) RemoveKey(ctx context.Context, account, fingerprint string) error {
-	res, err := s.db.ExecContext(ctx,
+	res, err := s.writer.ExecContext(ctx,
 		"DELETE FROM keys WHERE fingerprint = ? AND account_key = ?", fingerprint, nameKey(account))
 	if err == nil {
 		err = mustChange(res, store.ErrNotFound)
@@ -135,7 +135,7 @@ func (s *Store) RemoveKey(ctx context.Context, account, fingerprint string) erro
 // error if it is gone. The time only moves forward: of two logins recorded
 // out of order, the later one stays.
 func (s *Store) KeyUsed(ctx context.Context, fingerprint string, at time.Time) error {
-	if _, err := s.db.ExecContext(ctx,
+	if _, err := s.writer.ExecContext(ctx,
 		// SQLite's max of several arguments is NULL if one is NULL.
 		"UPDATE keys SET last_used = max(coalesce(last_used, ?1), ?1) WHERE fingerprint = ?2",
 		at.UnixMilli(), fingerprint); err != nil {
@@ -156,7 +156,7 @@ func (s *Store) RecordLogin(ctx context.Context, account string, l store.Login) 
 
 func (s *Store) recordLogin(ctx context.Context, account string, l store.Login) error {
 	key := nameKey(account)
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, err := s.writer.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}

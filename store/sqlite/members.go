@@ -26,7 +26,7 @@ func (s *Store) AddMember(ctx context.Context, conv int64, account string, maxCh
 
 func (s *Store) addMember(ctx context.Context, conv int64, account string, maxChannels int) error {
 	key := nameKey(account)
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, err := s.writer.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
@@ -68,7 +68,7 @@ func (s *Store) addMember(ctx context.Context, conv int64, account string, maxCh
 // RemoveMember ends account's membership of conv, and with it its read
 // pointer there; no effect if it has none.
 func (s *Store) RemoveMember(ctx context.Context, conv int64, account string) error {
-	if _, err := s.db.ExecContext(ctx,
+	if _, err := s.writer.ExecContext(ctx,
 		"DELETE FROM members WHERE conv = ? AND account_key = ?", conv, nameKey(account)); err != nil {
 		return fmt.Errorf("remove %q from conversation %d: %w", account, conv, err)
 	}
@@ -101,7 +101,7 @@ func (s *Store) SetInvited(ctx context.Context, conv int64, account string, invi
 	if invited {
 		q = "INSERT INTO invites (conv, account_key) VALUES (?, ?) ON CONFLICT DO NOTHING"
 	}
-	if _, err := s.db.ExecContext(ctx, q, conv, nameKey(account)); err != nil {
+	if _, err := s.writer.ExecContext(ctx, q, conv, nameKey(account)); err != nil {
 		return fmt.Errorf("set invitation of %q to conversation %d: %w", account, conv, s.missing(ctx, err, conv, account))
 	}
 	return nil
@@ -130,7 +130,7 @@ func (s *Store) SetRead(ctx context.Context, reads []chat.Read) error {
 }
 
 func (s *Store) setRead(ctx context.Context, reads []chat.Read) error {
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, err := s.writer.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
@@ -171,7 +171,7 @@ func (s *Store) SetIgnored(ctx context.Context, account, other string, ignored b
 	if ignored {
 		q = "INSERT INTO ignores (account_key, other_key) VALUES (?, ?) ON CONFLICT DO NOTHING"
 	}
-	if _, err := s.db.ExecContext(ctx, q, nameKey(account), nameKey(other)); err != nil {
+	if _, err := s.writer.ExecContext(ctx, q, nameKey(account), nameKey(other)); err != nil {
 		return fmt.Errorf("set %q ignoring %q: %w", account, other, s.missing(ctx, err, 0, account, other))
 	}
 	return nil

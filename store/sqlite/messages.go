@@ -46,7 +46,7 @@ func (s *Store) insert(ctx context.Context, msgs []chat.Message) ([]int64, error
 		ids[0] = id
 		return ids, err
 	}
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, err := s.writer.BeginTx(ctx, nil)
 	if err != nil {
 		return ids, err
 	}

@@ -19,7 +19,7 @@ func (s *Store) SetRole(ctx context.Context, account string, role chat.Role) err
 	err := validRole(role)
 	if err == nil {
 		var res sql.Result
-		res, err = s.db.ExecContext(ctx, "UPDATE accounts SET role = ? WHERE name_key = ?", int64(role), nameKey(account))
+		res, err = s.writer.ExecContext(ctx, "UPDATE accounts SET role = ? WHERE name_key = ?", int64(role), nameKey(account))
 		if err == nil {
 			err = mustChange(res, store.ErrNotFound)
 		}
@@ -79,7 +79,7 @@ func (s *Store) Accounts(ctx context.Context) ([]store.AccountSummary, error) {
 // password at its next login; store.ErrNotFound if there is no such
 // account. SetPasswordHash clears it too.
 func (s *Store) SetMustChangePassword(ctx context.Context, account string, must bool) error {
-	res, err := s.db.ExecContext(ctx, "UPDATE accounts SET must_change = ? WHERE name_key = ?", must, nameKey(account))
+	res, err := s.writer.ExecContext(ctx, "UPDATE accounts SET must_change = ? WHERE name_key = ?", must, nameKey(account))
 	if err == nil {
 		err = mustChange(res, store.ErrNotFound)
 	}
@@ -99,7 +99,7 @@ func (s *Store) Sanction(ctx context.Context, sn store.Sanction) error {
 	if sn.Kind != store.Ban && sn.Kind != store.Mute {
 		err = fmt.Errorf("unknown sanction kind %q", sn.Kind)
 	} else {
-		_, err = s.db.ExecContext(ctx, `INSERT INTO sanctions (account_key, kind, by_name, reason, at, until, address)
+		_, err = s.writer.ExecContext(ctx, `INSERT INTO sanctions (account_key, kind, by_name, reason, at, until, address)
 		VALUES (?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (account_key, kind) DO UPDATE SET by_name = excluded.by_name, reason = excluded.reason,
 			at = excluded.at, until = excluded.until, address = excluded.address`,
@@ -161,9 +161,9 @@ const motdKey = "motd"
 func (s *Store) SetMOTD(ctx context.Context, text string) error {
 	var err error
 	if text == "" {
-		_, err = s.db.ExecContext(ctx, "DELETE FROM settings WHERE key = ?", motdKey)
+		_, err = s.writer.ExecContext(ctx, "DELETE FROM settings WHERE key = ?", motdKey)
 	} else {
-		_, err = s.db.ExecContext(ctx,
+		_, err = s.writer.ExecContext(ctx,
 			"INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
 			motdKey, text)
 	}
@@ -189,7 +189,7 @@ func (s *Store) MOTD(ctx context.Context) (string, error) {
 // Audit appends e with the caller's At (to the millisecond) and the next
 // ID; e.ID is ignored.
 func (s *Store) Audit(ctx context.Context, e store.AuditEntry) error {
-	if _, err := s.db.ExecContext(ctx,
+	if _, err := s.writer.ExecContext(ctx,
 		"INSERT INTO audit (at, actor, action, target, reason) VALUES (?, ?, ?, ?, ?)",
 		e.At.UnixMilli(), e.Actor, e.Action, e.Target, e.Reason); err != nil {
 		return fmt.Errorf("audit %s of %q by %q: %w", e.Action, e.Target, e.Actor, err)
@@ -249,7 +249,7 @@ func (s *Store) Purge(ctx context.Context, author string, since time.Time) (int,
 	if since.IsZero() {
 		from = math.MinInt64 // every message; UnixMilli of the zero time is only very old
 	}
-	res, err := s.db.ExecContext(ctx, `UPDATE messages SET removed = 1, body = ''
+	res, err := s.writer.ExecContext(ctx, `UPDATE messages SET removed = 1, body = ''
 	WHERE lower(author) = ? AND at >= ? AND removed = 0 AND kind IN (?, ?, ?, ?)`,
 		nameKey(author), from, chat.KindText, chat.KindAction, chat.KindTopic, chat.KindAway)
 	var n int64

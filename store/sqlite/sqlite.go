@@ -37,8 +37,7 @@ var _ store.Store = (*Store)(nil)
 const pragmas = "_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)" +
 	"&_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)&_txlock=immediate"
 
-// maxConns bounds the pool. Readers run in parallel under WAL, but only one
-// writer at a time can make progress, so a few connections are plenty.
+// maxConns bounds the readers' pool: they run in parallel under WAL.
 const maxConns = 8
 
 //go:embed migrations/*.sql
@@ -46,7 +45,13 @@ var migrations embed.FS
 
 // Store is a store.Store backed by one SQLite database file.
 type Store struct {
-	db *sql.DB
+	db *sql.DB // reads
+	// writer has one connection, and every write goes through it: only
+	// one writer at a time can make progress anyway, and writers queued
+	// here wait their turn in order, where writers racing for SQLite's
+	// lock sleep in its busy handler (up to 100 ms a try) and a login
+	// storm's writes took seconds.
+	writer *sql.DB
 	// appendMessage is prepared once: every message is an insert, and
 	// preparing it each time cost as much as the insert.
 	appendMessage *sql.Stmt
@@ -81,15 +86,22 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	}
 	db.SetMaxOpenConns(maxConns)
 	db.SetMaxIdleConns(maxConns) // keep connections: each new one reruns the pragmas
-	s := &Store{db: db}
-	if err := s.setUp(ctx); err != nil {
+	writer, err := sql.Open("sqlite", dsn)
+	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
-	s.appendMessage, err = db.PrepareContext(ctx,
+	writer.SetMaxOpenConns(1)
+	writer.SetMaxIdleConns(1)
+	s := &Store{db: db, writer: writer}
+	if err := s.setUp(ctx); err != nil {
+		s.closeDBs()
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	s.appendMessage, err = writer.PrepareContext(ctx,
 		"INSERT INTO messages (conv, at, author, kind, body, recipient, since) VALUES (?, ?, ?, ?, ?, ?, ?)")
 	if err != nil {
-		db.Close()
+		s.closeDBs()
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
 	return s, nil
@@ -181,7 +193,7 @@ func (s *Store) apply(ctx context.Context, version int, name string) error {
 	if err != nil {
 		return err
 	}
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, err := s.writer.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
@@ -206,11 +218,13 @@ func (s *Store) apply(ctx context.Context, version int, name string) error {
 // Close closes the database. Call it once, after the last use.
 func (s *Store) Close() error {
 	_ = s.appendMessage.Close()
-	if err := s.db.Close(); err != nil {
+	if err := s.closeDBs(); err != nil {
 		return fmt.Errorf("close sqlite: %w", err)
 	}
 	return nil
 }
+
+func (s *Store) closeDBs() error { return errors.Join(s.writer.Close(), s.db.Close()) }
 
 // isUnique reports whether err is a UNIQUE or PRIMARY KEY constraint
 // violation (SQLite reports a duplicate non-integer primary key as the
