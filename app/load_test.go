@@ -38,11 +38,18 @@ var (
 	loadProbes   = flag.Int("load.probes", 3, "load benchmark: sessions that watch their screen for each message")
 	loadIdle     = flag.Duration("load.idle", 10*time.Second, "load benchmark: how long the idle server is measured")
 	// Each account costs an argon2id hash at signup (25-50 ms of CPU,
-	// at most one per core at a time), and every session costs another
-	// one at login whatever its account, so sessions share accounts: the
-	// server allows several sessions per account. Join and leave notices
-	// then appear once per account, not once per session.
+	// at most one per core at a time), and with -load.auth password every
+	// session costs another one at login whatever its account, so
+	// sessions share accounts: the server allows several sessions per
+	// account. Join and leave notices then appear once per account, not
+	// once per session.
 	loadAccounts = flag.Int("load.accounts", 60, "load benchmark: accounts the sessions share (at most -load.sessions)")
+	// A key login verifies one ed25519 signature (about 2.6 ms of the
+	// server's CPU, see BenchmarkLogin), a password login hashes with
+	// argon2id (about 27 ms): with passwords, thousands of logins are
+	// mostly hashing.
+	loadAuth     = flag.String("load.auth", "key", "load benchmark: how the sessions log in: key (one ed25519 key per account, added with /key add) or password")
+	loadParallel = flag.Int("load.parallel", 20, "load benchmark: logins in flight at once")
 	// With a directory, the server profiles itself (PPROF_ADDR) and the
 	// benchmark saves idle.pprof and send.pprof there.
 	loadProfile = flag.String("load.profile", "", "load benchmark: directory for the server's CPU profiles of the idle and sending windows")
@@ -55,10 +62,9 @@ var (
 const (
 	// loadWidth and loadHeight are every session's terminal size.
 	loadWidth, loadHeight = 100, 30
-	// loadSignupParallel and loadConnectParallel bound the signups and
-	// logins in flight.
-	loadSignupParallel  = 8
-	loadConnectParallel = 20
+	// loadSignupParallel bounds the signups in flight (-load.parallel
+	// bounds the logins).
+	loadSignupParallel = 8
 	// loadWait bounds each wait of the benchmark (a login on a busy
 	// server, the senders' last writes, the clients' ends).
 	loadWait = 60 * time.Second
@@ -69,6 +75,18 @@ const (
 	// idle measurement starts (the join notices of the last logins are
 	// still being drawn when they are all connected).
 	loadQuiet = time.Second
+	// After the connect phase the server is idle again at the start of
+	// the first settleWindow in which it used less than settleShare of
+	// one core; its CPU is read every settlePoll, for at most
+	// settleLimit.
+	settleWindow = 500 * time.Millisecond
+	settleShare  = 0.05
+	settlePoll   = 100 * time.Millisecond
+	settleLimit  = 120 * time.Second
+	// saturated is the share of all the machine's cores that the server
+	// and the load tool together must use in a phase for the table to say
+	// that the phase waited for the CPU.
+	saturated = 0.9
 	// loadMaxChannels bounds -load.channels and -load.spread: their
 	// channels are named with two digits.
 	loadMaxChannels = 100
@@ -86,6 +104,8 @@ var loadToken = regexp.MustCompile(`\bt(\d{6})\b`)
 type loadParams struct {
 	sessions, senders, probes, accounts int
 	channels, spread                    int
+	parallel                            int
+	auth                                string // "key" or "password"
 	rate                                float64
 	duration, idle                      time.Duration
 }
@@ -96,8 +116,15 @@ func loadParamsFromFlags() (loadParams, error) {
 		accounts: min(*loadAccounts, *loadSessions), rate: *loadRate,
 		duration: *loadDuration, idle: *loadIdle,
 		channels: *loadChannels, spread: *loadSpread,
+		parallel: *loadParallel, auth: *loadAuth,
 	}
 	var problems []string
+	if p.auth != "key" && p.auth != "password" {
+		problems = append(problems, fmt.Sprintf("-load.auth must be key or password, not %q", p.auth))
+	}
+	if p.parallel < 1 {
+		problems = append(problems, "-load.parallel must be at least 1")
+	}
 	if p.channels < 0 || p.channels > loadMaxChannels || p.spread < 0 || p.spread > loadMaxChannels {
 		problems = append(problems, fmt.Sprintf("-load.channels and -load.spread must be between 0 and %d", loadMaxChannels))
 	}
@@ -182,19 +209,29 @@ func loadAccountName(i int) string {
 //	go test -run '^$' -bench Load -benchtime 1x ./app/ -load.sessions 30 -load.duration 10s
 //	go test -run '^$' -bench Load -benchtime 1x ./app/ -load.channels 10
 //	go test -run '^$' -bench Load -benchtime 1x ./app/ -load.sessions 1000 -load.spread 50 -load.probes 50
+//	go test -run '^$' -bench Load -benchtime 1x ./app/ -load.sessions 5000 -load.rate 1 -load.senders 10
 //
 // It builds the server, starts it on 127.0.0.1 with a fresh database and
 // every abuse limit and channel limit off, creates -load.accounts
 // accounts, opens -load.sessions chat screens (xterm-256color, 100x30,
-// loadConnectParallel logins at a time) and has each type its /join
-// commands (below), measures the idle server for -load.idle, then has
-// -load.senders of the sessions type messages at -load.rate in all for
-// -load.duration. The last -load.probes sessions read their output
-// through a terminal emulator and note when each message's token first
-// shows on screen; the others only count the bytes they read. With
-// -load.profile DIR the server profiles itself (PPROF_ADDR) and the
-// benchmark saves its CPU profiles of the idle and sending windows, its
-// heap and its goroutines in DIR.
+// -load.parallel logins at a time) and has each type its /join commands
+// (below), waits for the server to settle, measures the idle server for
+// -load.idle, then has -load.senders of the sessions type messages at
+// -load.rate in all for -load.duration. The last -load.probes sessions
+// read their output through a terminal emulator and note when each
+// message's token first shows on screen; the others only count the bytes
+// they read. With -load.profile DIR the server profiles itself
+// (PPROF_ADDR) and the benchmark saves its CPU profiles of the idle and
+// sending windows, its heap and its goroutines in DIR.
+//
+// Logins, -load.auth:
+//   - key (the default): the benchmark makes an ed25519 key for each
+//     account (a key logs in to one account at most), and the signup
+//     connection, already logged in, opens a chat screen and adds it with
+//     /key add, as a user pastes it; the sessions then log in with their
+//     account's key: one signature check each;
+//   - password: the sessions log in with the password: one argon2id hash
+//     each, which makes thousands of logins mostly hashing.
 //
 // Conversations:
 //   - -load.channels N: once its screen is up, every session joins the
@@ -216,9 +253,28 @@ func loadAccountName(i int) string {
 //
 // It reports:
 //
-//   - connect-p50-ms, connect-p99-ms: dial, authentication (one argon2id
-//     check each) and the first screen that says who is signed in (the
-//     /join commands come after, and are not counted);
+//   - connect-p50-ms, connect-p99-ms: dial, authentication and the first
+//     screen that says who is signed in (the /join commands come after,
+//     and are not counted); the table also gives the dial and the
+//     authentication alone;
+//   - connect-cpu-ms/session: the server's CPU over the connect phase,
+//     from the first dial until every session is on screen and has joined
+//     its channels, divided by the sessions: logins, first screens, joins,
+//     and the redraws of the sessions already there (BenchmarkLogin gives
+//     the logins' share);
+//   - connect-KB/client: the bytes all sessions read from their start to
+//     the end of the connect phase, divided by the sessions (the table
+//     adds what they read after it, until the output pauses loadQuiet);
+//   - settle-s: from the end of the connect phase (the last session
+//     ready) until the server is idle again: the start of the first
+//     settleWindow in which it used less than settleShare of one core, its
+//     CPU read every settlePoll; NaN, and a note, if that does not come
+//     within settleLimit. With thousands of sessions the idle upkeep
+//     alone can come near settleShare (idle-cpu-% tells): the figure then
+//     says little;
+//   - connect-client-cpu-%: the load tool's own CPU (this process: the
+//     SSH clients and the emulators) over the connect phase, in % of one
+//     core;
 //   - idle-cpu-%: the server's CPU (user and system, all threads, from
 //     /proc/<pid>/stat) over the idle window, in % of one core;
 //   - rss-KB/session: the server's VmRSS at the end of the idle window
@@ -245,11 +301,21 @@ func loadAccountName(i int) string {
 //     the sending time: what the messages cost beyond the sessions'
 //     upkeep (keepalives, and whatever else an idle server does);
 //   - bytes/session/msg: bytes all sessions read over the same time,
-//     divided by the same deliveries.
+//     divided by the same deliveries;
+//   - send-client-cpu-%: the load tool's own CPU over the same time.
 //
 // The server and the clients share the machine: the figures are the
-// server's own, but its latency also pays for the clients' CPU (the table
-// shows it).
+// server's own, but its latency also pays for the clients' CPU. When, in
+// the connect phase or while sending, the server and the load tool
+// together used at least saturated of all the cores, the table says so:
+// the load tool was then the bottleneck as much as the server, and the
+// latencies include waiting for a core.
+//
+// At thousands of sessions: every session but the probes drops its
+// emulator once ready (the load tool keeps no screen per session), each
+// session is an open file in the load tool and another in the server
+// (ulimit -n bounds each process), and each wait is bounded per session
+// (loadWait), not for the whole run.
 func BenchmarkLoad(b *testing.B) {
 	if raceEnabled {
 		b.Skip("the load benchmark measures the server, not the race detector")
@@ -273,32 +339,62 @@ func BenchmarkLoad(b *testing.B) {
 	}
 	var notes []string // what went unusually, for the table
 
-	// 1. Accounts.
+	// saturation notes a phase in which the server and the load tool
+	// together kept the machine's cores busy: its latencies include
+	// waiting for a core.
+	saturation := func(phase string, server, client, wall time.Duration) {
+		s, c := 100*server.Seconds()/wall.Seconds(), 100*client.Seconds()/wall.Seconds()
+		if s+c >= saturated*100*float64(runtime.NumCPU()) {
+			notes = append(notes, fmt.Sprintf("the machine was saturated during %s (server %.0f%%, load tool %.0f%% of a core, %d cores in all): latency includes waiting for the CPU",
+				phase, s, c, runtime.NumCPU()))
+		}
+	}
+
+	// 1. Accounts, and their keys.
 	began := time.Now()
-	if err := signUpAll(srv.addr, p.accounts); err != nil {
+	logins, err := signUpAll(b, srv.addr, p)
+	if err != nil {
 		b.Fatalf("sign up: %v; server log:\n%s", err, tail(srv.log.String()))
 	}
 	signupTime := time.Since(began)
 	rssBefore := settledRSS(b, pid)
 
-	// 2. Sessions, the probes last.
-	began = time.Now()
-	sessions, connectTimes, err := connectAll(srv.addr, p)
+	// 2. Sessions, the probes last: the connect phase, from the first
+	// dial until every session is on screen and has joined its channels.
+	var (
+		sessions     []*loadSession
+		connectTimes []time.Duration
+		lastReady    time.Time
+	)
+	connectClientBefore := mustCPU(b, "self")
+	connectCPU, connectWall := cpuDuring(b, pid, func() {
+		sessions, connectTimes, err = connectAll(srv.addr, p, logins)
+		lastReady = time.Now()
+	})
+	connectClientCPU := mustCPU(b, "self") - connectClientBefore
+	// What the sessions read from their start, first screens included.
+	connectBytes := totalBytes(sessions)
 	b.Cleanup(func() { closeAll(b, sessions) }) // before the server is killed
 	if err != nil {
 		b.Fatalf("opened %d of %d sessions: %v; server log:\n%s", len(sessions), p.sessions, err, tail(srv.log.String()))
 	}
-	connectAllTime := time.Since(began)
+	saturation("the connect phase", connectCPU, connectClientCPU, connectWall)
 	senders, probes := sessions[:p.senders], sessions[p.sessions-p.probes:]
 	channels := make([]int, len(senders)) // where each sender posts
 	for i := range senders {
 		channels[i] = p.channel(i)
 	}
 
-	// 3. Idle.
+	// 3. Idle: once the server's CPU has settled and the sessions' output
+	// has paused.
+	settleTime, settled := settle(b, pid, lastReady)
+	if !settled {
+		notes = append(notes, fmt.Sprintf("the server never used under %.0f%% of a core for %v within %v of the last login", 100*settleShare, settleWindow, settleLimit))
+	}
 	if !waitQuiet(sessions, loadQuiet, loadWait) {
 		notes = append(notes, fmt.Sprintf("output never paused %v before idle", loadQuiet))
 	}
+	quietBytes := totalBytes(sessions) - connectBytes // after the connect phase, until the pause
 	// Idle means settled: the logins' hash memory given back (hashQuiet).
 	settledRSS(b, pid)
 	idleProfiled := profile("idle.pprof", p.idle)
@@ -325,6 +421,7 @@ func BenchmarkLoad(b *testing.B) {
 	})
 	clientCPU := mustCPU(b, "self") - clientBefore
 	bytesDuring := totalBytes(sessions) - bytesBefore
+	saturation("sending", sendCPU, clientCPU, sendWall)
 	if sent.err != nil {
 		b.Errorf("sending: %v", sent.err)
 	}
@@ -346,6 +443,11 @@ func BenchmarkLoad(b *testing.B) {
 		reached += members[c]
 	}
 	connect := loadStats(connectTimes)
+	var loginTimes []time.Duration
+	for _, ls := range sessions {
+		loginTimes = append(loginTimes, ls.login)
+	}
+	loginStats := loadStats(loginTimes)
 	delivery := loadStats(got.latencies)
 	perMsg, marginalPerMsg, bytesPerMsg := math.NaN(), math.NaN(), math.NaN()
 	if reached > 0 {
@@ -358,10 +460,24 @@ func BenchmarkLoad(b *testing.B) {
 	}
 	idlePercent := 100 * idleCPU.Seconds() / idleWall.Seconds()
 	sendPercent := 100 * sendCPU.Seconds() / sendWall.Seconds()
+	sendClientPercent := 100 * clientCPU.Seconds() / sendWall.Seconds()
 	rssPerSession := float64(rssIdle-rssBefore) / float64(p.sessions)
+	connectPerSession := connectCPU.Seconds() * 1000 / float64(p.sessions)
+	connectPercent := 100 * connectCPU.Seconds() / connectWall.Seconds()
+	connectClientPercent := 100 * connectClientCPU.Seconds() / connectWall.Seconds()
+	connectKB := float64(connectBytes) / 1024 / float64(p.sessions)
+	quietKB := float64(quietBytes) / 1024 / float64(p.sessions)
+	settleSeconds := math.NaN()
+	if settled {
+		settleSeconds = settleTime.Seconds()
+	}
 
 	b.ReportMetric(connect.p50, "connect-p50-ms")
 	b.ReportMetric(connect.p99, "connect-p99-ms")
+	b.ReportMetric(connectPerSession, "connect-cpu-ms/session")
+	b.ReportMetric(connectKB, "connect-KB/client")
+	b.ReportMetric(settleSeconds, "settle-s")
+	b.ReportMetric(connectClientPercent, "connect-client-cpu-%")
 	b.ReportMetric(delivery.p50, "p50-ms")
 	b.ReportMetric(delivery.p95, "p95-ms")
 	b.ReportMetric(delivery.p99, "p99-ms")
@@ -375,9 +491,10 @@ func BenchmarkLoad(b *testing.B) {
 	b.ReportMetric(bytesPerMsg, "bytes/session/msg")
 	b.ReportMetric(idlePercent, "idle-cpu-%")
 	b.ReportMetric(rssPerSession, "rss-KB/session")
+	b.ReportMetric(sendClientPercent, "send-client-cpu-%")
 
-	// One Logf of at most 9 lines: the testing package cuts a
-	// benchmark's log after its tenth line.
+	// One Log of at most 8 lines: the testing package cuts a benchmark's
+	// output at its tenth line, and buildServer's line comes first.
 	ms := func(d time.Duration) string { return d.Round(time.Millisecond).String() }
 	var t strings.Builder
 	where := "all in #lobby"
@@ -387,10 +504,16 @@ func BenchmarkLoad(b *testing.B) {
 	if p.spread > 0 {
 		where = fmt.Sprintf("in %d channels of %d-%d sessions", p.spread, slices.Min(members), slices.Max(members))
 	}
-	fmt.Fprintf(&t, "%d sessions (%d accounts) at %dx%d, %s; %d senders, %.3g msg/s for %v, %d probes; %d CPUs; accounts in %s, sessions and joins in %s",
-		p.sessions, p.accounts, loadWidth, loadHeight, where, p.senders, p.rate, p.duration, p.probes, runtime.NumCPU(), ms(signupTime), ms(connectAllTime))
-	fmt.Fprintf(&t, "\n  connect p50 / p99 / max       %.0f / %.0f / %.0f ms (dial, auth, first screen; %d at a time)",
-		connect.p50, connect.p99, connect.max, loadConnectParallel)
+	auth, accounts := "password logins", "accounts"
+	if p.auth == "key" {
+		auth, accounts = "key logins (an ed25519 key per account)", "accounts and keys"
+	}
+	fmt.Fprintf(&t, "%d sessions (%d accounts) at %dx%d, %s; %s; %d senders, %.3g msg/s for %v, %d probes; %d CPUs; %s in %s, sessions and joins in %s",
+		p.sessions, p.accounts, loadWidth, loadHeight, where, auth, p.senders, p.rate, p.duration, p.probes, runtime.NumCPU(), accounts, ms(signupTime), ms(connectWall))
+	fmt.Fprintf(&t, "\n  connect p50 / p99 / max       %.0f / %.0f / %.0f ms (dial, %s auth, first screen; %d at a time); dial and auth alone %.0f / %.0f / %.0f ms",
+		connect.p50, connect.p99, connect.max, p.auth, p.parallel, loginStats.p50, loginStats.p99, loginStats.max)
+	fmt.Fprintf(&t, "\n  connect phase                 server %.2f ms CPU/session (%.0f%% of a core); %.1f KB/client, then %.1f until the output paused; server idle %.2f s after the last login; load tool %.0f%% of a core",
+		connectPerSession, connectPercent, connectKB, quietKB, settleSeconds, connectClientPercent)
 	fmt.Fprintf(&t, "\n  idle                          %.1f%% of a core over %s; RSS %.1f -> %.1f MB, %.0f KB/session",
 		idlePercent, ms(idleWall), float64(rssBefore)/1024, float64(rssIdle)/1024, rssPerSession)
 	fmt.Fprintf(&t, "\n  delivery p50 / p95 / p99 / max %.1f / %.1f / %.1f / %.1f ms (%d messages, %d deliveries, %d samples)",
@@ -399,13 +522,45 @@ func BenchmarkLoad(b *testing.B) {
 	if p.spread > 0 {
 		fmt.Fprintf(&t, "; from another channel: %d", got.cross)
 	}
-	fmt.Fprintf(&t, "\n  server CPU sending            %.1f µs/msg/session, %.1f beyond the idle upkeep (%.0f%% of a core over %s)", perMsg, marginalPerMsg, sendPercent, ms(sendWall))
-	fmt.Fprintf(&t, "\n  bytes                         %.0f per session per message (per delivery)", bytesPerMsg)
-	fmt.Fprintf(&t, "\n  client CPU sending            %.0f%% of a core (this process: %d SSH clients)", 100*clientCPU.Seconds()/sendWall.Seconds(), p.sessions)
+	fmt.Fprintf(&t, "\n  sending                       server %.1f µs CPU/msg/session, %.1f beyond the idle upkeep (%.0f%% of a core over %s); %.0f bytes/session/msg; load tool %.0f%% of a core",
+		perMsg, marginalPerMsg, sendPercent, ms(sendWall), bytesPerMsg, sendClientPercent)
 	if len(notes) > 0 {
 		fmt.Fprintf(&t, "\n  notes                         %s", strings.Join(notes, "; "))
 	}
 	b.Log(t.String())
+}
+
+// settle reads the server's CPU every settlePoll, for at most settleLimit,
+// until a window of at least settleWindow in which it used less than
+// settleShare of one core, and returns how long after since that window
+// began; false if there was none in time.
+func settle(tb testing.TB, pid int, since time.Time) (time.Duration, bool) {
+	type sample struct {
+		at  time.Time
+		cpu time.Duration
+	}
+	proc := strconv.Itoa(pid)
+	samples := []sample{{time.Now(), mustCPU(tb, proc)}}
+	tick := time.NewTicker(settlePoll)
+	defer tick.Stop()
+	deadline := time.After(settleLimit)
+	for {
+		select {
+		case <-tick.C:
+		case <-deadline:
+			return 0, false
+		}
+		last := sample{time.Now(), mustCPU(tb, proc)}
+		samples = append(samples, last)
+		// Keep the latest sample at least settleWindow old as the first.
+		for len(samples) > 2 && last.at.Sub(samples[1].at) >= settleWindow {
+			samples = samples[1:]
+		}
+		first := samples[0]
+		if wall := last.at.Sub(first.at); wall >= settleWindow && float64(last.cpu-first.cpu) < settleShare*float64(wall) {
+			return first.at.Sub(since), true
+		}
+	}
 }
 
 // settledRSS is the server's RSS once it stops falling: the server gives
@@ -457,18 +612,46 @@ func saveServerProfile(tb testing.TB, srv *serverProcess, page, file string) {
 	}
 }
 
-// signUpAll creates accounts load000, load001, ... through the signup
-// dialogue, loadSignupParallel at a time, and hangs up each connection.
-func signUpAll(addr string, accounts int) error {
-	return inParallel(accounts, loadSignupParallel, func(i int) error {
+// signUpAll creates p.accounts accounts, load000, load001, ...,
+// through the signup dialogue, loadSignupParallel at a time, and returns
+// how each logs in, by account name. With p.auth "key", each account gets
+// a key of its own (a key logs in to one account at most): the signup
+// connection, already logged in as the new account, opens a chat screen
+// and adds the key with /key add, as a user pastes it. Each connection is
+// hung up once done.
+func signUpAll(tb testing.TB, addr string, p loadParams) (map[string]gossh.AuthMethod, error) {
+	logins := make(map[string]gossh.AuthMethod, p.accounts)
+	keys := make([]string, p.accounts) // each account's authorized_keys line; none for passwords
+	for i := range p.accounts {
+		logins[loadAccountName(i)] = gossh.Password(loadPassword)
+		if p.auth == "key" {
+			var signer gossh.Signer
+			signer, keys[i] = newKey(tb, "ed25519", 0, "")
+			logins[loadAccountName(i)] = gossh.PublicKeys(signer)
+		}
+	}
+	err := inParallel(p.accounts, loadSignupParallel, func(i int) error {
 		name := loadAccountName(i)
 		k := &scriptedKeyboard{answers: [][]string{{name, loadPassword, loadPassword}}}
 		c, err := dialLoad(addr, "signup", gossh.KeyboardInteractive(k.challenge))
 		if err != nil {
 			return fmt.Errorf("signup %s: %w", name, err)
 		}
-		return c.Close()
+		if keys[i] == "" {
+			return c.Close()
+		}
+		ls, err := newLoadSession(c, name, false, 0)
+		if err != nil {
+			return err
+		}
+		defer ls.close()
+		added := func(screen string) bool { return strings.Contains(screen, "Key added: ") }
+		if err := ls.await("Key added", added, "\x1b[200~/key add "+keys[i]+"\x1b[201~\r"); err != nil {
+			return fmt.Errorf("/key add for %s: %w", name, err)
+		}
+		return nil
 	})
+	return logins, err
 }
 
 // inParallel calls f(0) ... f(n-1), at most parallel at a time, and
@@ -532,6 +715,7 @@ type loadSession struct {
 	channel int           // the channel of -load.spread it is in (see loadParams.channel)
 	ended   chan struct{} // closed when the session's output ends
 	bytes   atomic.Int64  // bytes read from the session
+	login   time.Duration // the dial and the authentication (openLoadSession)
 
 	mu      sync.Mutex
 	emu     *vt.Emulator             // nil once only bytes are counted
@@ -544,13 +728,27 @@ type loadSession struct {
 	inBytes map[int]time.Time        // a probe's tokens: when each first came in the bytes
 }
 
-// openLoadSession logs in as user and opens a chat screen, returning once
-// the screen shows who is signed in. The caller then calls join.
-func openLoadSession(addr, user string, probe bool, channel int) (*loadSession, error) {
-	c, err := dialLoad(addr, user, gossh.Password(loadPassword))
+// openLoadSession logs in as user with auth and opens a chat screen,
+// returning once the screen shows who is signed in. The caller then calls
+// join.
+func openLoadSession(addr, user string, auth gossh.AuthMethod, probe bool, channel int) (*loadSession, error) {
+	start := time.Now()
+	c, err := dialLoad(addr, user, auth)
 	if err != nil {
 		return nil, fmt.Errorf("login %s: %w", user, err)
 	}
+	dialed := time.Since(start)
+	ls, err := newLoadSession(c, user, probe, channel)
+	if err != nil {
+		return nil, err
+	}
+	ls.login = dialed
+	return ls, nil
+}
+
+// newLoadSession opens a chat screen on c, logged in as user, returning
+// once the screen shows who is signed in; on an error it hangs up.
+func newLoadSession(c *gossh.Client, user string, probe bool, channel int) (*loadSession, error) {
 	ls := &loadSession{
 		client: c, probe: probe, channel: channel, ended: make(chan struct{}),
 		seen: map[int]time.Time{}, inBytes: map[int]time.Time{},
@@ -710,16 +908,17 @@ func (ls *loadSession) close() {
 	ls.mu.Unlock()
 }
 
-// connectAll opens p.sessions sessions, loadConnectParallel at a time, has
-// each join its channels, and returns them in order (the senders first,
-// the probes last) with each one's connect time: dial, authentication and
-// the first screen, the joins not included.
-func connectAll(addr string, p loadParams) ([]*loadSession, []time.Duration, error) {
+// connectAll opens p.sessions sessions, p.parallel at a time, each
+// logging in as its account with logins[account], has each join its
+// channels, and returns them in order (the senders first, the probes last)
+// with each one's connect time: dial, authentication and the first
+// screen, the joins not included.
+func connectAll(addr string, p loadParams, logins map[string]gossh.AuthMethod) ([]*loadSession, []time.Duration, error) {
 	sessions := make([]*loadSession, p.sessions)
 	times := make([]time.Duration, p.sessions)
-	err := inParallel(p.sessions, loadConnectParallel, func(i int) error {
+	err := inParallel(p.sessions, p.parallel, func(i int) error {
 		start := time.Now()
-		ls, err := openLoadSession(addr, p.account(i), i >= p.sessions-p.probes, p.channel(i))
+		ls, err := openLoadSession(addr, p.account(i), logins[p.account(i)], i >= p.sessions-p.probes, p.channel(i))
 		if err != nil {
 			return err
 		}
