@@ -3,33 +3,27 @@ package tui
 import (
 	"io"
 
-	uv "github.com/charmbracelet/ultraviolet"
 	"github.com/charmbracelet/x/ansi"
 )
 
 // escKey is the Esc key as the kitty keyboard protocol writes it (CSI 27 u),
-// which the terminal reader decodes as Esc: unlike ESC alone, it is a
-// complete sequence, so nothing that follows can change what it means.
+// which uv.EventDecoder decodes as Esc: unlike ESC alone, it is a complete
+// sequence, so nothing that follows can change what it means.
 const escKey = "\x1b[27u"
-
-// newKeyReader decodes a session's input into events: Bubble Tea's own
-// terminal reader, over a loneEscReader.
-func newKeyReader(input io.Reader, term string) *uv.TerminalReader {
-	return uv.NewTerminalReader(&loneEscReader{r: input}, term)
-}
 
 // loneEscReader delivers an ESC that ends what one read returned, outside a
 // bracketed paste, as the Esc key written out whole (escKey).
 //
-// The terminal reader cannot tell the Esc key from the first byte of an
-// escape sequence, so after an ESC it waits up to its EscTimeout (50 ms) for
-// more bytes, and takes whatever comes meanwhile as part of the sequence:
-// Esc then a key typed 20 ms later became Alt+key. Over SSH the bytes of one
-// key arrive together, in one read: an ESC that ends a read is the Esc key,
-// and what follows in a later read is another key. Alt+B ("\x1bb"), arrows
-// ("\x1b[A") and every other sequence arrive whole, end in something other
-// than ESC, and pass unchanged. A read that fills the buffer may have been
-// cut short, so its last ESC still waits for what follows.
+// The input scanner (inputScanner) cannot tell the Esc key from the first
+// byte of an escape sequence, so after an ESC it waits up to its escape
+// timeout (50 ms) for more bytes, and takes whatever comes meanwhile as
+// part of the sequence: Esc then a key typed 20 ms later became Alt+key.
+// Over SSH the bytes of one key arrive together, in one read: an ESC that
+// ends a read is the Esc key, and what follows in a later read is another
+// key. Alt+B ("\x1bb"), arrows ("\x1b[A") and every other sequence arrive
+// whole, end in something other than ESC, and pass unchanged. A read that
+// fills the buffer may have been cut short, so its last ESC still waits
+// for what follows.
 type loneEscReader struct {
 	r       io.Reader
 	inPaste bool // between the paste markers

@@ -175,37 +175,22 @@ func (r *runner) guard(cmd tea.Cmd) tea.Cmd {
 	}
 }
 
-// errPanicked ends the input after a panic in one of its readers.
-var errPanicked = errors.New("input reader panicked")
-
-// guardedReader is the input as the terminal reader's own goroutine reads
-// it (uv.TerminalReader.StreamEvents starts one): a panic in a Read, in the
-// paste limiter, the lone-Esc reader or the caller's reader, is recovered
-// here, the one recovery layer that goroutine has, and ends the input.
-type guardedReader struct {
-	r   io.Reader
-	run *runner
-}
-
-func (g guardedReader) Read(p []byte) (n int, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			g.run.recovered("input", v)
-			n, err = 0, errPanicked
-		}
-	}()
-	return g.r.Read(p)
-}
-
-// readInput is the program's input: it decodes what the user types with
-// the terminal reader Bubble Tea's own input uses, and hands the events to
-// the program, which translates them as it would its own reader's. It ends
-// when the input ends.
+// readInput is the program's input: it decodes what the user types as
+// Bubble Tea's own terminal reader would (inputScanner), and hands the
+// events to the program, which translates them as it would its own
+// reader's. It ends when the input ends or ctx ends.
 //
-// Bracketed pastes are cut at pasteMax bytes (pasteLimiter). An ESC that
-// ends what the client sent is the Esc key at once, not the start of a
-// sequence that the next key, typed a moment later, would complete as
-// Alt+key (see loneEscReader).
+// It takes two goroutines: its own, which decodes and sends, and one that
+// reads, so that an escape sequence cut short can time out while a read
+// waits. A panic in a Read, in the paste limiter, the lone-Esc reader or
+// the caller's reader, is recovered by the reading goroutine's guard, which
+// ends the session (runner.guarded).
+//
+// Bracketed pastes are cut at pasteMax bytes (pasteLimiter, and the
+// scanner for paste markers the limiter does not know). An ESC that ends
+// what the client sent is the Esc key at once, not the start of a sequence
+// that the next key, typed a moment later, would complete as Alt+key (see
+// loneEscReader).
 //
 // The terminal's answers arrive here as keys do: its mode report for
 // askMargins goes to the program, which hands it to the screen (see
@@ -214,20 +199,15 @@ func (g guardedReader) Read(p []byte) (n int, err error) {
 // client, it would size the screen past the caller's bounds and as often
 // as it likes. Only t.Resizes sizes the screen.
 func (r *runner) readInput(ctx context.Context, program *tea.Program, t Terminal, pasteMax int) {
-	events := make(chan uv.Event)
-	input := guardedReader{newPasteLimiter(t.In, pasteMax), r}
-	go r.guarded("input decoder", func() {
-		defer close(events)
-		// A read error ends the input as the end of input does: the
-		// session is closing.
-		_ = newKeyReader(input, t.Term).StreamEvents(ctx, events)
-	})
-	for event := range events {
+	reads := make(chan []byte)
+	input := &loneEscReader{r: newPasteLimiter(t.In, pasteMax)}
+	go r.guarded("input reader", func() { readChunks(ctx, input, reads) })
+	newInputScanner(pasteMax).decode(ctx, reads, func(event uv.Event) {
 		if _, ok := event.(uv.WindowSizeEvent); ok {
-			continue
+			return
 		}
 		program.Send(event) // returns at once once the program ended
-	}
+	})
 }
 
 // forwardResizes passes the window's sizes to the program until there are
