@@ -75,6 +75,7 @@ func (a *authenticator) keyVerified(ctx ssh.Context, conn gossh.ConnMetadata, pe
 	}
 	a.recordLogin(ctx, name, hostOf(conn.RemoteAddr()), "key")
 	a.metrics.login("key", true)
+	a.loggedIn()
 	bg, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeWriteTimeout)
 	defer cancel()
 	if err := a.store.KeyUsed(bg, fingerprint, time.Now()); err != nil {

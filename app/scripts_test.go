@@ -772,10 +772,8 @@ func TestTheWatchClosesARemovedSessionsConnectionAfterTheGrace(t *testing.T) {
 	}
 	defer m.Leave()
 	conn := &fakeConn{closed: make(chan struct{})}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	watched := make(chan struct{})
-	go func() { ts.srv.watch(ctx, conn, m, "alice"); close(watched) }()
+	stop := ts.srv.watch(conn, m, "alice")
+	defer stop()
 	start := time.Now()
 	if n := ts.srv.room.Disconnect("alice", "Your account was deleted."); n != 1 {
 		t.Fatalf("Disconnect = %d, want 1", n)
@@ -788,7 +786,6 @@ func TestTheWatchClosesARemovedSessionsConnectionAfterTheGrace(t *testing.T) {
 	if took := time.Since(start); took < evictedGrace {
 		t.Errorf("closed after %s, before the grace of %s", took, evictedGrace)
 	}
-	<-watched
 	if !strings.Contains(ts.logs.String(), "closing connection: removed") {
 		t.Errorf("no reason in the log:\n%s", ts.logs.String())
 	}

@@ -54,7 +54,9 @@ type Server struct {
 	ssh       *ssh.Server
 	listener  net.Listener
 	sessions  *sessionSet
-	lines     *tui.LineCache // log lines rendered once for the sessions showing them alike
+	// keepalives probes every session's client (KEEPALIVE).
+	keepalives *keepalives
+	lines      *tui.LineCache // log lines rendered once for the sessions showing them alike
 	// authFailures logs failed logins, summarised per address.
 	authFailures *repeatLog
 	metrics      *metrics // nil unless METRICS_ADDR is set
@@ -161,6 +163,7 @@ func newServer(ctx context.Context, cfg Config, log *slog.Logger, st store.Store
 	auth.metrics = m
 	s := &Server{log: log, store: st, cfg: cfg, limits: lim, auth: auth, sessions: newSessionSet(), lines: tui.NewLineCache(),
 		chatInput: func(r io.Reader) io.Reader { return r }, authFailures: newRepeatLog(log, repeatWindow, repeatFirst), metrics: m}
+	s.keepalives = newKeepalives(cfg.Keepalive, s.closeConn)
 	for _, o := range opts {
 		o(s)
 	}
@@ -258,6 +261,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	watchCtx, stopWatch := context.WithCancel(context.WithoutCancel(ctx))
 	watched := make(chan struct{})
 	go func() { defer close(watched); s.watchModeration(watchCtx) }()
+	go s.keepalives.run(watchCtx)
 	var serveErr error
 	select {
 	case <-ctx.Done():

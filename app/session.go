@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"runtime/debug"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -204,8 +205,7 @@ func (s *Server) enter(sess ssh.Session, name string, join func(context.Context,
 	// A closed connection ends the membership at once, whatever the session
 	// is blocked in: the others must not see a ghost.
 	stopLeaving := context.AfterFunc(ctx, member.Leave)
-	conn := connOfSession(sess)
-	go s.watch(ctx, conn, member, name)
+	context.AfterFunc(ctx, s.watch(connOfSession(sess), member, name))
 	return joined{ctx: ctx, member: member}, func() {
 		stopLeaving()
 		member.Leave()
@@ -282,77 +282,48 @@ func clampSize(width, height int) (int, int) {
 	return min(width, maxWidth), min(height, maxHeight)
 }
 
-// watch looks after a session's connection from one goroutine that wakes
-// only for events: it closes the connection when keepaliveMisses
-// keepalives in a row go unanswered, or when the room evicted or removed
-// the member (Room.Disconnect) and the session did not end by itself
-// within evictedGrace. Closing the connection ends the session and
-// unblocks its program. (A client that stops reading is caught by the
-// session's stallWriter.)
-func (s *Server) watch(ctx context.Context, conn gossh.Conn, member *chat.Member, name string) {
+// watch looks after a session's connection without a goroutine of its
+// own: the server's keepalives probe its client (see keepalives), and once
+// the room has evicted or removed the member (Room.Disconnect), the
+// connection is closed if the session has not ended by itself within
+// evictedGrace. Closing the connection ends the session and unblocks its
+// program. (A client that stops reading is caught by the session's
+// stallWriter.) The function it returns undoes it, and MUST be called when
+// the session ends.
+func (s *Server) watch(conn gossh.Conn, member *chat.Member, name string) (stop func()) {
 	if conn == nil {
-		return
+		return func() {}
 	}
-	defer func() {
-		if r := recover(); r != nil { // this goroutine's one recovery layer
-			s.log.Error("session panic", "user", name, "in", "connection watch", "panic", r, "stack", string(debug.Stack()))
-			s.closeConn(conn, name, "its watch failed") // ends only this session
-		}
-	}()
-	var keepalive <-chan time.Time
-	if s.cfg.Keepalive > 0 {
-		tick := time.NewTicker(s.cfg.Keepalive)
-		defer tick.Stop()
-		keepalive = tick.C
-	}
+	unprobe := s.keepalives.add(conn, name)
 	var (
-		ended    = member.Done()
-		grace    <-chan time.Time
-		answered = make(chan struct{}, 1)
-		probing  bool
-		misses   int
-		graceWhy string // why grace runs: "evicted", "removed"
+		mu      sync.Mutex
+		grace   *time.Timer
+		stopped bool
 	)
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-answered:
-			probing, misses = false, 0
-		case <-ended:
-			ended = nil // a closed channel stays ready
-			why := ""
-			switch err := member.Err(); {
-			case errors.As(err, new(*chat.EvictedError)):
-				why = "evicted"
-			case errors.As(err, new(*chat.RemovedError)):
-				why = "removed"
-			default:
-				continue // it left, or the room closed: the session is ending anyway
-			}
-			timer := time.NewTimer(evictedGrace)
-			defer timer.Stop()
-			grace = timer.C
-			graceWhy = why
-		case <-grace:
-			s.closeConn(conn, name, graceWhy)
-			return
-		case <-keepalive:
-			if probing {
-				if misses++; misses >= keepaliveMisses {
-					s.closeConn(conn, name, "keepalives unanswered")
-					return
-				}
-				continue
-			}
-			// One probe in flight at a time: SendRequest blocks until
-			// the client answers or the connection closes.
-			probing = true
-			go func() {
-				if _, _, err := conn.SendRequest("keepalive@openssh.com", true, nil); err == nil {
-					answered <- struct{}{}
-				}
-			}()
+	stopEnd := member.AfterEnd(func() {
+		why := ""
+		switch err := member.Err(); {
+		case errors.As(err, new(*chat.EvictedError)):
+			why = "evicted"
+		case errors.As(err, new(*chat.RemovedError)):
+			why = "removed"
+		default:
+			return // it left, or the room closed: the session is ending anyway
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if !stopped {
+			grace = time.AfterFunc(evictedGrace, func() { s.closeConn(conn, name, why) })
+		}
+	})
+	return func() {
+		unprobe()
+		stopEnd()
+		mu.Lock()
+		defer mu.Unlock()
+		stopped = true
+		if grace != nil {
+			grace.Stop()
 		}
 	}
 }

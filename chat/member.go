@@ -123,6 +123,11 @@ func (m *Member) gone() error {
 // evicted, or the room closed. Err then says which.
 func (m *Member) Done() <-chan struct{} { return m.life.Done() }
 
+// AfterEnd arranges for f to run in its own goroutine once the member has
+// ended (Err then says why), as context.AfterFunc does; stop undoes it and
+// reports whether it did so before f started.
+func (m *Member) AfterEnd(f func()) (stop func() bool) { return context.AfterFunc(m.life, f) }
+
 // Err returns nil while the member is in the room; once Done is closed it
 // returns ErrLeft after Leave, a *RemovedError after Room.Disconnect, an
 // *EvictedError after eviction, or ErrRoomClosed after Room.Close,
