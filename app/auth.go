@@ -77,16 +77,10 @@ func newAuthenticator(st store.Store, log *slog.Logger, cfg Config, lim *limits)
 }
 
 // freeMemory gives the logins' scratch memory back to the system, at most
-// once per hashFreeEvery: it forces full collections, whose cost grows
-// with the heap, and a steady trickle of logins must not force them each.
-//
-// What a login leaves behind is the hashes' memory (19 MiB each) and, for
-// every session, goroutine stacks grown deep by the handshake (ML-KEM) and
-// the first screen, then parked for the session's life: at 2,000
-// sessions, 536 MB of stacks against 150 MB of heap. A collection halves
-// the stack of a goroutine that uses less than a quarter of it, and an
-// idle server collects rarely, so freeMemory collects stackShrinkRounds
-// times before returning the memory.
+// once per hashFreeEvery: it forces a full collection, whose cost grows
+// with the heap, and a steady trickle of logins must not force one each.
+// A password login leaves its hash's 19 MiB; any login leaves what the
+// handshake and the first screen allocated.
 func (a *authenticator) freeMemory() {
 	last := time.Unix(0, a.memoryFreedAt.Load())
 	if wait := time.Until(last.Add(hashFreeEvery)); wait > 0 {
@@ -94,15 +88,8 @@ func (a *authenticator) freeMemory() {
 		return
 	}
 	a.memoryFreedAt.Store(time.Now().UnixNano())
-	for range stackShrinkRounds - 1 {
-		runtime.GC()
-	}
 	debug.FreeOSMemory()
 }
-
-// stackShrinkRounds is how many collections freeMemory runs: enough to
-// bring a 64 KiB stack parked shallow down to 4 KiB.
-const stackShrinkRounds = 4
 
 // loggedIn postpones freeMemory to hashQuiet after this login.
 func (a *authenticator) loggedIn() { a.freeHashMemory.Reset(hashQuiet) }
