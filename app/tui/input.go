@@ -1,10 +1,10 @@
 package tui
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"reflect"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -38,65 +38,101 @@ const (
 // it stands. Bracketed pastes become one uv.PasteEvent, between the paste
 // start and end events, without invalid UTF-8, bounded by pasteMax.
 //
-// An inputScanner is used by one goroutine.
+// An inputScanner is used by decode's goroutine and, while a sequence
+// waits, its escape timer: both under mu.
 type inputScanner struct {
 	decoder    uv.EventDecoder // its zero value: no legacy flags, no terminfo, as uv's reader
 	escTimeout time.Duration
-	pasteMax   int    // bytes of one paste kept; the rest is dropped
-	pending    []byte // read, not decoded yet: the start of a sequence
-	paste      []byte // the text of the paste being read; nil outside one
+	pasteMax   int // bytes of one paste kept; the rest is dropped
+
+	mu       sync.Mutex
+	pending  []byte      // read, not decoded yet: the start of a sequence
+	paste    []byte      // the text of the paste being read; nil outside one
+	expiry   *time.Timer // decodes what is pending at expireAt; nil until first needed
+	expireAt time.Time   // escTimeout after the read that left pending
+	ended    bool        // decode returned: the timer decodes nothing more
 }
 
 func newInputScanner(pasteMax int) *inputScanner {
 	return &inputScanner{escTimeout: uv.DefaultEscTimeout, pasteMax: pasteMax}
 }
 
-// readChunks sends what each read of in returns on reads, a copy the
-// receiver owns, until in ends or ctx ends; then it closes reads.
-func readChunks(ctx context.Context, in io.Reader, reads chan<- []byte) {
-	defer close(reads)
+// decode reads in and hands emit the events in what it reads, in order,
+// until in ends (what is pending is then decoded as it stands) or ctx
+// ends. It is readInput's loop and its one goroutine: it reads, decodes
+// and emits (emit sends to the program). While a sequence cut short waits
+// for the next read, which may never come, a timer (expiry) decodes it as
+// it stands escTimeout after the read that left it; run runs the timer's
+// function, on the timer's goroutine (readInput recovers its panics). emit
+// is called under mu, by one of the two at a time: events keep their
+// order.
+//
+// One buffer serves every read: Decode copies what its events keep (a
+// key's text, an unknown sequence), but for a kitty graphics reply's
+// payload, which the chat ignores.
+func (s *inputScanner) decode(ctx context.Context, in io.Reader, emit func(uv.Event), run func(func())) {
+	defer s.end()
 	buf := make([]byte, inputReadSize)
 	for {
 		n, err := in.Read(buf)
-		if n > 0 {
-			select {
-			case reads <- bytes.Clone(buf[:n]):
-			case <-ctx.Done():
-				return
-			}
+		if ctx.Err() != nil {
+			return
 		}
+		s.take(ctx, buf[:n], err != nil, emit, run)
 		if err != nil {
 			return // a read error ends the input as its end does
 		}
 	}
 }
 
-// decode hands emit the events in what arrives on reads (from
-// readChunks), in order, on the calling goroutine, until reads closes
-// (what is pending is then decoded as it stands) or ctx ends. It is
-// readInput's loop: emit sends to the program.
-func (s *inputScanner) decode(ctx context.Context, reads <-chan []byte, emit func(uv.Event)) {
-	timeout := time.NewTimer(s.escTimeout)
-	timeout.Stop() // runs only while a sequence waits
-	defer timeout.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case b, ok := <-reads:
-			if !ok {
-				s.expire(emit)
-				return
-			}
-			s.feed(b, emit)
-			if len(s.pending) > 0 {
-				timeout.Reset(s.escTimeout)
-			} else {
-				timeout.Stop()
-			}
-		case <-timeout.C:
-			s.expire(emit)
+// take decodes what one read returned, b, and arms the escape timer while
+// a sequence waits; at the end of the input it decodes all that waits.
+func (s *inputScanner) take(ctx context.Context, b []byte, last bool, emit func(uv.Event), run func(func())) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(b) > 0 {
+		s.feed(b, emit)
+	}
+	switch {
+	case last:
+		s.expire(emit)
+	case len(s.pending) == 0:
+		if s.expiry != nil {
+			s.expiry.Stop()
 		}
+	case s.expiry == nil:
+		s.expireAt = time.Now().Add(s.escTimeout)
+		s.expiry = time.AfterFunc(s.escTimeout, func() { run(func() { s.timeUp(ctx, emit) }) })
+	default:
+		s.expireAt = time.Now().Add(s.escTimeout)
+		s.expiry.Reset(s.escTimeout)
+	}
+}
+
+// timeUp is the escape timer's: what waits escTimeout after the read that
+// left it is decoded as it stands.
+func (s *inputScanner) timeUp(ctx context.Context, emit func(uv.Event)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ended || ctx.Err() != nil || len(s.pending) == 0 {
+		return
+	}
+	if wait := time.Until(s.expireAt); wait > 0 {
+		// A read came after the timer fired, before it took mu: what
+		// waits now is that read's.
+		s.expiry.Reset(wait)
+		return
+	}
+	s.expire(emit)
+}
+
+// end stops the escape timer: decode has returned.
+func (s *inputScanner) end() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.ended = true
+	if s.expiry != nil {
+		s.expiry.Stop()
 	}
 }
 
@@ -145,9 +181,10 @@ func (s *inputScanner) scan(buf []byte, expired bool, emit func(uv.Event)) (tota
 	// Decode reads an X10 mouse report introduced by the 8-bit CSI ("\x9bM"
 	// and three bytes) as if the introducer were "\x1b[M", a byte past the
 	// report, and panics when that byte is past buf's capacity: a report
-	// that ends buf is given that byte.
-	if l := len(buf); l >= 5 && cap(buf) == l && buf[l-5] == ansi.CSI && buf[l-4] == 'M' {
-		buf = append(buf, 0)[:l]
+	// that ends buf is given that byte, a zero (not what an earlier read
+	// left in decode's buffer).
+	if l := len(buf); l >= 5 && buf[l-5] == ansi.CSI && buf[l-4] == 'M' {
+		buf = append(buf[:l:l], 0)[:l]
 	}
 	for len(buf) > 0 {
 		esc := buf[0] == ansi.ESC

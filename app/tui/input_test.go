@@ -53,20 +53,19 @@ func names(events []uv.Event) []string {
 	return got
 }
 
-// scanning decodes what in returns, on a reading goroutine and a decoding
-// one as readInput does, and returns the events as they come; the channel
-// closes when the input ends.
+// scanning decodes what in returns, on one goroutine as readInput does,
+// and returns the events as they come; the channel closes when the input
+// ends.
 func scanning(t *testing.T, in io.Reader, escTimeout time.Duration) <-chan uv.Event {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	reads, out := make(chan []byte), make(chan uv.Event, 100)
+	out := make(chan uv.Event, 100)
 	s := newInputScanner(testPasteMax)
 	s.escTimeout = escTimeout
-	go readChunks(ctx, in, reads)
 	go func() {
 		defer close(out)
-		s.decode(ctx, reads, func(ev uv.Event) { out <- ev })
+		s.decode(ctx, in, func(ev uv.Event) { out <- ev }, func(timeUp func()) { timeUp() })
 	}()
 	return out
 }
@@ -266,7 +265,7 @@ func TestTheScannerTakesALoneEscAtTheEndOfAReadAsTheEscKeyAtOnce(t *testing.T) {
 	}
 }
 
-// fullRead fills a read of readChunks through loneEscReader (which keeps
+// fullRead fills a read of decode through loneEscReader (which keeps
 // room to write escKey) and ends in ESC: it may have been cut short, so its
 // ESC waits.
 var fullRead = strings.Repeat("a", inputReadSize-len(escKey)) + "\x1b"
@@ -277,7 +276,7 @@ func TestAnEscEndingAFullReadWaitsForWhatFollows(t *testing.T) {
 	reads := make(chunkReader)
 	events := scanning(t, &loneEscReader{r: reads}, time.Hour)
 	reads <- fullRead
-	reads <- "[A"
+	go func() { reads <- "[A" }() // read once fullRead's keys are taken
 	for range len(fullRead) - 1 {
 		if got := nextKey(t, events); got != "a" {
 			t.Fatalf("key %q, want a", got)
@@ -300,6 +299,27 @@ func TestAnEscEndingAFullReadIsTheEscKeyAfterTheTimeout(t *testing.T) {
 	}
 	if got := nextKey(t, events); got != "esc" {
 		t.Errorf("the full read's ESC decodes as %q after the timeout, want esc", got)
+	}
+}
+
+// The escape timer may fire as a read comes, and take the scanner's lock
+// after it: what waits then is that read's, which waits its own timeout.
+func TestTheEscapeTimerWaitsForTheLastReadsTimeout(t *testing.T) {
+	ctx := context.Background()
+	var got []uv.Event
+	emit := func(ev uv.Event) { got = append(got, ev) }
+	s := newInputScanner(testPasteMax)
+	s.escTimeout = time.Hour
+	defer s.end()
+	s.take(ctx, []byte("\x1b"), false, emit, func(timeUp func()) { timeUp() })
+	s.timeUp(ctx, emit) // an earlier read's timeout, come late
+	if len(got) != 0 || len(s.pending) == 0 {
+		t.Fatalf("the ESC was decoded as %q before its timeout", names(got))
+	}
+	s.expireAt = time.Now() // its own timeout
+	s.timeUp(ctx, emit)
+	if !reflect.DeepEqual(names(got), []string{"esc"}) {
+		t.Errorf("at its timeout the ESC decodes as %q, want esc", names(got))
 	}
 }
 
@@ -435,7 +455,7 @@ func TestTheScannerDecodesAsUvsReader(t *testing.T) {
 		send(uvReads)
 		want := decode(uvEvents)
 		events := scanning(t, &loneEscReader{r: reads}, time.Hour)
-		send(reads)
+		go send(reads) // the scanner reads once what it read before is taken
 		got := decode(events)
 		switch {
 		case tt.uv == nil && !reflect.DeepEqual(got, want):
@@ -480,9 +500,9 @@ func TestIgnoredEventIsUvsOwn(t *testing.T) {
 	}
 }
 
-// A session's input takes two goroutines: the one that reads and the one
-// that decodes (uv's reader took three).
-func TestASessionsInputTakesTwoGoroutines(t *testing.T) {
+// A session's input takes one goroutine, which reads and decodes (uv's
+// reader took three; the scanner took two, one reading, one decoding).
+func TestASessionsInputTakesOneGoroutine(t *testing.T) {
 	// The session's goroutines inherit the label: other tests' sessions,
 	// which may still be ending, do not count.
 	pprof.SetGoroutineLabels(pprof.WithLabels(context.Background(), pprof.Labels("session", t.Name())))
@@ -491,24 +511,8 @@ func TestASessionsInputTakesTwoGoroutines(t *testing.T) {
 	r := startRun(t, in, nil)
 	pprof.SetGoroutineLabels(context.Background())
 	r.waitOutput(t, enterScreen)
-	var dump strings.Builder
-	_ = pprof.Lookup("goroutine").WriteTo(&dump, 1)
-	n := 0
-	for _, group := range strings.Split(dump.String(), "\n\n") {
-		if !strings.Contains(group, t.Name()) {
-			continue
-		}
-		if strings.HasPrefix(group, "goroutine profile:") { // the header, before the first group
-			_, group, _ = strings.Cut(group, "\n")
-		}
-		if strings.Contains(group, "tui.readChunks") || strings.Contains(group, "tui.(*runner).readInput") || strings.Contains(group, "ultraviolet.") {
-			var count int // goroutines with this stack
-			_, _ = fmt.Sscanf(group, "%d @", &count)
-			n += count
-		}
-	}
-	if n != 2 {
-		t.Errorf("the session's input takes %d goroutines, want 2:\n%s", n, dump.String())
+	if n, dump := sessionGoroutines(t.Name(), "tui.(*runner).readInput", "tui.(*inputScanner)", "ultraviolet."); n != 1 {
+		t.Errorf("the session's input takes %d goroutines, want 1:\n%s", n, dump)
 	}
 	r.cancel(nil)
 	if err := r.wait(t); err != nil {

@@ -63,7 +63,8 @@ func Run(ctx context.Context, t Terminal, o Options) error {
 		// the whole screen for every change.
 		tea.WithoutRenderer(),
 		tea.WithFPS(1), // until stopFrameTicker
-		// Deliveries are drawn outside Bubble Tea's round (screen.filter).
+		// Deliveries are drawn outside Bubble Tea's round, and the
+		// program's initial size does not undo the window's (screen.filter).
 		// The only filter: Wish's suspend/resume one is for a model that
 		// suspends, which this one never does.
 		tea.WithFilter(s.filter),
@@ -180,11 +181,12 @@ func (r *runner) guard(cmd tea.Cmd) tea.Cmd {
 // events to the program, which translates them as it would its own
 // reader's. It ends when the input ends or ctx ends.
 //
-// It takes two goroutines: its own, which decodes and sends, and one that
-// reads, so that an escape sequence cut short can time out while a read
-// waits. A panic in a Read, in the paste limiter, the lone-Esc reader or
-// the caller's reader, is recovered by the reading goroutine's guard, which
-// ends the session (runner.guarded).
+// It takes one goroutine, its own, which reads, decodes and sends; an
+// escape sequence cut short times out while a read waits on a timer of
+// its own (inputScanner.decode). A panic in a Read, in the paste limiter,
+// the lone-Esc reader, the caller's reader or the decoding, is recovered
+// by the goroutine's guard or the timer's, which ends the session
+// (runner.guarded).
 //
 // Bracketed pastes are cut at pasteMax bytes (pasteLimiter, and the
 // scanner for paste markers the limiter does not know). An ESC that ends
@@ -199,19 +201,19 @@ func (r *runner) guard(cmd tea.Cmd) tea.Cmd {
 // client, it would size the screen past the caller's bounds and as often
 // as it likes. Only t.Resizes sizes the screen.
 func (r *runner) readInput(ctx context.Context, program *tea.Program, t Terminal, pasteMax int) {
-	reads := make(chan []byte)
 	input := &loneEscReader{r: newPasteLimiter(t.In, pasteMax)}
-	go r.guarded("input reader", func() { readChunks(ctx, input, reads) })
-	newInputScanner(pasteMax).decode(ctx, reads, func(event uv.Event) {
+	emit := func(event uv.Event) {
 		if _, ok := event.(uv.WindowSizeEvent); ok {
 			return
 		}
 		program.Send(event) // returns at once once the program ended
-	})
+	}
+	newInputScanner(pasteMax).decode(ctx, input, emit, func(timeUp func()) { r.guarded("input", timeUp) })
 }
 
 // forwardResizes passes the window's sizes to the program until there are
-// no more.
+// no more, as terminalSizeMsg: the screen tells them from the program's
+// own initial size (screen.filter).
 func forwardResizes(ctx context.Context, program *tea.Program, next func(context.Context) (int, int, bool)) {
 	if next == nil {
 		return
@@ -221,7 +223,7 @@ func forwardResizes(ctx context.Context, program *tea.Program, next func(context
 		if !ok {
 			return
 		}
-		program.Send(tea.WindowSizeMsg{Width: width, Height: height})
+		program.Send(terminalSizeMsg{Width: width, Height: height})
 	}
 }
 

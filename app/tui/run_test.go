@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"regexp"
+	"runtime/pprof"
 	"strings"
 	"sync"
 	"testing"
@@ -89,6 +91,30 @@ func (r *running) waitOutput(t *testing.T, what string) {
 	}
 }
 
+// sessionGoroutines counts the goroutines with the pprof label session =
+// label whose stack holds one of frames, in the goroutine dump it returns.
+func sessionGoroutines(label string, frames ...string) (n int, dump string) {
+	var b strings.Builder
+	_ = pprof.Lookup("goroutine").WriteTo(&b, 1)
+	for _, group := range strings.Split(b.String(), "\n\n") {
+		if !strings.Contains(group, `"session":"`+label+`"`) {
+			continue
+		}
+		if strings.HasPrefix(group, "goroutine profile:") { // the header, before the first group
+			_, group, _ = strings.Cut(group, "\n")
+		}
+		for _, frame := range frames {
+			if strings.Contains(group, frame) {
+				var count int // goroutines with this stack
+				_, _ = fmt.Sscanf(group, "%d @", &count)
+				n += count
+				break
+			}
+		}
+	}
+	return n, b.String()
+}
+
 // reason is a cause with a reason for the user.
 type reason string
 
@@ -140,18 +166,23 @@ func TestATypedSizeReportDoesNotResize(t *testing.T) {
 	}
 }
 
-func TestAWindowChangeRepaintsTheScreen(t *testing.T) {
-	in, typing := io.Pipe()
-	defer typing.Close()
-	sizes := make(chan [2]int, 1)
-	r := startRun(t, in, func(ctx context.Context) (int, int, bool) {
+// sizesFrom is a Terminal.Resizes that takes the window's sizes from sizes.
+func sizesFrom(sizes <-chan [2]int) func(context.Context) (int, int, bool) {
+	return func(ctx context.Context) (int, int, bool) {
 		select {
 		case s := <-sizes:
 			return s[0], s[1], true
 		case <-ctx.Done():
 			return 0, 0, false
 		}
-	})
+	}
+}
+
+func TestAWindowChangeRepaintsTheScreen(t *testing.T) {
+	in, typing := io.Pipe()
+	defer typing.Close()
+	sizes := make(chan [2]int, 1)
+	r := startRun(t, in, sizesFrom(sizes))
 	r.waitOutput(t, enterScreen)
 	sizes <- [2]int{100, 30}
 	r.waitOutput(t, "\x1b[2;28r") // the log's scroll region at 30 rows
@@ -265,4 +296,80 @@ func screenRow(emu *vt.SafeEmulator, y, from, to int) string {
 		}
 	}
 	return b.String()
+}
+
+// A window change in the chat's first moments stays: Bubble Tea sends the
+// program its initial size from a goroutine of its own, which may reach the
+// screen after the terminal's new size. Here the new size is ready before
+// the program runs, as a client's resize right after it connects.
+func TestAWindowChangeAtTheStartIsNotUndoneByTheInitialSize(t *testing.T) {
+	in, typing := io.Pipe()
+	defer typing.Close()
+	sizes := make(chan [2]int, 1)
+	sizes <- [2]int{100, 30}
+	r := startRun(t, in, sizesFrom(sizes))
+	r.waitOutput(t, "\x1b[2;28r") // the log's scroll region at 30 rows
+	// Typed once the new size is drawn: the program's initial size, sent
+	// as it started, has come by then in all but the rarest schedules
+	// (TestTheProgramsInitialSizeDoesNotUndoTheWindows tries every order).
+	go func() { _, _ = io.WriteString(typing, "hello") }()
+	r.waitOutput(t, "hello")
+	r.cancel(nil)
+	r.wait(t)
+	regions := regexp.MustCompile(`\x1b\[2;\d+r`).FindAllString(r.out.String(), -1)
+	if last := regions[len(regions)-1]; last != "\x1b[2;28r" {
+		t.Errorf("the screen was drawn last with the scroll region %q, want the one at 30 rows: %q", last, r.out.String())
+	}
+}
+
+// The program's own initial size, wherever it comes among the window's
+// sizes, does not undo them: the screen takes the window's last size.
+func TestTheProgramsInitialSizeDoesNotUndoTheWindows(t *testing.T) {
+	initial := tea.WindowSizeMsg{Width: 80, Height: 24}
+	window := []tea.Msg{terminalSizeMsg{Width: 100, Height: 30}, terminalSizeMsg{Width: 120, Height: 40}}
+	for at := range len(window) + 1 { // where the program's size comes
+		msgs := append(append(append([]tea.Msg{}, window[:at]...), initial), window[at:]...)
+		s := newScreen(newFixture(t, initial.Width, initial.Height, nil).model, io.Discard, nil)
+		for _, msg := range msgs {
+			if msg = s.filter(s, msg); msg != nil { // as the program's event loop does
+				s.Update(msg)
+			}
+		}
+		if s.width != 120 || s.height != 40 {
+			t.Errorf("after %v the screen is %dx%d, want 120x40", msgs, s.width, s.height)
+		}
+	}
+}
+
+// An idle chat takes five goroutines: the program's event loop (Run's
+// own) and its command goroutine, the delivery, the input and the window's
+// sizes. (It took six: the input took two.) Those that start the chat
+// end: the program's own sends of its first messages, and the frame
+// ticker's stop, which waits half a second (stopFrameTicker).
+func TestAnIdleChatTakesFiveGoroutines(t *testing.T) {
+	const want = 5
+	pprof.SetGoroutineLabels(pprof.WithLabels(context.Background(), pprof.Labels("session", t.Name())))
+	in, typing := io.Pipe()
+	defer typing.Close()
+	r := startRun(t, in, func(ctx context.Context) (int, int, bool) {
+		<-ctx.Done()
+		return 0, 0, false
+	})
+	pprof.SetGoroutineLabels(context.Background())
+	r.waitOutput(t, enterScreen)
+	for deadline := time.Now().Add(waitLimit); ; time.Sleep(10 * time.Millisecond) {
+		// The room's goroutines, started under the label too, run
+		// only the chat's code.
+		n, dump := sessionGoroutines(t.Name(), "messaging/app/tui.", "charm.land/bubbletea/")
+		if n == want {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the idle chat takes %d goroutines, want %d:\n%s", n, want, dump)
+		}
+	}
+	r.cancel(nil)
+	if err := r.wait(t); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -36,6 +36,9 @@ type screenOutput struct {
 	// of the oldest room message it drew (unwritten: its time; zero: none).
 	written   func(time.Duration)
 	unwritten time.Time
+	// sized: a size of the window reached the screen (terminalSizeMsg);
+	// the program's own is stale.
+	sized bool
 }
 
 // flushMsg draws what changed since the last frame.
@@ -66,22 +69,47 @@ func (s screen) Init() tea.Cmd {
 	return s.guard(s.Model.Init())
 }
 
+// terminalSizeMsg is a size of the session's window (Terminal.Resizes), as
+// forwardResizes sends it: not a tea.WindowSizeMsg, which Bubble Tea sends
+// once as the program starts, from a goroutine of its own, so that it may
+// reach the screen after the window's first change and undo it.
+type terminalSizeMsg tea.WindowSizeMsg
+
 // filter is the program's message filter (tea.WithFilter), which Bubble
-// Tea calls on the program's goroutine before its round for a message. It
-// takes the room's deliveries, most of what a busy session receives, out
-// of that round: it applies and draws them as the round would, and drops
-// them. The round would hand a nil command to the program's command
+// Tea calls on the program's goroutine before its round for a message.
+//
+// It takes the room's deliveries, most of what a busy session receives,
+// out of that round: it applies and draws them as the round would, and
+// drops them. The round would hand a nil command to the program's command
 // goroutine (a wake-up per message per session) and ask for a View that
 // nobody draws.
+//
+// It passes the window's sizes on as the program's own tea.WindowSizeMsg,
+// and drops that one, the size Run started with, once the window has
+// changed: it is stale. (Bubble Tea's check that a size is plausible,
+// before the filter, does not see the window's: the caller bounds them.)
 func (s screen) filter(_ tea.Model, msg tea.Msg) tea.Msg {
-	if _, ok := msg.(receivedMsg); !ok {
+	switch msg := msg.(type) {
+	case terminalSizeMsg:
+		s.out.sized = true
+		return tea.WindowSizeMsg(msg)
+	case tea.WindowSizeMsg:
+		if s.out.sized {
+			return nil
+		}
 		return msg
+	case receivedMsg:
+		return s.delivered(msg)
 	}
-	// A delivery usually brings no command; one that does (look up a
-	// conversation the screen does not know yet) goes on to Update, which
-	// runs it guarded.
+	return msg
+}
+
+// delivered applies a delivery and draws it. A delivery usually brings no
+// command; one that does (look up a conversation the screen does not know
+// yet) goes on to Update as a commandMsg, which runs it guarded.
+func (s screen) delivered(msg receivedMsg) tea.Msg {
 	if s.out.written != nil && s.out.unwritten.IsZero() {
-		for _, m := range msg.(receivedMsg).msgs {
+		for _, m := range msg.msgs {
 			if !m.Time.IsZero() && (s.out.unwritten.IsZero() || m.Time.Before(s.out.unwritten)) {
 				s.out.unwritten = m.Time
 			}
