@@ -80,32 +80,6 @@ func eventName(ev uv.Event) string {
 	return fmt.Sprintf("%T %v", ev, ev)
 }
 
-// An ESC that ends a read is the Esc key at once: it does not wait for the
-// terminal reader's timeout (an hour here, so that waiting would show),
-// and the key typed after it is that key, not Alt+key.
-func TestALoneEscAtTheEndOfAReadIsTheEscKeyAtOnce(t *testing.T) {
-	reads := make(chunkReader)
-	r := newKeyReader(reads, "xterm-256color")
-	r.EscTimeout = time.Hour
-	events := decoding(t, r)
-	for _, step := range []struct {
-		read string
-		want []string
-	}{
-		{"draft", []string{"d", "r", "a", "f", "t"}},
-		{"\x1b", []string{"esc"}},
-		{"hello", []string{"h", "e", "l", "l", "o"}},
-		{"x\x1b", []string{"x", "esc"}}, // after another key in the same read
-	} {
-		reads <- step.read
-		for _, want := range step.want {
-			if got := nextKey(t, events); got != want {
-				t.Fatalf("after the read %q: key %q, want %q", step.read, got, want)
-			}
-		}
-	}
-}
-
 // Escape sequences that arrive in one read decode as they did without
 // loneEscReader, and so do reads that only looked like ending in Esc:
 // inside a paste, or a read that filled the buffer.

@@ -3,7 +3,6 @@ package tui
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -73,19 +72,13 @@ func openTerminal(width, height int) (*terminal, string) {
 	return t, string(answer[:n])
 }
 
-// decodeOne decodes input as the session's key reader does and returns
+// decodeOne decodes input as the session's input scanner does and returns
 // the one event it holds.
 func decodeOne(t testing.TB, input string) uv.Event {
 	t.Helper()
-	events := make(chan uv.Event, 10)
-	if err := newKeyReader(strings.NewReader(input), "xterm-256color").StreamEvents(context.Background(), events); err != nil && !errors.Is(err, io.EOF) {
-		t.Fatalf("decoding %q: %v", input, err)
-	}
-	close(events)
+	s := newInputScanner(len(input) + 1)
 	var got []uv.Event
-	for ev := range events {
-		got = append(got, ev)
-	}
+	s.decode(context.Background(), &loneEscReader{r: strings.NewReader(input)}, func(ev uv.Event) { got = append(got, ev) }, func(timeUp func()) { timeUp() })
 	if len(got) != 1 {
 		t.Fatalf("%q decoded as %#v, want one event", input, got)
 	}
