@@ -366,7 +366,10 @@ func (g *gateWriter) Write(p []byte) (int, error) {
 }
 
 func TestStallWriterCatchesOnlyABlockedWrite(t *testing.T) {
-	const limit = 40 * time.Millisecond
+	// Long enough that a writer descheduled between two stores on a
+	// loaded machine (-race, other tests) is not a write blocked that
+	// long: 40 ms was, once in CI.
+	const limit = 250 * time.Millisecond
 	gate := &gateWriter{make(chan struct{})}
 	close(gate.open)
 	var stalls atomic.Int32
