@@ -44,10 +44,9 @@ const presenceTick = 500 * time.Millisecond
 const maxNamed = 50
 
 // channelPresence is a channel's login and logout notices: when the last
-// was posted, and those waiting for the window to end.
+// was posted, and those waiting for the window after it to end.
 type channelPresence struct {
 	last   time.Time // when a login or logout notice was last posted here
-	due    time.Time // when the waiting ones are posted
 	joined []string  // waiting, in the order they came
 	left   []string
 }
@@ -81,10 +80,7 @@ func (r *Room) announceLocked(a *account, conv int64, join bool) {
 		r.noticeLocked(presenceNotice(conv, join, []string{a.name}))
 		return
 	}
-	if !p.waiting() {
-		p.due = p.last.Add(r.cfg.PresenceWindow)
-	}
-	*mine = append(*mine, a.name)
+	*mine = append(*mine, a.name) // posted once the window after last ends
 }
 
 // quietLocked reports whether conv has more accounts online than
@@ -211,9 +207,10 @@ func (r *Room) tickPresence() []Message {
 	defer r.mu.Unlock()
 	for conv, p := range r.presence {
 		switch {
-		case p.waiting() && !now.Before(p.due):
+		case now.Sub(p.last) < r.cfg.PresenceWindow:
+		case p.waiting():
 			r.postPresenceLocked(conv, p, now)
-		case !p.waiting() && now.Sub(p.last) >= r.cfg.PresenceWindow:
+		default:
 			delete(r.presence, conv) // the next notice is posted at once anyway
 		}
 	}

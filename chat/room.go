@@ -167,8 +167,9 @@ func (c RoomConfig) withDefaults() RoomConfig {
 //     last one of all ends the routing state.
 //   - The bookkeeper goroutine stores the read pointers (MarkRead) and
 //     last-seen times every 5 seconds; Join stores the account's own read
-//     pointers before loading it, Close everything after its last delivery. The flood limits per person
-//     have their own lock, so that posts never wait on the room's.
+//     pointers before loading it, Close everything after its last
+//     delivery. The flood limits per person have their own lock, so that
+//     posts never wait on the room's.
 //
 // Order: every member receives the messages it sees in ID order, its own
 // included, so all the members of a conversation see its messages in the
@@ -661,7 +662,7 @@ func (r *Room) Online(conv int64) []Presence {
 		slices.SortFunc(list, func(a, b Presence) int {
 			return cmp.Or(cmp.Compare(foldName(a.Name), foldName(b.Name)), cmp.Compare(a.Name, b.Name))
 		})
-		c.list = list[:len(list):len(list)] // an append by a caller copies
+		c.list = list // no spare capacity: an append by a caller copies
 	}
 	return c.list
 }
