@@ -71,7 +71,7 @@ func (g *guardedNewChannel) Accept() (gossh.Channel, <-chan *gossh.Request, erro
 	if err != nil {
 		return nil, nil, err
 	}
-	sc := &sessionChannel{Channel: ch, windows: make(chan ssh.Window, 1)}
+	sc := &sessionChannel{Channel: ch, windows: windowPacer{every: resizeEvery}}
 	forwarded := make(chan *gossh.Request, requestQueue)
 	go sc.filterRequests(reqs, forwarded)
 	return sc, forwarded, nil
@@ -81,20 +81,19 @@ func (g *guardedNewChannel) Accept() (gossh.Channel, <-chan *gossh.Request, erro
 // It carries the session's window changes, which never reach the library.
 type sessionChannel struct {
 	gossh.Channel
-	// windows holds the latest window change not yet taken: a new one
-	// replaces it, so a flood costs nothing and never blocks.
-	windows chan ssh.Window
+	// windows paces the window changes: a new one replaces the one not
+	// yet taken, so a flood costs nothing and never blocks.
+	windows windowPacer
 }
 
 // filterRequests reads the channel's requests as fast as they come, so the
 // connection's read loop never waits on this channel: it answers window
 // changes itself, bounds env and pty requests, and passes the rest on to
-// charm's loop without ever blocking. It closes forwarded and windows when
-// the channel closes, and closes the channel if it starts nothing within
+// charm's loop without ever blocking. It closes forwarded when the
+// channel closes, and closes the channel if it starts nothing within
 // channelStartLimit.
 func (sc *sessionChannel) filterRequests(in <-chan *gossh.Request, forwarded chan<- *gossh.Request) {
 	defer close(forwarded)
-	defer close(sc.windows)
 	idle := time.AfterFunc(channelStartLimit, func() { _ = sc.Close() })
 	defer idle.Stop()
 	env := 0
@@ -103,7 +102,7 @@ func (sc *sessionChannel) filterRequests(in <-chan *gossh.Request, forwarded cha
 		case "window-change":
 			win, ok := parseWindowChange(req.Payload)
 			if ok {
-				sc.offerWindow(win)
+				sc.windows.offer(win)
 			}
 			_ = req.Reply(ok, nil)
 			continue
@@ -127,16 +126,6 @@ func (sc *sessionChannel) filterRequests(in <-chan *gossh.Request, forwarded cha
 			_ = req.Reply(false, nil)
 		}
 	}
-}
-
-// offerWindow replaces any window change not yet taken with win. Only
-// filterRequests sends, so after the drain the send cannot block.
-func (sc *sessionChannel) offerWindow(win ssh.Window) {
-	select {
-	case <-sc.windows:
-	default:
-	}
-	sc.windows <- win
 }
 
 // allowedEnvRequest reports whether an env request's payload names an

@@ -230,47 +230,83 @@ func (s *Server) stallBounded(sess ssh.Session, w io.Writer, name string) io.Wri
 	})
 }
 
-// windowSizes is the session's window changes as tui.Run takes them:
-// clamped, and at most one per resizeEvery, so that a flood of
-// window-change requests costs one layout each period. Nil without the
-// session's channel (window changes never reach charm's session: see
-// guardSessions).
-func windowSizes(sess ssh.Session) func(context.Context) (int, int, bool) {
+// windowSizes is the session's window changes as tui.Run takes them (see
+// windowPacer); nil without the session's channel (window changes never
+// reach charm's session: see guardSessions).
+func windowSizes(sess ssh.Session) func(size func(width, height int)) (stop func()) {
 	sc := channelOf(sess)
 	if sc == nil {
 		return nil
 	}
-	return pacedSizes(sc.windows, resizeEvery)
+	return sc.windows.subscribe
 }
 
-// pacedSizes returns the next size from changes, clamped, and no sooner
-// than every after the one before. The channel keeps only the latest
-// change not yet taken (sessionChannel.offerWindow): the sizes a wait
-// skips were replaced anyway.
-func pacedSizes(changes <-chan ssh.Window, every time.Duration) func(context.Context) (int, int, bool) {
-	var last time.Time
-	return func(ctx context.Context) (int, int, bool) {
-		if wait := every - time.Since(last); !last.IsZero() && wait > 0 {
-			timer := time.NewTimer(wait)
-			select {
-			case <-ctx.Done():
-				timer.Stop()
-				return 0, 0, false
-			case <-timer.C:
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return 0, 0, false
-		case w, ok := <-changes:
-			if !ok {
-				return 0, 0, false
-			}
-			last = time.Now()
-			width, height := clampSize(w.Width, w.Height)
-			return width, height, true
+// windowPacer passes a session's window changes on to the screen, clamped,
+// and at most one per every: a flood of window-change requests costs one
+// layout each period, and the changes a wait skips are replaced, never
+// queued. It has no goroutine of its own: a timer sends, one send at a
+// time. Its zero value needs every set before use.
+type windowPacer struct {
+	every time.Duration
+
+	mu      sync.Mutex
+	latest  ssh.Window
+	waiting bool                    // latest is not sent yet
+	sending *time.Timer             // a send is due or running
+	last    time.Time               // when the last send started
+	size    func(width, height int) // the subscriber; nil: none (yet, or any more)
+}
+
+// offer makes w the latest change, to be sent when the pace allows. It
+// never blocks for long: the connection's request loop calls it.
+func (p *windowPacer) offer(w ssh.Window) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.latest, p.waiting = w, true
+	p.scheduleLocked()
+}
+
+// subscribe has size called with the changes from now on, and with one
+// that came before and was not sent; stop ends that (a send running then
+// may still finish).
+func (p *windowPacer) subscribe(size func(width, height int)) (stop func()) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.size = size
+	p.scheduleLocked()
+	return func() {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		p.size = nil
+		if p.sending != nil && p.sending.Stop() {
+			p.sending = nil // it had not started
 		}
 	}
+}
+
+func (p *windowPacer) scheduleLocked() {
+	if !p.waiting || p.size == nil || p.sending != nil {
+		return
+	}
+	wait := max(p.every-time.Since(p.last), 0)
+	p.sending = time.AfterFunc(wait, p.send)
+}
+
+// send hands the latest change to the subscriber, then schedules the one
+// that came meanwhile, if any: a send waits for the screen to take the
+// size, and the next starts only after it.
+func (p *windowPacer) send() {
+	p.mu.Lock()
+	size, w := p.size, p.latest
+	p.waiting, p.last = false, time.Now()
+	p.mu.Unlock()
+	if size != nil {
+		size(clampSize(w.Width, w.Height))
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.sending = nil
+	p.scheduleLocked()
 }
 
 // clampSize bounds a client's terminal size: a 0x0 window (ssh -tt from a

@@ -76,43 +76,63 @@ func TestAResizeFloodLeavesTheChatWorking(t *testing.T) {
 }
 
 func TestPacedSizesCoalesceAndClamp(t *testing.T) {
-	sc := &sessionChannel{windows: make(chan ssh.Window, 1)}
-	next := pacedSizes(sc.windows, resizeEvery)
+	p := &windowPacer{every: resizeEvery}
+	p.offer(ssh.Window{Width: 0, Height: 0}) // before the screen subscribes: kept
+	sizes := make(chan [2]int, 1000)
+	var sending atomic.Int32
+	stop := p.subscribe(func(width, height int) {
+		if sending.Add(1) != 1 {
+			t.Error("two sends at once")
+		}
+		sizes <- [2]int{width, height}
+		sending.Add(-1)
+	})
+	if first := waitSize(t, sizes); first != [2]int{80, 24} {
+		t.Errorf("the change offered before subscribing came as %v, want it clamped to 80x24", first)
+	}
 	start := time.Now()
-	var floods atomic.Int64
-	go func() { // a flood that lasts ten periods
-		for i := 0; time.Since(start) < 10*resizeEvery; i++ {
-			sc.offerWindow(ssh.Window{Width: 20 + i%50, Height: 60 + i%100})
-			floods.Add(1)
-		}
-		sc.offerWindow(ssh.Window{Width: 100000, Height: 100000})
-	}()
-	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
-	defer cancel()
-	var sizes [][2]int
+	floods := 0
+	for ; time.Since(start) < 10*resizeEvery; floods++ { // a flood that lasts ten periods
+		p.offer(ssh.Window{Width: 20 + floods%50, Height: 60 + floods%100})
+	}
+	p.offer(ssh.Window{Width: 100000, Height: 100000})
+	n := 1
 	for {
-		width, height, ok := next(ctx)
-		if !ok {
-			t.Fatalf("the last size never came; got %d sizes", len(sizes))
+		size := waitSize(t, sizes)
+		n++
+		if size[0] > maxWidth || size[1] > maxHeight {
+			t.Errorf("window %v came through, want at most %dx%d", size, maxWidth, maxHeight)
 		}
-		sizes = append(sizes, [2]int{width, height})
-		if width > maxWidth || height > maxHeight {
-			t.Errorf("window %dx%d came through, want at most %dx%d", width, height, maxWidth, maxHeight)
-		}
-		if width == maxWidth {
+		if size[0] == maxWidth {
 			break
 		}
 	}
 	elapsed := time.Since(start)
-	t.Logf("%d window changes in %s became %d sizes", floods.Load()+1, elapsed.Round(time.Millisecond), len(sizes))
+	t.Logf("%d window changes in %s became %d sizes", floods+1, elapsed.Round(time.Millisecond), n)
 	// One per period, plus the first and some slack; without pacing it
 	// would be thousands.
-	if limit := int(elapsed/resizeEvery) + 3; len(sizes) > limit {
-		t.Errorf("%d sizes for a flood of %d in %s, want at most %d", len(sizes), floods.Load(), elapsed, limit)
+	if limit := int(elapsed/resizeEvery) + 3; n > limit {
+		t.Errorf("%d sizes for a flood of %d in %s, want at most %d", n, floods, elapsed, limit)
 	}
-	cancel()
-	if _, _, ok := next(ctx); ok {
-		t.Error("a size after the session ended")
+	stop()
+	p.offer(ssh.Window{Width: 90, Height: 30})
+	p.mu.Lock()
+	scheduled := p.sending != nil
+	p.mu.Unlock()
+	if scheduled {
+		t.Error("a size was scheduled after the screen stopped taking them")
+	}
+}
+
+// waitSize returns the next size sent to sizes.
+func waitSize(t *testing.T, sizes <-chan [2]int) [2]int {
+	t.Helper()
+	select {
+	case s := <-sizes:
+		return s
+	case <-time.After(waitLimit):
+		t.Fatal("no size came")
+		return [2]int{}
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"unicode/utf8"
 )
 
@@ -66,6 +67,9 @@ type Member struct {
 	// committed batches, which every worker shares read-only: 8 bytes a
 	// slot instead of a Message's 130, allocated whole at Join.
 	outbox chan *Message
+	// wake, if set (OnDelivery), is called by w after it has put messages
+	// into the outbox.
+	wake atomic.Pointer[func()]
 
 	life context.Context         // done once the member has ended; its cause says why
 	end  context.CancelCauseFunc // ends life; only the first call sets the cause
@@ -247,6 +251,38 @@ func (m *Member) Receive(ctx context.Context) ([]Message, error) {
 	return nil, ctx.Err()
 }
 
+// OnDelivery arranges for wake to be called whenever the member's worker
+// has put messages into its outbox, and once the member has ended: a
+// consumer that takes them with Take then needs no goroutine waiting in
+// Receive, and an idle session holds none. wake runs on the worker's
+// goroutine (at the end, on one of its own) and MUST NOT block: it starts
+// what takes. It may be called when there is nothing to take. stop undoes
+// it; only one wake is kept.
+func (m *Member) OnDelivery(wake func()) (stop func()) {
+	m.wake.Store(&wake)
+	stopEnd := m.AfterEnd(wake)
+	return func() {
+		m.wake.Store(nil)
+		stopEnd()
+	}
+}
+
+// Take is Receive without the wait: what the outbox holds now, in one
+// batch; once it is empty and the member has ended, why (as Receive); nil
+// and nil if the outbox is empty and the member is in the room.
+func (m *Member) Take() ([]Message, error) {
+	select {
+	case msg, ok := <-m.outbox:
+		return m.batch(msg, ok)
+	default:
+	}
+	return nil, m.Err()
+}
+
+// Pending reports whether Take would return something now: messages, or
+// why the member ended.
+func (m *Member) Pending() bool { return len(m.outbox) > 0 || m.ended() }
+
 // batch returns first and what else is queued now.
 func (m *Member) batch(first *Message, ok bool) ([]Message, error) {
 	if !ok {
@@ -277,17 +313,24 @@ drain:
 	return msgs, nil
 }
 
-// offer puts msgs into the outbox without blocking and returns how many fit.
-// Only m's worker calls it.
+// offer puts msgs into the outbox without blocking, wakes the consumer
+// (OnDelivery) if any fit, and returns how many fit. Only m's worker calls
+// it.
 func (m *Member) offer(msgs []*Message) int {
-	for i, msg := range msgs {
+	n := 0
+fill:
+	for _, msg := range msgs {
 		select {
 		case m.outbox <- msg:
+			n++
 		default:
-			return i
+			break fill // full
 		}
 	}
-	return len(msgs)
+	if wake := m.wake.Load(); wake != nil && n > 0 {
+		(*wake)()
+	}
+	return n
 }
 
 // Leave ends the session: the member receives nothing more and its Post and

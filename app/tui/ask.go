@@ -20,7 +20,7 @@ import (
 // never reaches the input, the lines Up recalls or the notices.
 type asker struct {
 	active    bool
-	prompt    prompt
+	prompt    *prompt        // made at the first question: most sessions are never asked one
 	s         *commandScreen // the Session asked from: the answer runs on it
 	questions []chat.Question
 	answers   []string
@@ -34,11 +34,11 @@ const maskChar = '•'
 // askHint is the hint bar while a question is asked.
 const askHint = " Enter to answer · Esc to cancel"
 
-func newAsker(st *styles, maxAnswer int) asker {
+func newAskPrompt(st *styles, maxAnswer int) *prompt {
 	p := newPrompt(st, maxAnswer)
 	p.input.Placeholder = ""
 	p.input.EchoCharacter = maskChar
-	return asker{prompt: p}
+	return &p
 }
 
 // startAsk asks questions for s, the session of the command that asks;
@@ -54,8 +54,12 @@ func (m *Model) startAsk(s *commandScreen, questions []chat.Question, answer fun
 		return
 	}
 	m.jump.active = false
+	p := m.ask.prompt
+	if p == nil {
+		p = newAskPrompt(m.st, m.max)
+	}
 	m.ask = asker{
-		active: true, prompt: m.ask.prompt, s: s,
+		active: true, prompt: p, s: s,
 		questions: questions, answers: make([]string, 0, len(questions)), answer: answer,
 	}
 	m.ask.next()
@@ -165,7 +169,7 @@ func (a *asker) paste(msg tea.PasteMsg) (cmd tea.Cmd, notice string) {
 // rows are the rows under the log while a question is asked: the
 // question and its answer, masked if it is secret, and the hint.
 func (a *asker) rows(width int) inputRows {
-	if p := &a.prompt; p.stale {
+	if p := a.prompt; p.stale {
 		p.refresh(width)
 		hint := askHint
 		if n := len(a.questions); n > 1 {

@@ -17,7 +17,7 @@ import (
 // another), Esc cancels. The line being typed waits in the input.
 type jumper struct {
 	active bool
-	prompt prompt
+	prompt *prompt // made at the first Ctrl+K: most sessions never open it
 	found  []*conv // the matches, best first
 	pick   int     // the one Enter shows
 }
@@ -26,15 +26,18 @@ type jumper struct {
 // most 31.
 const maxJump = 64
 
-func newJumper(st *styles) jumper {
+func newJumpPrompt(st *styles) *prompt {
 	p := newPrompt(st, maxJump)
 	p.input.Prompt = "Go to: "
 	p.input.Placeholder = "part of a name; Enter shows it, Tab picks another, Esc cancels"
-	return jumper{prompt: p}
+	return &p
 }
 
 // jumpKey opens the jump prompt.
 func (m *Model) jumpKey(tea.KeyPressMsg) (tea.Cmd, bool) {
+	if m.jump.prompt == nil {
+		m.jump.prompt = newJumpPrompt(m.st)
+	}
 	m.jump.active = true
 	m.jump.prompt.clear()
 	m.jump.match(m.convs.all, m.cur)
@@ -198,7 +201,7 @@ func (m *Model) inputRows() inputRows {
 		}
 		return m.prompt.rows
 	}
-	if p := &m.jump.prompt; p.stale {
+	if p := m.jump.prompt; p.stale {
 		p.refresh(m.width)
 		p.rows.hint = m.jump.hintLine(m.st, m.width)
 	}

@@ -20,10 +20,11 @@ type Terminal struct {
 	Term   string    // the client's TERM, for decoding its keys
 	Width  int       // the window's size when Run starts
 	Height int
-	// Resizes waits for the window's next size; ok is false once there
-	// will be no more, or when ctx ends. Run calls it from one goroutine,
-	// one call at a time.
-	Resizes func(ctx context.Context) (width, height int, ok bool)
+	// Resizes, if not nil, is called once as Run starts, with size, which
+	// takes the window's sizes: the caller calls size from any goroutine,
+	// one call at a time (each returns once the program has the size, or
+	// has ended), until Run calls the stop it returned, as it ends.
+	Resizes func(size func(width, height int)) (stop func())
 }
 
 // Run shows the chat on t until the user quits, the room ends the member
@@ -72,9 +73,18 @@ func Run(ctx context.Context, t Terminal, o Options) error {
 	s.out.send = program.Send
 
 	s.open() // the user sees the chat now; keys wait for the program
-	go r.guarded("delivery", func() { deliver(ctx, o.Member, program.Send) })
+	d := &deliverer{member: o.Member, send: program.Send, guarded: r.guarded}
+	defer o.Member.OnDelivery(d.wake)()
+	d.wake() // what came before
 	go r.guarded("input", func() { r.readInput(ctx, program, t, pasteLimit(o.MaxMessage)) })
-	go r.guarded("resizes", func() { forwardResizes(ctx, program, t.Resizes) })
+	if t.Resizes != nil {
+		// The screen tells these from the program's own initial size
+		// (screen.filter). No goroutine waits for them: the caller's
+		// timer sends.
+		defer t.Resizes(func(width, height int) {
+			program.Send(terminalSizeMsg{Width: width, Height: height})
+		})()
+	}
 	go r.guarded("frame ticker", func() { stopFrameTicker(ctx, program, s.started) })
 	err := r.runProgram(program)
 	program.Kill()    // ends what Run left behind if it ended abnormally
@@ -209,22 +219,6 @@ func (r *runner) readInput(ctx context.Context, program *tea.Program, t Terminal
 		program.Send(event) // returns at once once the program ended
 	}
 	newInputScanner(pasteMax).decode(ctx, input, emit, func(timeUp func()) { r.guarded("input", timeUp) })
-}
-
-// forwardResizes passes the window's sizes to the program until there are
-// no more, as terminalSizeMsg: the screen tells them from the program's
-// own initial size (screen.filter).
-func forwardResizes(ctx context.Context, program *tea.Program, next func(context.Context) (int, int, bool)) {
-	if next == nil {
-		return
-	}
-	for {
-		width, height, ok := next(ctx)
-		if !ok {
-			return
-		}
-		program.Send(terminalSizeMsg{Width: width, Height: height})
-	}
 }
 
 // stopFrameTicker ends the frame ticker Bubble Tea runs for every program,

@@ -10,6 +10,7 @@ import (
 	"runtime/pprof"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -42,14 +43,14 @@ type running struct {
 	done   chan error
 }
 
-func startRun(t *testing.T, in io.Reader, resizes func(context.Context) (int, int, bool)) *running {
+func startRun(t *testing.T, in io.Reader, resizes func(func(int, int)) func()) *running {
 	t.Helper()
 	return startRunOn(t, in, nil, resizes)
 }
 
 // startRunOn is startRun with the output also written to screen, if not
 // nil.
-func startRunOn(t *testing.T, in io.Reader, screen io.Writer, resizes func(context.Context) (int, int, bool)) *running {
+func startRunOn(t *testing.T, in io.Reader, screen io.Writer, resizes func(func(int, int)) func()) *running {
 	t.Helper()
 	room, _ := newRoom(t)
 	ctx, cancel := context.WithCancelCause(context.Background())
@@ -166,15 +167,22 @@ func TestATypedSizeReportDoesNotResize(t *testing.T) {
 	}
 }
 
-// sizesFrom is a Terminal.Resizes that takes the window's sizes from sizes.
-func sizesFrom(sizes <-chan [2]int) func(context.Context) (int, int, bool) {
-	return func(ctx context.Context) (int, int, bool) {
-		select {
-		case s := <-sizes:
-			return s[0], s[1], true
-		case <-ctx.Done():
-			return 0, 0, false
-		}
+// sizesFrom is a Terminal.Resizes that passes on the sizes sent to sizes,
+// from a goroutine of its own until Run stops it.
+func sizesFrom(sizes <-chan [2]int) func(func(int, int)) func() {
+	return func(size func(int, int)) func() {
+		stop := make(chan struct{})
+		go func() {
+			for {
+				select {
+				case s := <-sizes:
+					size(s[0], s[1])
+				case <-stop:
+					return
+				}
+			}
+		}()
+		return func() { close(stop) }
 	}
 }
 
@@ -206,16 +214,31 @@ func TestAPanicInTheInputEndsTheChatWithItsStack(t *testing.T) {
 	}
 }
 
-func TestAPanicInTheResizesEndsTheChatWithItsStack(t *testing.T) {
-	in, typing := io.Pipe()
-	defer typing.Close()
-	r := startRun(t, in, func(context.Context) (int, int, bool) { panic("a bug in the resizes") })
-	err := r.wait(t)
-	if err == nil || !strings.Contains(err.Error(), "panic in resizes: a bug in the resizes") || !strings.Contains(err.Error(), "goroutine ") {
-		t.Errorf("Run returned %v, want the panic with its stack", err)
-	}
-	if out := r.out.String(); !strings.HasSuffix(out, leaveScreen) {
-		t.Errorf("the terminal was not restored: output ends %q", out[max(len(out)-80, 0):])
+// Run takes the window's sizes only while it runs: it stops them as it
+// ends, however it ends.
+func TestRunStopsTheResizesAsItEnds(t *testing.T) {
+	for _, end := range []string{"cancel", "panic"} {
+		t.Run(end, func(t *testing.T) {
+			var subscribed, stopped atomic.Int32
+			resizes := func(func(int, int)) func() {
+				subscribed.Add(1)
+				return func() { stopped.Add(1) }
+			}
+			var r *running
+			if end == "panic" {
+				r = startRun(t, panicky{}, resizes)
+			} else {
+				in, typing := io.Pipe()
+				defer typing.Close()
+				r = startRun(t, in, resizes)
+				r.waitOutput(t, enterScreen)
+				r.cancel(nil)
+			}
+			r.wait(t)
+			if subscribed.Load() != 1 || stopped.Load() != 1 {
+				t.Errorf("subscribed %d times, stopped %d, want once each", subscribed.Load(), stopped.Load())
+			}
+		})
 	}
 }
 
@@ -341,20 +364,18 @@ func TestTheProgramsInitialSizeDoesNotUndoTheWindows(t *testing.T) {
 	}
 }
 
-// An idle chat takes five goroutines: the program's event loop (Run's
-// own) and its command goroutine, the delivery, the input and the window's
-// sizes. (It took six: the input took two.) Those that start the chat
-// end: the program's own sends of its first messages, and the frame
-// ticker's stop, which waits half a second (stopFrameTicker).
-func TestAnIdleChatTakesFiveGoroutines(t *testing.T) {
-	const want = 5
+// An idle chat takes three goroutines: the program's event loop (Run's
+// own) and its command goroutine, and the input. (It took six: the input
+// took two, the window's sizes one, and the delivery one.) Those that
+// start the chat end: the program's own sends of its first messages, the
+// first delivery, and the frame ticker's stop, which waits half a second
+// (stopFrameTicker).
+func TestAnIdleChatTakesThreeGoroutines(t *testing.T) {
+	const want = 3
 	pprof.SetGoroutineLabels(pprof.WithLabels(context.Background(), pprof.Labels("session", t.Name())))
 	in, typing := io.Pipe()
 	defer typing.Close()
-	r := startRun(t, in, func(ctx context.Context) (int, int, bool) {
-		<-ctx.Done()
-		return 0, 0, false
-	})
+	r := startRun(t, in, func(func(int, int)) func() { return func() {} })
 	pprof.SetGoroutineLabels(context.Background())
 	r.waitOutput(t, enterScreen)
 	for deadline := time.Now().Add(waitLimit); ; time.Sleep(10 * time.Millisecond) {

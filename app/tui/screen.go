@@ -70,7 +70,7 @@ func (s screen) Init() tea.Cmd {
 }
 
 // terminalSizeMsg is a size of the session's window (Terminal.Resizes), as
-// forwardResizes sends it: not a tea.WindowSizeMsg, which Bubble Tea sends
+// Run sends it: not a tea.WindowSizeMsg, which Bubble Tea sends
 // once as the program starts, from a goroutine of its own, so that it may
 // reach the screen after the window's first change and undo it.
 type terminalSizeMsg tea.WindowSizeMsg

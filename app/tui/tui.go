@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -107,8 +108,6 @@ func newModel(ctx context.Context, o Options) Model {
 		width:      max(o.Width, 1), height: max(o.Height, 1),
 		convs:       newConvList(o.Room.Lobby(), o.Member.Memberships(), me),
 		prompt:      newPrompt(&st, o.MaxMessage),
-		jump:        newJumper(&st),
-		ask:         newAsker(&st, o.MaxMessage),
 		idleTimeout: o.IdleTimeout, lastActivity: time.Now(),
 	}
 	lobby := newLogView(&st, me, o.Lines, len(o.Recent) < o.HistoryLen)
@@ -174,20 +173,48 @@ func (m *Model) idleCheck() tea.Cmd {
 	return tea.Tick(m.idleTimeout/4, func(time.Time) tea.Msg { return idleMsg{} })
 }
 
-// deliver hands the member's messages to the screen through send (the
-// program's Send), a batch per wake-up, until the member leaves or is
-// evicted or ctx ends; then it tells the screen why. Run it in one
-// goroutine for the session's life: a tea.Cmd re-armed after each batch
-// would start a goroutine per batch, a measurable share of a delivery's
-// cost with hundreds of sessions.
-func deliver(ctx context.Context, member *chat.Member, send func(tea.Msg)) {
+// deliverer hands the member's messages to the screen through send (the
+// program's Send), a batch at a time, until the member leaves or is
+// evicted; then it tells the screen why. No goroutine waits for them: the
+// member's worker wakes it (chat.Member.OnDelivery), and a goroutine runs
+// only while there is something to hand over, so an idle session holds
+// none. (A tea.Cmd re-armed after each batch would cost a round of the
+// program and its command goroutine per batch as well.)
+type deliverer struct {
+	member  *chat.Member
+	send    func(tea.Msg)
+	guarded func(where string, f func()) // recovers a panic in the goroutine
+	running atomic.Bool                  // a goroutine is handing over, or the end was told
+}
+
+// wake starts handing over what is pending unless that is under way. It
+// never blocks: the member's worker calls it.
+func (d *deliverer) wake() {
+	if d.running.CompareAndSwap(false, true) {
+		go d.guarded("delivery", d.handOver)
+	}
+}
+
+// handOver sends what the member has until there is nothing left, then
+// returns; once the member has ended, it tells the screen why and keeps
+// running set, so that nothing starts again.
+func (d *deliverer) handOver() {
 	for {
-		msgs, err := member.Receive(ctx)
-		if err != nil {
-			send(endedMsg{err})
+		msgs, err := d.member.Take()
+		switch {
+		case err != nil:
+			d.send(endedMsg{err})
+			return
+		case len(msgs) > 0:
+			d.send(receivedMsg{msgs})
+			continue
+		}
+		// Empty. A delivery between the Take and this Store saw running
+		// set and did not start anything: look once more.
+		d.running.Store(false)
+		if !d.member.Pending() || !d.running.CompareAndSwap(false, true) {
 			return
 		}
-		send(receivedMsg{msgs})
 	}
 }
 
@@ -205,7 +232,12 @@ func (m *Model) apply(msg tea.Msg) tea.Cmd {
 		// The frequent messages that never touch the input line.
 	default:
 		// Drawn once per frame, however many keys came.
-		m.prompt.stale, m.jump.prompt.stale, m.ask.prompt.stale = true, true, true
+		m.prompt.stale = true
+		for _, p := range [...]*prompt{m.jump.prompt, m.ask.prompt} {
+			if p != nil {
+				p.stale = true
+			}
+		}
 	}
 	m.markRead() // the newest message may be in view now
 	return cmd
