@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"math/big"
 	"os"
 	"strings"
@@ -16,7 +17,6 @@ import (
 
 	"messaging/chat"
 	"messaging/store"
-	"messaging/store/sqlite"
 )
 
 // cliActor is who the audit log says acted for the command line.
@@ -158,10 +158,10 @@ commands:
 // open opens the server's database. It must exist: a mistyped DATABASE
 // would otherwise create an empty one and show nobody.
 func (c *cli) open() error {
-	if _, err := os.Stat(c.cfg.Database); errors.Is(err, os.ErrNotExist) {
+	if _, err := os.Stat(c.cfg.Database); !isPostgres(c.cfg.Database) && errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("no database at %s: set DATABASE to the server's", c.cfg.Database)
 	}
-	st, err := sqlite.Open(c.ctx, c.cfg.Database)
+	st, err := openStore(c.ctx, c.cfg.Database, slog.New(slog.DiscardHandler))
 	if err != nil {
 		return err
 	}

@@ -21,7 +21,7 @@ type Config struct {
 	Port        int    // PORT: 0 picks a free port (tests)
 	PublicHost  string // PUBLIC_HOST: the host name users type in ssh, for the hints that show it
 	Workers     int    // NUM_TH: the room's delivery workers
-	Database    string // DATABASE: SQLite file
+	Database    string // DATABASE: SQLite file, or postgres:// URL
 	HostKey     string // HOST_KEY: ed25519 host key, created on first start
 	PasswordMin int    // PASSWORD_MIN: shortest password accepted at signup
 	PasswordMax int    // PASSWORD_MAX: longest password accepted at signup
@@ -236,6 +236,10 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	c.Admins, errs = parseAdmins(getenv("ADMINS"), errs)
 	if strings.ContainsRune(c.Database, 0) || strings.ContainsRune(c.HostKey, 0) {
 		errs = append(errs, errors.New("DATABASE and HOST_KEY must not contain NUL bytes"))
+	} else if isPostgres(c.Database) {
+		if err := checkPostgresURL(c.Database); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	return c, errors.Join(errs...)
 }

@@ -97,6 +97,10 @@ func TestLoadConfigRejectsBadValues(t *testing.T) {
 		{map[string]string{"PASSWORD_MAX": "5000"}, "PASSWORD_MAX=5000 is out of range"},
 		{map[string]string{"PASSWORD_MIN": "20"}, "PASSWORD_MIN=20 is greater than PASSWORD_MAX=15"},
 		{map[string]string{"DATABASE": "a\x00b"}, "NUL"},
+		{map[string]string{"DATABASE": "postgres://"}, `DATABASE="postgres://" names no server: use postgres://user@host:5432/database`},
+		{map[string]string{"DATABASE": "postgresql:///test"}, "names no server"},
+		{map[string]string{"DATABASE": "postgres://u:p@[::1/test"}, "DATABASE is not a PostgreSQL URL"},
+		{map[string]string{"DATABASE": "postgres://h:port/test"}, "DATABASE is not a PostgreSQL URL"},
 		{map[string]string{"HISTORY": "0"}, "HISTORY=0 is out of range: it must be 1 to 1000"},
 		{map[string]string{"HISTORY": "1001"}, "HISTORY=1001 is out of range"},
 		{map[string]string{"HISTORY": "lots"}, "HISTORY"},
@@ -171,6 +175,22 @@ func TestLoadConfigRejectsBadValues(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%v: err %v, want it to mention %q", tt.env, err, tt.want)
 		}
+	}
+}
+
+// A PostgreSQL URL's password never reaches an error or the log.
+func TestDatabasePasswordsAreRedacted(t *testing.T) {
+	for _, database := range []string{"postgres://alice:hunter22@[::1/test", "postgres://alice:hunter22@:5432/test", "postgres://alice:hunter22@db:x/test"} {
+		_, err := LoadConfig(env(map[string]string{"DATABASE": database}))
+		if err == nil || strings.Contains(err.Error(), "hunter22") {
+			t.Errorf("%s: err %v, want one without the password", database, err)
+		}
+	}
+	if got := redactedURL("postgres://alice:hunter22@db:5432/test"); got != "postgres://alice:xxxxx@db:5432/test" {
+		t.Errorf("redactedURL = %q", got)
+	}
+	if got := redactedURL("/data/alice:hunter22.db"); got != "/data/alice:hunter22.db" {
+		t.Errorf("redactedURL of a path = %q", got)
 	}
 }
 

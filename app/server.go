@@ -22,7 +22,6 @@ import (
 	"messaging/app/tui"
 	"messaging/chat"
 	"messaging/store"
-	"messaging/store/sqlite"
 )
 
 const (
@@ -90,7 +89,7 @@ func Run(ctx context.Context, getenv func(string) string, stderr io.Writer) int 
 		log.Error("start", "err", err)
 		return 1
 	}
-	log.Info("listening", "addr", srv.Addr().String(), "workers", cfg.Workers, "database", cfg.Database,
+	log.Info("listening", "addr", srv.Addr().String(), "workers", cfg.Workers, "database", redactedURL(cfg.Database),
 		"host_key", srv.HostKeyFingerprint())
 	// What to tell users: the commands, with the port the server got.
 	port := portFlag(srv.Addr())
@@ -123,8 +122,7 @@ func withChatInput(wrap func(io.Reader) io.Reader) option {
 
 // newWith is New with options.
 func newWith(ctx context.Context, cfg Config, log *slog.Logger, opts ...option) (*Server, error) {
-	warnIfShared(log, cfg.Database)
-	st, err := sqlite.Open(ctx, cfg.Database)
+	st, err := openStore(ctx, cfg.Database, log)
 	if err != nil {
 		return nil, err
 	}
