@@ -186,6 +186,7 @@ func (m *Member) JoinChannel(ctx context.Context, name string) (Conversation, er
 			return Conversation{}, err
 		}
 	}
+	r.changedAccount(m.name)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if !m.present { // left meanwhile: its next session loads the membership
@@ -236,6 +237,7 @@ func (m *Member) Part(ctx context.Context, conv int64) error {
 	if err := r.dir.RemoveMember(ctx, conv, m.name); err != nil {
 		return err
 	}
+	r.changedAccount(m.name)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if !m.present { // left meanwhile: its leave notices went out
@@ -417,6 +419,7 @@ func (m *Member) Uninvite(ctx context.Context, conv int64, name string) error {
 	if err := r.dir.RemoveMember(ctx, conv, p.Name); err != nil {
 		return err
 	}
+	r.changedAccount(p.Name)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if a := r.accounts[foldName(p.Name)]; a != nil {
@@ -459,6 +462,9 @@ func (m *Member) Direct(ctx context.Context, name string) (Conversation, error) 
 	c, err := r.dir.Direct(ctx, m.name, p.Name)
 	if err != nil {
 		return Conversation{}, err
+	}
+	for _, peer := range c.Peers {
+		r.changedAccount(peer)
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -604,6 +610,7 @@ func (m *Member) Ignore(ctx context.Context, name string, ignored bool) (string,
 	if err := r.dir.SetIgnored(ctx, m.name, p.Name, ignored); err != nil {
 		return "", err
 	}
+	r.changedAccount(m.name)
 	r.mu.Lock()
 	// The account online now, which is m's unless m has left.
 	if a := r.accounts[foldName(m.name)]; a != nil {

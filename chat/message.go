@@ -57,6 +57,11 @@ type Message struct {
 	// Since is a KindPurge's start: the time of the first message it
 	// removes.
 	Since time.Time
+	// Prev is the ID of the conversation's message before this one, 0 if
+	// it is the first, as set by a History that several nodes share
+	// (PostgreSQL): a node that receives it from another tells from Prev
+	// whether it missed one. SQLite, alone on its node, leaves it 0.
+	Prev int64
 }
 
 // History is the room's durable log, every conversation's messages in one

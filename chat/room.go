@@ -63,6 +63,11 @@ type RoomConfig struct {
 	// no limit).
 	PresenceWindow time.Duration
 	PresenceQuiet  int
+	// Cluster, if not nil, is told what the room commits and changes, for
+	// the other nodes sharing its History and Directory, and the room
+	// takes theirs through Deliver and Reload (cluster.go). The History
+	// must then tell its heads (Heads).
+	Cluster Cluster
 }
 
 func (c RoomConfig) withDefaults() RoomConfig {
@@ -234,6 +239,10 @@ type Room struct {
 	// Owned by the sequencer goroutine.
 	lastTime time.Time
 	lastID   int64
+	cluster  *clusterState // nil: one node
+
+	remote chan []Message // from other nodes (Deliver), to the sequencer
+	resync atomic.Bool    // the sequencer should compare with the store's heads (Resync)
 
 	booksMu sync.Mutex // held by storeBooks across the Directory calls
 
@@ -313,6 +322,12 @@ func NewRoom(ctx context.Context, history History, dir Directory, cfg RoomConfig
 		floods:   newFloodLimits(cfg.MsgBurst, cfg.MsgPerSec, maxFloodBuckets),
 	}
 	r.floods.observe = r.cfg.Observe
+	if cfg.Cluster != nil {
+		if r.cluster, err = newClusterState(ctx, history); err != nil {
+			return nil, fmt.Errorf("room: %w", err)
+		}
+		r.remote = make(chan []Message, remoteQueue)
+	}
 	r.workers = make([]*worker, r.cfg.Workers)
 	for i := range r.workers {
 		r.workers[i] = &worker{
@@ -743,10 +758,19 @@ func (r *Room) runSequencer(presence <-chan time.Time) (stopped bool) {
 		select {
 		case first = <-r.posts:
 		case <-r.wake:
+			if r.resync.Load() {
+				r.handOut(r.resyncNow())
+			}
+		case batch := <-r.remote: // nil while one node
+			r.handOut(r.inOrder(batch))
+			continue
 		case <-presence:
 			events := r.tickPresence()
 			r.commit(r.collect(nil)) // the notices that were due
 			r.handOut(events)
+			if cs := r.cluster; cs != nil && (r.resync.Load() || time.Since(cs.lastSync) >= resyncEvery) {
+				r.handOut(r.resyncNow())
+			}
 			continue
 		case <-r.quit:
 			for {
@@ -832,7 +856,12 @@ func (r *Room) commit(batch []*request) {
 		}
 		r.lastID = max(r.lastID, m.ID)
 	}
-	r.handOut(msgs)
+	if r.cluster != nil {
+		r.cfg.Cluster.Committed(msgs)
+		r.handOut(r.inOrder(msgs))
+	} else {
+		r.handOut(msgs)
+	}
 	for _, q := range batch {
 		q.reply(nil)
 	}

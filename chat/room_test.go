@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"runtime"
 	"slices"
 	"strings"
@@ -19,6 +20,7 @@ import (
 type memHistory struct {
 	mu    sync.Mutex
 	msgs  []Message
+	heads map[int64]int64 // by conversation, the newest message's ID
 	calls int
 	fail  error
 	gate  chan struct{} // non-nil: Append waits for it to close
@@ -46,11 +48,23 @@ func (h *memHistory) Append(ctx context.Context, msgs []Message) error {
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if h.heads == nil {
+		h.heads = make(map[int64]int64)
+	}
 	for i := range msgs {
 		msgs[i].ID = int64(len(h.msgs) + 1)
+		msgs[i].Prev = h.heads[msgs[i].Conv] // as a History of several nodes does
+		h.heads[msgs[i].Conv] = msgs[i].ID
 		h.msgs = append(h.msgs, msgs[i])
 	}
 	return nil
+}
+
+// Heads makes memHistory a History of several nodes (cluster.go).
+func (h *memHistory) Heads(context.Context) (map[int64]int64, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return maps.Clone(h.heads), nil
 }
 
 func (h *memHistory) Before(ctx context.Context, conv, before int64, limit int) ([]Message, error) {

@@ -1,8 +1,10 @@
 package postgres
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"slices"
 	"strings"
@@ -324,7 +326,11 @@ func TestIDsFollowCommitOrderWithinAConversation(t *testing.T) {
 	}
 
 	const writers, batches = 4, 50
-	var wg sync.WaitGroup
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		appended []chat.Message // as Append returned them, with ID and Prev
+	)
 	for w := range writers {
 		s := open(t, u)
 		defer s.Close()
@@ -342,6 +348,9 @@ func TestIDsFollowCommitOrderWithinAConversation(t *testing.T) {
 					t.Errorf("Append: %v", err)
 					return
 				}
+				mu.Lock()
+				appended = append(appended, msgs...)
+				mu.Unlock()
 			}
 		})
 	}
@@ -379,5 +388,23 @@ func TestIDsFollowCommitOrderWithinAConversation(t *testing.T) {
 	}
 	if want := (writers - 1) * batches; len(seen) != want {
 		t.Errorf("the reader saw %d lobby messages, want %d", len(seen), want)
+	}
+
+	// Each message's Prev is the one before it in its conversation,
+	// whichever writer stored that, and Heads ends each conversation.
+	slices.SortFunc(appended, func(a, b chat.Message) int { return cmp.Compare(a.ID, b.ID) })
+	last := make(map[int64]int64)
+	for _, m := range appended {
+		if m.Prev != last[m.Conv] {
+			t.Fatalf("message %d of conversation %d has Prev %d, want %d", m.ID, m.Conv, m.Prev, last[m.Conv])
+		}
+		last[m.Conv] = m.ID
+	}
+	heads, err := reader.Heads(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !maps.Equal(heads, last) {
+		t.Errorf("Heads = %v, want %v", heads, last)
 	}
 }

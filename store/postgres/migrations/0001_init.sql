@@ -52,6 +52,9 @@ CREATE TABLE conversations (
 	private    boolean     NOT NULL DEFAULT false,
 	owner      text        NOT NULL DEFAULT '',
 	created_at timestamptz NOT NULL,
+	-- The newest message's id, 0 before the first: Append reads it under the
+	-- row's lock for each message's chat.Message.Prev, and Heads lists it.
+	last_msg   bigint      NOT NULL DEFAULT 0,
 	CHECK ((kind = 1) = (name IS NOT NULL) AND (kind = 2) = (dm_key IS NOT NULL))
 );
 

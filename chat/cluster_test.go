@@ -1,0 +1,135 @@
+package chat
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+)
+
+// link is one node's Cluster in these tests: it hands what its room
+// commits and changes straight to the other room, as NATS would, and
+// drops the batches drop says to (a lost message).
+type link struct {
+	to      atomic.Pointer[Room]
+	drop    func(n int) bool // nil: drop none
+	batches atomic.Int64
+}
+
+func (l *link) Committed(msgs []Message) {
+	n := int(l.batches.Add(1))
+	if to := l.to.Load(); to != nil && (l.drop == nil || !l.drop(n)) {
+		to.Deliver(slices.Clone(msgs))
+	}
+}
+
+func (l *link) Changed(account string) {
+	if to := l.to.Load(); to != nil {
+		if err := to.Reload(context.Background(), account); err != nil {
+			panic(err)
+		}
+	}
+}
+
+// twoNodes starts two rooms sharing h and one Directory, linked as two
+// nodes; drop applies to what each tells the other.
+func twoNodes(t *testing.T, h *memHistory, drop func(n int) bool) (a, b *Room) {
+	t.Helper()
+	dir := newMemDirectory(h)
+	la, lb := &link{drop: drop}, &link{drop: drop}
+	open := func(l *link) *Room {
+		r, err := NewRoom(context.Background(), h, dir, RoomConfig{Workers: 2, PresenceWindow: -1, Cluster: l}, testLogger(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(r.Close)
+		return r
+	}
+	a, b = open(la), open(lb)
+	la.to.Store(b)
+	lb.to.Store(a)
+	return a, b
+}
+
+// texts receives on m until it has n text messages, and returns them.
+func texts(t *testing.T, m *Member, n int) []Message {
+	t.Helper()
+	var got []Message
+	receiveUntil(t, m, func(msg Message) bool {
+		if msg.Kind == KindText {
+			got = append(got, msg)
+		}
+		return len(got) >= n
+	})
+	return got
+}
+
+// Members on two nodes see every message of the conversation, their own
+// and the other node's, once each and in one order: the store's. With
+// half the batches lost on the way, the store fills them in.
+func TestTwoNodesShowOneOrder(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		drop func(n int) bool
+	}{
+		{"every batch arrives", nil},
+		{"every other batch lost", func(n int) bool { return n%2 == 0 }},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			h := &memHistory{}
+			a, b := twoNodes(t, h, tt.drop)
+			dir(a).addAccount("alice")
+			dir(a).addAccount("bob")
+			alice, bob := join(t, a, "alice"), join(t, b, "bob")
+
+			const each = 100
+			var wg sync.WaitGroup
+			for _, poster := range []*Member{alice, bob} {
+				wg.Go(func() {
+					for i := range each {
+						if err := poster.Post(testCtx(t), KindText, fmt.Sprint(poster.Name(), i)); err != nil {
+							t.Errorf("Post: %v", err)
+						}
+					}
+				})
+			}
+			wg.Wait()
+			// The last batch of each may be lost with nothing after it to
+			// show the gap: the resync (after a reconnect, or every
+			// resyncEvery) finds it.
+			a.Resync()
+			b.Resync()
+			seenByAlice, seenByBob := texts(t, alice, 2*each), texts(t, bob, 2*each)
+			if !slices.EqualFunc(seenByAlice, seenByBob, func(x, y Message) bool { return x.ID == y.ID }) {
+				t.Errorf("alice and bob saw different orders:\n%v\n%v", ids(seenByAlice), ids(seenByBob))
+			}
+			if !slices.IsSorted(ids(seenByAlice)) || len(slices.Compact(ids(seenByAlice))) != 2*each {
+				t.Errorf("not once each in the store's order: %v", ids(seenByAlice))
+			}
+		})
+	}
+}
+
+// A direct conversation opened on one node reaches its peer on the other:
+// the peer's node reloads the peer's conversations (Cluster.Changed)
+// before the first message arrives.
+func TestADirectConversationReachesThePeerOnAnotherNode(t *testing.T) {
+	h := &memHistory{}
+	a, b := twoNodes(t, h, nil)
+	dir(a).addAccount("alice")
+	dir(a).addAccount("bob")
+	alice, bob := join(t, a, "alice"), join(t, b, "bob")
+	c, err := bob.Direct(testCtx(t), "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := bob.PostTo(testCtx(t), c.ID, KindText, "just you and me"); err != nil {
+		t.Fatal(err)
+	}
+	got := receiveUntil(t, alice, body("just you and me"))
+	if last := got[len(got)-1]; last.Conv != c.ID || last.Author != "bob" {
+		t.Errorf("alice got %+v", last)
+	}
+}
