@@ -17,11 +17,16 @@ import (
 // Config is everything the server reads from its environment. LoadConfig is
 // the only place that reads it.
 type Config struct {
-	Addr        string // ADDR: interface to listen on
-	Port        int    // PORT: 0 picks a free port (tests)
-	PublicHost  string // PUBLIC_HOST: the host name users type in ssh, for the hints that show it
-	Workers     int    // NUM_TH: the room's delivery workers
-	Database    string // DATABASE: SQLite file, or postgres:// URL
+	Addr       string // ADDR: interface to listen on
+	Port       int    // PORT: 0 picks a free port (tests)
+	PublicHost string // PUBLIC_HOST: the host name users type in ssh, for the hints that show it
+	Workers    int    // NUM_TH: the room's delivery workers
+	Database   string // DATABASE: SQLite file, or postgres:// URL
+	// NATS_URL: the NATS server(s) that connect the nodes sharing a
+	// PostgreSQL DATABASE ("": this node runs alone); NATS_SUBJECT: the
+	// subjects' prefix, so that several clusters may share one NATS.
+	NatsURL     string
+	NatsSubject string
 	HostKey     string // HOST_KEY: ed25519 host key, created on first start
 	PasswordMin int    // PASSWORD_MIN: shortest password accepted at signup
 	PasswordMax int    // PASSWORD_MAX: longest password accepted at signup
@@ -162,6 +167,8 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		PublicHost:  getenv("PUBLIC_HOST"),
 		Workers:     number("NUM_TH", "2", 1, maxWorkers),
 		Database:    get("DATABASE", "messaging.db"),
+		NatsURL:     getenv("NATS_URL"),
+		NatsSubject: get("NATS_SUBJECT", "messaging"),
 		HostKey:     get("HOST_KEY", ".ssh/messaging_ed25519"),
 		PasswordMin: number("PASSWORD_MIN", "8", 1, longestPasswordRule),
 		PasswordMax: number("PASSWORD_MAX", "15", 1, longestPasswordRule),
@@ -241,6 +248,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 			errs = append(errs, err)
 		}
 	}
+	errs = append(errs, checkNats(c))
 	return c, errors.Join(errs...)
 }
 

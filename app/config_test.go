@@ -25,7 +25,7 @@ func TestLoadConfigDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Config{Addr: "0.0.0.0", Port: 4848, PublicHost: hostname, Workers: 2, Database: "messaging.db",
+	want := Config{Addr: "0.0.0.0", Port: 4848, PublicHost: hostname, Workers: 2, Database: "messaging.db", NatsSubject: "messaging",
 		HostKey: ".ssh/messaging_ed25519", PasswordMin: 8, PasswordMax: 15, History: 100, MaxMessage: 1000,
 		MaxSessions: 1000, MaxSessionsPerIP: 10, MaxUnauth: 64, MaxUnauthPerIP: 8, SignupsPerIPHour: 3,
 		PenaltyFailures: 5, AccountFailures: 3, MsgBurst: 5, MsgPerSec: 1, InputRate: 4096, SignupNamesPerMin: 30,
@@ -53,11 +53,12 @@ func TestLoadConfigReadsEveryVariable(t *testing.T) {
 		"ACCOUNT_FAILURES_HOUR": "250", "KEYS_PER_ACCOUNT": "3",
 		"METRICS_ADDR": "0.0.0.0:9090", "LOG_FORMAT": "JSON", "LOG_LEVEL": "debug",
 		"ADMINS": " alice, Bob ,,ALICE", "PRESENCE_WINDOW": "5s", "PRESENCE_QUIET": "0",
+		"NATS_SUBJECT": "chat.eu-1",
 	}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Config{Addr: "::1", Port: 2222, Workers: 8, Database: "/data/chat.db",
+	want := Config{Addr: "::1", Port: 2222, Workers: 8, Database: "/data/chat.db", NatsSubject: "chat.eu-1",
 		HostKey: "/keys/host", PasswordMin: 15, PasswordMax: 64, History: 20, MaxMessage: 280,
 		MaxSessions: 0, MaxSessionsPerIP: 3, MaxUnauth: 100, MaxUnauthPerIP: 0, SignupsPerIPHour: 10,
 		PenaltyFailures: 0, AccountFailures: 10, MsgBurst: 0, MsgPerSec: 0.5, InputRate: 0, SignupNamesPerMin: 5,
@@ -101,6 +102,16 @@ func TestLoadConfigRejectsBadValues(t *testing.T) {
 		{map[string]string{"DATABASE": "postgresql:///test"}, "names no server"},
 		{map[string]string{"DATABASE": "postgres://u:p@[::1/test"}, "DATABASE is not a PostgreSQL URL"},
 		{map[string]string{"DATABASE": "postgres://h:port/test"}, "DATABASE is not a PostgreSQL URL"},
+		{map[string]string{"NATS_URL": "nats://127.0.0.1:4222"}, "NATS_URL is set but DATABASE is not a PostgreSQL URL"},
+		{map[string]string{"NATS_URL": "nats://127.0.0.1:4222", "DATABASE": "/data/chat.db"}, "DATABASE is not a PostgreSQL URL"},
+		{map[string]string{"NATS_URL": "127.0.0.1:4222", "DATABASE": "postgres://db/x"}, "NATS_URL=(a URL that does not parse) is not a list of NATS URLs"},
+		{map[string]string{"NATS_URL": "http://n:4222", "DATABASE": "postgres://db/x"}, "is not a list of NATS URLs"},
+		{map[string]string{"NATS_URL": "nats://a:4222,", "DATABASE": "postgres://db/x"}, "is not a list of NATS URLs"},
+		{map[string]string{"NATS_URL": "nats://:4222", "DATABASE": "postgres://db/x"}, "is not a list of NATS URLs"},
+		{map[string]string{"NATS_SUBJECT": "chat.*"}, `NATS_SUBJECT="chat.*" is not a NATS subject`},
+		{map[string]string{"NATS_SUBJECT": "chat..x"}, "NATS_SUBJECT"},
+		{map[string]string{"NATS_SUBJECT": "a b"}, "NATS_SUBJECT"},
+		{map[string]string{"NATS_SUBJECT": strings.Repeat("a", 65)}, "NATS_SUBJECT"},
 		{map[string]string{"HISTORY": "0"}, "HISTORY=0 is out of range: it must be 1 to 1000"},
 		{map[string]string{"HISTORY": "1001"}, "HISTORY=1001 is out of range"},
 		{map[string]string{"HISTORY": "lots"}, "HISTORY"},
@@ -184,6 +195,15 @@ func TestDatabasePasswordsAreRedacted(t *testing.T) {
 		_, err := LoadConfig(env(map[string]string{"DATABASE": database}))
 		if err == nil || strings.Contains(err.Error(), "hunter22") {
 			t.Errorf("%s: err %v, want one without the password", database, err)
+		}
+	}
+	for _, nats := range []string{"nats://alice:hunter22@[::1:4222", "nats://hunter22@n1:4222,nats://alice:hunter22@n2:4222"} {
+		_, err := LoadConfig(env(map[string]string{"NATS_URL": nats, "DATABASE": "postgres://db/x"}))
+		if err != nil && strings.Contains(err.Error(), "hunter22") {
+			t.Errorf("%s: err %v shows the secret", nats, err)
+		}
+		if got := redactedNatsURL(nats); strings.Contains(got, "hunter22") {
+			t.Errorf("redactedNatsURL = %q", got)
 		}
 	}
 	if got := redactedURL("postgres://alice:hunter22@db:5432/test"); got != "postgres://alice:xxxxx@db:5432/test" {

@@ -60,6 +60,7 @@ type Server struct {
 	authFailures *repeatLog
 	metrics      *metrics // nil unless METRICS_ADDR is set
 	metricsAddr  net.Addr // where the metrics are served, nil if not
+	relay        *relay   // nil unless NATS_URL is set
 }
 
 // ErrRestart, as the cause of the context Run or Serve was given
@@ -95,6 +96,12 @@ func Run(ctx context.Context, getenv func(string) string, stderr io.Writer) int 
 	port := portFlag(srv.Addr())
 	log.Info("to sign up", "run", "ssh"+port+" "+signupUser+"@"+cfg.PublicHost)
 	log.Info("to log in", "run", "ssh"+port+" NAME@"+cfg.PublicHost)
+	switch {
+	case cfg.NatsURL != "":
+		log.Info("one of several nodes", "nats", redactedNatsURL(cfg.NatsURL), "subject", cfg.NatsSubject)
+	case isPostgres(cfg.Database):
+		log.Info("running alone: NATS_URL is not set, so other nodes on this database do not see this one's messages live")
+	}
 	if err := srv.Serve(ctx); err != nil {
 		log.Error("serve", "err", err)
 		return 1
@@ -193,6 +200,14 @@ func newServer(ctx context.Context, cfg Config, log *slog.Logger, st store.Store
 		return nil, fmt.Errorf("listen: %w", err)
 	}
 	accounts := newAccountService(st, auth, log, cfg.KeysPerAccount)
+	var cluster chat.Cluster // not a nil *relay: the room would call it
+	if cfg.NatsURL != "" {
+		if s.relay, err = connectRelay(cfg, log); err != nil {
+			s.listener.Close()
+			return nil, err
+		}
+		cluster = s.relay
+	}
 	s.room, err = chat.NewRoom(ctx, st, st, chat.RoomConfig{
 		Workers:            cfg.Workers,
 		HistorySize:        cfg.History,
@@ -207,9 +222,16 @@ func newServer(ctx context.Context, cfg Config, log *slog.Logger, st store.Store
 		Accounts:       accounts,
 		Observe:        chainObservers(m.observer(), stats.observer()),
 		Moderation:     &moderationService{store: st, log: log, now: time.Now, stats: stats},
+		Cluster:        cluster,
 	}, log)
+	if err == nil && s.relay != nil {
+		if err = s.relay.start(s.room); err != nil {
+			s.room.Close()
+		}
+	}
 	if err != nil {
 		s.listener.Close()
+		s.closeRelay()
 		return nil, err
 	}
 	accounts.disconnect = func(account, reason string) { s.room.Disconnect(account, reason) }
@@ -217,21 +239,31 @@ func newServer(ctx context.Context, cfg Config, log *slog.Logger, st store.Store
 	if err := s.applyAdmins(ctx); err != nil {
 		s.room.Close()
 		s.listener.Close()
+		s.closeRelay()
 		return nil, err
 	}
 	if err := s.applyModeration(ctx); err != nil {
 		s.room.Close()
 		s.listener.Close()
+		s.closeRelay()
 		return nil, err
 	}
 	if m != nil {
 		if err := s.serveMetrics(ctx); err != nil {
 			s.room.Close()
 			s.listener.Close()
+			s.closeRelay()
 			return nil, err
 		}
 	}
 	return s, nil
+}
+
+// closeRelay disconnects from the other nodes, if any.
+func (s *Server) closeRelay() {
+	if s.relay != nil {
+		s.relay.close()
+	}
 }
 
 // Addr is the address the server listens on.
@@ -274,6 +306,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	stopWatch()
 	<-watched
 	s.room.Close() // after the last post a program could make
+	s.closeRelay() // after the room's last commit was published
 	// Not ssh.Server.Shutdown: its WaitGroup races with connections still
 	// finishing their handshake. The server's own count of open
 	// connections says when the clients have hung up.

@@ -1,0 +1,226 @@
+package app
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"messaging/chat"
+)
+
+// relay connects this node's room to the other nodes through NATS (NATS_URL):
+// it publishes what the room commits and changes (chat.Cluster), and hands
+// the room what the others publish. Core NATS, not JetStream: the order and
+// the durability are the store's (every message knows the one before it in
+// its conversation, and a node fills any gap from the store; see
+// docs/CLUSTER.md), so NATS only has to be fast, and may lose a message or
+// be down a while.
+type relay struct {
+	nc      *nats.Conn
+	subject string
+	node    string // this node's ID, random at each start: its own messages come back
+	log     *slog.Logger
+	room    atomic.Pointer[chat.Room] // set by start
+}
+
+// relayEnvelope is one NATS message between nodes: a batch committed, or
+// an account changed.
+type relayEnvelope struct {
+	Node    string         `json:"node"`
+	Commit  []chat.Message `json:"commit,omitempty"`
+	Changed string         `json:"changed,omitempty"`
+}
+
+// reloadTimeout bounds one reload of an account another node changed.
+const reloadTimeout = 10 * time.Second
+
+// connectRelay connects to NATS. A server that is down is not an error: the
+// node starts alone, says so, and catches up once NATS is there.
+func connectRelay(cfg Config, log *slog.Logger) (*relay, error) {
+	r := &relay{subject: cfg.NatsSubject + ".events", node: strings.ToLower(rand.Text()[:10]), log: log}
+	nc, err := nats.Connect(cfg.NatsURL,
+		nats.Name("messaging node "+r.node),
+		nats.MaxReconnects(-1),
+		nats.ReconnectWait(250*time.Millisecond),
+		nats.Timeout(5*time.Second),
+		nats.RetryOnFailedConnect(true),
+		nats.ConnectHandler(func(*nats.Conn) { r.rejoined("connected to NATS") }),
+		nats.ReconnectHandler(func(*nats.Conn) { r.rejoined("reconnected to NATS") }),
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			log.Warn("cut off from NATS: the other nodes' messages wait until it is back", "err", err)
+		}),
+		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
+			log.Warn("NATS", "err", err)
+			if errors.Is(err, nats.ErrSlowConsumer) {
+				r.resync() // some were dropped: the store has them
+			}
+		}),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("NATS_URL %s: %w", redactedNatsURL(cfg.NatsURL), err)
+	}
+	r.nc = nc
+	if !nc.IsConnected() {
+		log.Warn("NATS is not reachable yet: this node runs alone until it is", "nats", redactedNatsURL(cfg.NatsURL))
+	}
+	return r, nil
+}
+
+// start takes the other nodes' messages into room from now on; the room
+// then compares with the store, for what came meanwhile.
+func (r *relay) start(room *chat.Room) error {
+	r.room.Store(room)
+	if _, err := r.nc.Subscribe(r.subject, r.receive); err != nil {
+		return fmt.Errorf("NATS subscribe %s: %w", r.subject, err)
+	}
+	room.Resync()
+	return nil
+}
+
+// close stops taking and publishing; what was published is flushed first.
+func (r *relay) close() {
+	if err := r.nc.Drain(); err != nil {
+		r.nc.Close()
+	}
+}
+
+// Committed publishes a batch the room stored (chat.Cluster).
+func (r *relay) Committed(msgs []chat.Message) { r.publish(relayEnvelope{Commit: msgs}) }
+
+// Changed publishes an account whose conversations or ignores changed
+// (chat.Cluster).
+func (r *relay) Changed(account string) { r.publish(relayEnvelope{Changed: account}) }
+
+// publish never waits for NATS: while it is down, nats.go buffers (its
+// reconnect buffer), and what does not fit is lost, which the other nodes'
+// stores fill in.
+func (r *relay) publish(e relayEnvelope) {
+	e.Node = r.node
+	data, err := json.Marshal(e)
+	if err == nil {
+		err = r.nc.Publish(r.subject, data)
+	}
+	if err != nil {
+		r.log.Warn("not published to the other nodes", "err", err)
+	}
+}
+
+// receive takes one NATS message from another node. It runs on the
+// subscription's one goroutine, so an account's reload is done before the
+// messages published after it are handed on.
+func (r *relay) receive(msg *nats.Msg) {
+	var e relayEnvelope
+	if err := json.Unmarshal(msg.Data, &e); err != nil {
+		r.log.Warn("a NATS message that is not from a node", "subject", msg.Subject, "bytes", len(msg.Data), "err", err)
+		return
+	}
+	if e.Node == r.node {
+		return
+	}
+	room := r.room.Load() // set before the subscription started
+	if e.Changed != "" {
+		ctx, cancel := context.WithTimeout(context.Background(), reloadTimeout)
+		err := room.Reload(ctx, e.Changed)
+		cancel()
+		if err != nil {
+			r.log.Warn("an account another node changed was not reloaded", "account", e.Changed, "err", err)
+		}
+	}
+	if msgs := validCommit(e.Commit); len(msgs) > 0 {
+		room.Deliver(msgs)
+	}
+}
+
+// validCommit returns msgs if they are a batch as a node commits it (IDs
+// and conversations set, each after the one before it), their text cleaned
+// again; nil otherwise. NATS is trusted as the database is (see SECURITY.md),
+// but what reaches screens is cleaned where it is shown.
+func validCommit(msgs []chat.Message) []chat.Message {
+	for i := range msgs {
+		m := &msgs[i]
+		if m.ID <= 0 || m.Conv <= 0 || m.Prev < 0 || m.Prev >= m.ID || m.Kind == chat.KindPresence {
+			return nil
+		}
+		m.Author, m.Body, m.To = chat.Sanitize(m.Author, 0), chat.Sanitize(m.Body, 0), chat.Sanitize(m.To, 0)
+	}
+	return msgs
+}
+
+// rejoined runs when NATS (re)connects: what the other nodes changed and
+// committed meanwhile is read from the store.
+func (r *relay) rejoined(what string) {
+	r.log.Info(what, "node", r.node)
+	room := r.room.Load()
+	if room == nil {
+		return // before start, which resyncs
+	}
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if err := room.ReloadAll(ctx); err != nil {
+			r.log.Warn("accounts not reloaded after reconnecting", "err", err)
+		}
+		room.Resync()
+	}()
+}
+
+// resync has the room compare with the store, if it has started.
+func (r *relay) resync() {
+	if room := r.room.Load(); room != nil {
+		room.Resync()
+	}
+}
+
+// natsSubject is what NATS_SUBJECT may be: dot-separated tokens of
+// letters, digits, - and _ (no wildcards, no spaces).
+var natsSubject = regexp.MustCompile(`^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$`)
+
+// checkNats finds the wrong forms of NATS_URL and NATS_SUBJECT, and a
+// NATS_URL without the PostgreSQL DATABASE the nodes share: nil if none.
+func checkNats(c Config) error {
+	if len(c.NatsSubject) > 64 || !natsSubject.MatchString(c.NatsSubject) {
+		return fmt.Errorf("NATS_SUBJECT=%q is not a NATS subject: use letters, digits, - and _, in tokens separated by dots (at most 64 characters)", c.NatsSubject)
+	}
+	if c.NatsURL == "" {
+		return nil
+	}
+	for _, raw := range strings.Split(c.NatsURL, ",") {
+		u, err := url.Parse(strings.TrimSpace(raw))
+		if err != nil || u.Hostname() == "" || !slices.Contains([]string{"nats", "tls", "ws", "wss"}, u.Scheme) {
+			return fmt.Errorf("NATS_URL=%s is not a list of NATS URLs: use nats://host:4222, separated by commas", redactedNatsURL(c.NatsURL))
+		}
+	}
+	if !isPostgres(c.Database) {
+		return errors.New("NATS_URL is set but DATABASE is not a PostgreSQL URL: the nodes must share one database (postgres://...); without NATS_URL this node runs alone")
+	}
+	return nil
+}
+
+// redactedNatsURL is NATS_URL with any passwords or tokens replaced by
+// "xxxxx", for logs and errors.
+func redactedNatsURL(raw string) string {
+	parts := strings.Split(raw, ",")
+	for i, p := range parts {
+		u, err := url.Parse(strings.TrimSpace(p))
+		if err != nil {
+			parts[i] = "(a URL that does not parse)"
+			continue
+		}
+		if u.User != nil { // a user and password, or a token
+			u.User = url.User("xxxxx")
+		}
+		parts[i] = u.String()
+	}
+	return strings.Join(parts, ",")
+}
