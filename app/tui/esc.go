@@ -11,6 +11,10 @@ import (
 // sequence, so nothing that follows can change what it means.
 const escKey = "\x1b[27u"
 
+// loneEscRead is the longest read whose last ESC is taken for the Esc key:
+// keys typed, even many at once on a slow link, are a few bytes.
+const loneEscRead = 64
+
 // loneEscReader delivers an ESC that ends what one read returned, outside a
 // bracketed paste, as the Esc key written out whole (escKey).
 //
@@ -22,12 +26,17 @@ const escKey = "\x1b[27u"
 // ends a read is the Esc key, and what follows in a later read is another
 // key. Alt+B ("\x1bb"), arrows ("\x1b[A") and every other sequence arrive
 // whole, end in something other than ESC, and pass unchanged. A read that
-// fills the buffer may have been cut short, so its last ESC still waits
-// for what follows.
+// fills the buffer may have been cut short, and so may a long one (a
+// client sending sequences faster than they are read: a flood, or the
+// mouse wheel spun hard, split wherever the SSH channel's buffer was cut):
+// its last ESC still waits for what follows, and so does that of the read
+// after a full one (what a reader below kept of the same write). Keys typed
+// by a person come a few at a time.
 type loneEscReader struct {
 	r       io.Reader
 	inPaste bool // between the paste markers
 	matched int  // bytes of the awaited paste marker seen so far
+	full    bool // the last read filled its buffer: this one may go on with it
 }
 
 func (e *loneEscReader) Read(p []byte) (int, error) {
@@ -38,7 +47,9 @@ func (e *loneEscReader) Read(p []byte) (int, error) {
 		return n, err
 	}
 	n, err := e.r.Read(p[:room])
-	if n == 0 || n == room || p[n-1] != ansi.ESC {
+	continued := e.full
+	e.full = n == room
+	if n == 0 || n == room || n > loneEscRead || continued || p[n-1] != ansi.ESC {
 		e.scan(p[:n])
 		return n, err
 	}

@@ -137,14 +137,17 @@ func (s *inputScanner) end() {
 }
 
 // feed decodes b after what is pending. What may be the start of a
-// sequence stays pending, unless maxPending bytes would.
+// sequence stays pending, unless it is more than maxPending bytes.
 func (s *inputScanner) feed(b []byte, emit func(uv.Event)) {
 	buf := b
 	if len(s.pending) > 0 {
 		s.pending = append(s.pending, b...)
 		buf = s.pending
 	}
-	n := s.scan(buf, len(buf) > maxPending, emit)
+	n := s.scan(buf, false, emit)
+	if len(buf)-n > maxPending {
+		n += s.scan(buf[n:], true, emit)
+	}
 	s.keep(buf[n:])
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"reflect"
 	"runtime/pprof"
 	"strings"
@@ -593,4 +594,57 @@ func FuzzInputScanner(f *testing.F) {
 			t.Fatalf("%q: %q still waits after the timeout", in, s.pending)
 		}
 	})
+}
+
+// chunkyReader returns b in reads of the sizes size gives.
+type chunkyReader struct {
+	b    []byte
+	size func() int
+}
+
+func (c *chunkyReader) Read(p []byte) (int, error) {
+	if len(c.b) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p[:min(c.size(), len(p))], c.b)
+	c.b = c.b[n:]
+	return n, nil
+}
+
+// A flood of escape sequences (the mouse wheel spun hard, or a client
+// sending keys faster than they are read) decodes into its keys and mouse
+// events whatever the sizes of the reads it arrives in: none is cut into
+// an Esc and text typed into the input line. (The hand trial found the
+// tail of a full read decoded early, and a long read's last ESC taken for
+// the Esc key.)
+func TestAFloodOfSequencesLeaksNoText(t *testing.T) {
+	flood := strings.Repeat("\x1b[5~\x1b[6~\x1b[<65;20;20M\x1b[<64;20;20M\x1b[1;3B\x1b[1;3A", 500)
+	random := rand.New(rand.NewPCG(1, 2))
+	for name, size := range map[string]func() int{
+		"4096":   func() int { return 4096 },
+		"4095":   func() int { return 4095 },
+		"1000":   func() int { return 1000 },
+		"random": func() int { return 1 + random.IntN(5000) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			var leaked []string
+			events := 0
+			emit := func(ev uv.Event) {
+				events++
+				switch ev := ev.(type) {
+				case uv.KeyPressEvent:
+					if ev.Text != "" || ev.Code == uv.KeyEscape {
+						leaked = append(leaked, ev.String())
+					}
+				case uv.UnknownEvent:
+					leaked = append(leaked, fmt.Sprintf("unknown %q", string(ev)))
+				}
+			}
+			in := &loneEscReader{r: newPasteLimiter(&chunkyReader{b: []byte(flood), size: size}, testPasteMax)}
+			newInputScanner(testPasteMax).decode(context.Background(), in, emit, func(f func()) { f() })
+			if len(leaked) > 0 || events != 6*500 {
+				t.Errorf("%d events, want %d; leaked %q", events, 6*500, leaked)
+			}
+		})
+	}
 }
