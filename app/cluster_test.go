@@ -15,6 +15,9 @@ import (
 	"testing"
 	"time"
 
+	gossh "golang.org/x/crypto/ssh"
+
+	"messaging/chat"
 	"messaging/store/postgres/pgtest"
 )
 
@@ -276,12 +279,160 @@ func (p *cutProxy) heal() {
 // A node cut off from NATS keeps its own users chatting with each other,
 // and once the partition heals everyone sees everything, in one order.
 func TestAPartitionedNodeCatchesUp(t *testing.T) {
+	n1, link, n2 := nodesWithACutLink(t)
+	chatThroughAnOutage(t, n1, n2, link.cutOff, link.heal)
+}
+
+// nodesWithACutLink starts two nodes of a new cluster: the first reaches
+// NATS through a proxy that can cut it off.
+func nodesWithACutLink(t *testing.T) (cut *testServer, link *cutProxy, other *testServer) {
+	t.Helper()
 	db := pgtest.FreshURL(t)
 	subject := "test." + strings.ToLower(rand.Text())
-	cfg1 := clusterConfig(t, db, subject)
-	nats, _ := strings.CutPrefix(cfg1.NatsURL, "nats://")
-	proxy := newCutProxy(t, nats)
-	cfg1.NatsURL = proxy.url()
-	n1, n2 := startServer(t, cfg1), startServer(t, clusterConfig(t, db, subject))
-	chatThroughAnOutage(t, n1, n2, proxy.cutOff, proxy.heal)
+	cfg := clusterConfig(t, db, subject)
+	nats, _ := strings.CutPrefix(cfg.NatsURL, "nats://")
+	link = newCutProxy(t, nats)
+	cfg.NatsURL = link.url()
+	return startServer(t, cfg), link, startServer(t, clusterConfig(t, db, subject))
+}
+
+// A kick, a mute and a ban given on one node act on the person's sessions
+// on every node.
+func TestModerationReachesEveryNode(t *testing.T) {
+	node := newCluster(t)
+	n1, n2 := node(), node()
+	n1.accounts(t, "alice", "bob", "dave")
+	if err := n1.srv.store.SetRole(t.Context(), "alice", chat.RoleModerator); err != nil {
+		t.Fatal(err)
+	}
+	alice := n1.chatAs(t, "alice")
+	dave, bob := n2.chatAs(t, "dave"), n2.chatAs(t, "bob")
+	alice.waitText("Online (3)") // node 1 knows they are online on node 2
+
+	alice.say("/kick dave flooding the room")
+	if err := dave.waitEnd(); err != nil {
+		t.Errorf("dave's session end: %v", err)
+	}
+	if !strings.Contains(dave.screen(), "You were removed by a moderator: flooding the room.") {
+		t.Errorf("the kick's reason is not on dave's screen:\n%s", dave.screen())
+	}
+
+	alice.say("/mute bob 10m spam")
+	alice.waitText("bob was muted by alice")
+	// Node 2 reads the mute from the store within its poll (a second):
+	// bob tries every 200 ms until a post is refused.
+	waitUntil(t, "bob's post refused", func() bool {
+		if strings.Contains(bob.screen(), "You are muted until") {
+			return true
+		}
+		bob.say("still here?")
+		time.Sleep(200 * time.Millisecond) // polling, with waitUntil's deadline
+		return false
+	})
+
+	alice.say("/ban bob 2h spam")
+	if err := bob.waitEnd(); err != nil {
+		t.Errorf("bob's session end: %v", err)
+	}
+	if !strings.Contains(bob.screen(), "You are banned until ") {
+		t.Errorf("the ban's reason is not on bob's screen:\n%s", bob.screen())
+	}
+}
+
+// Who is online covers every node: the header, the member column and
+// /who; someone on a node that falls silent (cut off, or dead) is marked
+// gone within a few seconds, with one logout notice.
+func TestPresenceCoversEveryNode(t *testing.T) {
+	n2, proxy, n1 := nodesWithACutLink(t)
+	alice := n1.chatter(t, "alice", 100, 40)
+	bob := n2.chatter(t, "bob", 100, 40)
+	alice.waitText("Online (2)")
+	bob.waitText("Online (2)")
+	bob.say("/who")
+	bob.waitFor("alice in /who", func(s string) bool { return strings.Contains(s, "online in #lobby") && strings.Contains(s, "alice") })
+
+	proxy.cutOff() // node 2 falls silent
+	alice.waitText("bob left")
+	alice.waitText("Online (1)")
+	if n := strings.Count(alice.screen(), "bob left"); n != 1 {
+		t.Errorf("bob's logout shown %d times, want once:\n%s", n, alice.screen())
+	}
+}
+
+// kill -9 of a node in mid-conversation, ten times: each time its user
+// reconnects to the node that stays and finds every message anyone saw,
+// once each; the others see one logout.
+func TestKilledNodesLoseNothing(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the server and kills it ten times")
+	}
+	db := pgtest.FreshURL(t)
+	subject := "test." + strings.ToLower(rand.Text())
+	cfg := clusterConfig(t, db, subject)
+	n1 := startServer(t, cfg)
+	bin := buildServer(t)
+	alice := n1.chatter(t, "alice", 100, 60)
+	n1.signup(t, "bob", "password1").Close()
+	for cycle := range 10 {
+		dying := startServerProcess(t, bin, t.TempDir(), "DATABASE="+db, "NATS_URL="+cfg.NatsURL, "NATS_SUBJECT="+subject)
+		c, err := gossh.Dial("tcp", dying.addr, clientConfig("bob", gossh.Password("password1")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		bob := openTerminal(t, c, 100, 60)
+		bob.waitText("signed in as bob")
+		for i := range 3 {
+			alice.say(fmt.Sprintf("a%d.%d", cycle, i))
+			bob.say(fmt.Sprintf("b%d.%d", cycle, i))
+		}
+		last := fmt.Sprintf("b%d.2", cycle)
+		alice.waitText("bob: " + last) // seen: it must survive the kill
+		alice.waitText("Online (2)")
+		dying.kill(t)
+		bob.waitEnd()
+		alice.waitText("Online (1)") // within nodeTTL and a heartbeat
+
+		again := n1.relogin(t, "bob", 100, 60)
+		want := alice.waitText("alice: " + fmt.Sprintf("a%d.2", cycle))
+		got := again.waitText("bob: " + last)
+		if w, g := cycleLines(want, cycle), cycleLines(got, cycle); !slices.Equal(w, g) || len(g) != 6 {
+			t.Fatalf("cycle %d: after reconnecting bob sees %q, alice saw %q", cycle, g, w)
+		}
+		again.send("\x03") // Ctrl+C: quit
+		again.waitEnd()
+	}
+	// Each cycle bob came twice (the dying node, then this one) and left
+	// twice (killed, announced by this node; then quitting): one notice
+	// each, none twice.
+	count := func() map[chat.Kind]int {
+		msgs, err := n1.srv.store.Before(t.Context(), n1.srv.room.Lobby().ID, 0, 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		count := map[chat.Kind]int{}
+		for _, m := range msgs {
+			if names, _ := m.Names(); m.To == "" && slices.Contains(names, "bob") {
+				count[m.Kind]++
+			}
+		}
+		return count
+	}
+	waitUntil(t, "the last logout stored", func() bool { return count()[chat.KindLeave] >= 20 })
+	if c := count(); c[chat.KindJoin] != 20 || c[chat.KindLeave] != 20 {
+		t.Errorf("bob's logins and logouts were announced %d and %d times, want 20 each", c[chat.KindJoin], c[chat.KindLeave])
+	}
+}
+
+// cycleLine finds one cycle's messages on a screen.
+var cycleLine = regexp.MustCompile(`(alice|bob): ([ab]\d+\.\d)\b`)
+
+// cycleLines is the messages of cycle on screen, in the order shown.
+func cycleLines(screen string, cycle int) []string {
+	var out []string
+	for _, m := range cycleLine.FindAllStringSubmatch(screen, -1) {
+		if strings.HasPrefix(m[2][1:], fmt.Sprint(cycle, ".")) {
+			out = append(out, m[2])
+		}
+	}
+	return out
 }

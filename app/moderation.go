@@ -314,7 +314,8 @@ func (s *Server) applyModeration(ctx context.Context) error {
 		if x.Kind != store.Ban {
 			continue
 		}
-		if n := s.room.Disconnect(x.Account, chat.BanNotice(now, x.Until, x.Reason)); n > 0 {
+		// Here only: every node reads the sanctions itself.
+		if n := s.room.DisconnectHere(x.Account, chat.BanNotice(now, x.Until, x.Reason)); n > 0 {
 			// A ban from the chat ended the sessions already: this one
 			// came from the command line.
 			s.log.Info("banned account disconnected", "user", x.Account, "sessions", n)
@@ -325,7 +326,7 @@ func (s *Server) applyModeration(ctx context.Context) error {
 		role, err := s.store.Role(ctx, p.Name)
 		if err != nil {
 			if errors.Is(err, store.ErrNotFound) { // deleted from the command line
-				s.room.Disconnect(p.Name, "Your account "+p.Name+" was deleted by an admin.")
+				s.room.DisconnectHere(p.Name, "Your account "+p.Name+" was deleted by an admin.")
 				continue
 			}
 			return fmt.Errorf("role of %s: %w", p.Name, err)

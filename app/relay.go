@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -32,23 +33,52 @@ type relay struct {
 	node    string // this node's ID, random at each start: its own messages come back
 	log     *slog.Logger
 	room    atomic.Pointer[chat.Room] // set by start
+	stop    chan struct{}             // closed by close: the heartbeats end
+	beating chan struct{}             // closed once they have ended; nil before start
+
+	mu       sync.Mutex
+	seen     map[string]time.Time // the other nodes heard from, and when last
+	fullSoon bool                 // a node appeared: send it the whole list at the next beat
 }
 
 // relayEnvelope is one NATS message between nodes: a batch committed, or
 // an account changed.
 type relayEnvelope struct {
-	Node    string         `json:"node"`
-	Commit  []chat.Message `json:"commit,omitempty"`
-	Changed string         `json:"changed,omitempty"`
+	Node       string           `json:"node"`
+	Commit     []chat.Message   `json:"commit,omitempty"`
+	Changed    string           `json:"changed,omitempty"`
+	Disconnect *relayDisconnect `json:"disconnect,omitempty"`
+	// A heartbeat: Alive alone, or Full with the node's people online;
+	// Gone: the node stops (its people's logouts were announced as they
+	// left).
+	Alive  bool                `json:"alive,omitempty"`
+	Full   bool                `json:"full,omitempty"`
+	Online []chat.NodePresence `json:"online,omitempty"`
+	Gone   bool                `json:"gone,omitempty"`
 }
 
-// reloadTimeout bounds one reload of an account another node changed.
-const reloadTimeout = 10 * time.Second
+// relayDisconnect is a Room.Disconnect on another node.
+type relayDisconnect struct {
+	Account string `json:"account"`
+	Reason  string `json:"reason"`
+}
+
+const (
+	// reloadTimeout bounds one reload of an account another node changed.
+	reloadTimeout = 10 * time.Second
+	// Every heartbeatEvery a node says it is alive, with its people
+	// online when they changed, or fullEvery at least. A node not heard
+	// from for nodeTTL is gone: its people are marked offline.
+	heartbeatEvery = time.Second
+	fullEvery      = 5 * time.Second
+	nodeTTL        = 3 * time.Second
+)
 
 // connectRelay connects to NATS. A server that is down is not an error: the
 // node starts alone, says so, and catches up once NATS is there.
 func connectRelay(cfg Config, log *slog.Logger) (*relay, error) {
-	r := &relay{subject: cfg.NatsSubject + ".events", node: strings.ToLower(rand.Text()[:10]), log: log}
+	r := &relay{subject: cfg.NatsSubject + ".events", node: strings.ToLower(rand.Text()[:10]), log: log,
+		stop: make(chan struct{}), seen: make(map[string]time.Time)}
 	nc, err := nats.Connect(cfg.NatsURL,
 		nats.Name("messaging node "+r.node),
 		nats.MaxReconnects(-1),
@@ -85,11 +115,76 @@ func (r *relay) start(room *chat.Room) error {
 		return fmt.Errorf("NATS subscribe %s: %w", r.subject, err)
 	}
 	room.Resync()
+	r.beating = make(chan struct{})
+	go func() {
+		defer close(r.beating)
+		r.heartbeats(room)
+	}()
 	return nil
+}
+
+// heartbeats tells the other nodes this one is alive, and who is online on
+// it, every heartbeatEvery until close; and forgets the nodes that stopped
+// telling.
+func (r *relay) heartbeats(room *chat.Room) {
+	tick := time.NewTicker(heartbeatEvery)
+	defer tick.Stop()
+	var sent uint64
+	var full time.Time
+	for {
+		online, version := room.LocalPresence()
+		r.mu.Lock()
+		soon := r.fullSoon
+		r.fullSoon = false
+		r.mu.Unlock()
+		if full.IsZero() || version != sent || soon || time.Since(full) >= fullEvery {
+			r.publish(relayEnvelope{Full: true, Online: online})
+			sent, full = version, time.Now()
+		} else {
+			r.publish(relayEnvelope{Alive: true})
+		}
+		r.forgetSilent(room)
+		select {
+		case <-r.stop:
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+// forgetSilent forgets the nodes not heard from for nodeTTL. Of the nodes
+// alive, the one with the smallest ID posts the logout notices, so that
+// each is posted once.
+func (r *relay) forgetSilent(room *chat.Room) {
+	r.mu.Lock()
+	var gone []string
+	first := r.node
+	for node, at := range r.seen {
+		if time.Since(at) > nodeTTL {
+			gone = append(gone, node)
+			delete(r.seen, node)
+		} else {
+			first = min(first, node)
+		}
+	}
+	r.mu.Unlock()
+	for _, node := range gone {
+		r.log.Warn("a node stopped answering: its people are marked offline", "node", node)
+		room.NodeGone(node, first == r.node)
+	}
 }
 
 // close stops taking and publishing; what was published is flushed first.
 func (r *relay) close() {
+	select {
+	case <-r.stop:
+	default:
+		close(r.stop)
+	}
+	if r.beating != nil {
+		<-r.beating // no heartbeat after the goodbye
+	}
+	r.publish(relayEnvelope{Gone: true})
 	if err := r.nc.Drain(); err != nil {
 		r.nc.Close()
 	}
@@ -101,6 +196,12 @@ func (r *relay) Committed(msgs []chat.Message) { r.publish(relayEnvelope{Commit:
 // Changed publishes an account whose conversations or ignores changed
 // (chat.Cluster).
 func (r *relay) Changed(account string) { r.publish(relayEnvelope{Changed: account}) }
+
+// Disconnected publishes an account whose sessions the room ended: a kick,
+// a ban, a deleted account (chat.Cluster).
+func (r *relay) Disconnected(account, reason string) {
+	r.publish(relayEnvelope{Disconnect: &relayDisconnect{Account: account, Reason: reason}})
+}
 
 // publish never waits for NATS: while it is down, nats.go buffers (its
 // reconnect buffer), and what does not fit is lost, which the other nodes'
@@ -129,6 +230,18 @@ func (r *relay) receive(msg *nats.Msg) {
 		return
 	}
 	room := r.room.Load() // set before the subscription started
+	if e.Gone {
+		r.mu.Lock()
+		delete(r.seen, e.Node)
+		r.mu.Unlock()
+		room.NodeGone(e.Node, false)
+	}
+	if e.Alive || e.Full {
+		r.heard(e.Node)
+		if e.Full {
+			room.SetNodePresence(e.Node, validPresence(e.Online))
+		}
+	}
 	if e.Changed != "" {
 		ctx, cancel := context.WithTimeout(context.Background(), reloadTimeout)
 		err := room.Reload(ctx, e.Changed)
@@ -137,9 +250,33 @@ func (r *relay) receive(msg *nats.Msg) {
 			r.log.Warn("an account another node changed was not reloaded", "account", e.Changed, "err", err)
 		}
 	}
+	if d := e.Disconnect; d != nil {
+		room.DisconnectHere(d.Account, chat.Sanitize(d.Reason, 0))
+	}
 	if msgs := validCommit(e.Commit); len(msgs) > 0 {
 		room.Deliver(msgs)
 	}
+}
+
+// heard notes that node is alive; a node not heard from before gets this
+// one's whole list at its next beat.
+func (r *relay) heard(node string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, known := r.seen[node]; !known {
+		r.fullSoon = true
+	}
+	r.seen[node] = time.Now()
+}
+
+// validPresence returns list with names and away reasons cleaned, as
+// anything shown on screens.
+func validPresence(list []chat.NodePresence) []chat.NodePresence {
+	for i := range list {
+		p := &list[i].Presence
+		p.Name, p.Away = chat.Sanitize(p.Name, 0), chat.Sanitize(p.Away, 0)
+	}
+	return list
 }
 
 // validCommit returns msgs if they are a batch as a node commits it (IDs

@@ -115,11 +115,14 @@ func TestPacedSizesCoalesceAndClamp(t *testing.T) {
 		t.Errorf("%d sizes for a flood of %d in %s, want at most %d", n, floods, elapsed, limit)
 	}
 	stop()
+	scheduled := func() bool {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		return p.sending != nil
+	}
+	waitUntil(t, "the send under way to end", func() bool { return !scheduled() })
 	p.offer(ssh.Window{Width: 90, Height: 30})
-	p.mu.Lock()
-	scheduled := p.sending != nil
-	p.mu.Unlock()
-	if scheduled {
+	if scheduled() {
 		t.Error("a size was scheduled after the screen stopped taking them")
 	}
 }

@@ -31,6 +31,10 @@ type Cluster interface {
 	// changed in the Directory: the rooms where it is online reload it
 	// (Room.Reload).
 	Changed(account string)
+	// Disconnected is told an account whose members Room.Disconnect ended
+	// (a kick, a ban, a deleted account): the other rooms end theirs with
+	// the same reason (Room.DisconnectHere).
+	Disconnected(account, reason string)
 }
 
 // Heads is what a room of several nodes needs of its History beyond

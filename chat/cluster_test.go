@@ -25,6 +25,12 @@ func (l *link) Committed(msgs []Message) {
 	}
 }
 
+func (l *link) Disconnected(account, reason string) {
+	if to := l.to.Load(); to != nil {
+		to.DisconnectHere(account, reason)
+	}
+}
+
 func (l *link) Changed(account string) {
 	if to := l.to.Load(); to != nil {
 		if err := to.Reload(context.Background(), account); err != nil {
@@ -129,7 +135,71 @@ func TestADirectConversationReachesThePeerOnAnotherNode(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := receiveUntil(t, alice, body("just you and me"))
-	if last := got[len(got)-1]; last.Conv != c.ID || last.Author != "bob" {
-		t.Errorf("alice got %+v", last)
+	if i := slices.IndexFunc(got, body("just you and me")); got[i].Conv != c.ID || got[i].Author != "bob" {
+		t.Errorf("alice got %+v", got[i])
 	}
+}
+
+// countNotices counts the login or logout notices naming name in h.
+func countNotices(h *memHistory, kind Kind, name string) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	n := 0
+	for _, m := range h.msgs {
+		if m.Kind == kind && m.To == "" && slices.Contains(func() []string { names, _ := m.Names(); return names }(), name) {
+			n++
+		}
+	}
+	return n
+}
+
+// Who is online covers the other node's people; someone online on both
+// nodes is announced once, and leaves once; a node that stops telling has
+// its people leave, announced by the node asked to.
+func TestPresenceCoversOtherNodes(t *testing.T) {
+	h := &memHistory{}
+	a, b := twoNodes(t, h, nil)
+	for _, name := range []string{"alice", "bob", "carol"} {
+		dir(a).addAccount(name)
+	}
+	tell := func(from *Room, name string, to *Room) {
+		list, _ := from.LocalPresence()
+		to.SetNodePresence(name, list)
+	}
+	join(t, a, "alice")
+	bob := join(t, b, "bob")
+	tell(b, "b", a)
+	tell(a, "a", b)
+	for _, r := range []*Room{a, b} {
+		if got := onlineNames(r, lobby(r)); !slices.Equal(got, []string{"alice", "bob"}) {
+			t.Errorf("online %q, want alice and bob on both nodes", got)
+		}
+	}
+	if _, ok := a.Presence("bob"); !ok {
+		t.Error("a does not see bob online")
+	}
+
+	// carol on b, then on a too: announced once; off a again: no logout.
+	carolB := join(t, b, "carol")
+	tell(b, "b", a)
+	carolA := join(t, a, "carol")
+	carolA.Leave()
+	waitFor(t, "the notices stored", func() bool { return countNotices(h, KindJoin, "carol") >= 1 })
+	if n := countNotices(h, KindJoin, "carol"); n != 1 {
+		t.Errorf("carol's login announced %d times, want once", n)
+	}
+	if n := countNotices(h, KindLeave, "carol"); n != 0 {
+		t.Errorf("carol's logout from a announced %d times while she is on b", n)
+	}
+
+	// b falls silent: a forgets its people and announces each once.
+	_ = carolB
+	_ = bob
+	a.NodeGone("b", true)
+	if got := onlineNames(a, lobby(a)); !slices.Equal(got, []string{"alice"}) {
+		t.Errorf("online after b went: %q, want alice", got)
+	}
+	waitFor(t, "the logout notices", func() bool {
+		return countNotices(h, KindLeave, "bob") == 1 && countNotices(h, KindLeave, "carol") == 1
+	})
 }

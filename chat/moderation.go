@@ -189,10 +189,14 @@ func (r *Room) SetRole(ctx context.Context, account string, role Role, why strin
 	return a.sessions > 0, nil
 }
 
-// live reports whether account has a live member, visible or hidden.
+// live reports whether account has a live member, visible or hidden,
+// here, or a visible one on another node.
 func (r *Room) live(account string) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if _, elsewhere := r.onlineElsewhereLocked(foldName(account)); elsewhere {
+		return true
+	}
 	return r.accounts[foldName(account)] != nil
 }
 

@@ -56,6 +56,12 @@ func (p *channelPresence) waiting() bool { return len(p.joined)+len(p.left) > 0 
 // announceLocked posts, or holds for the window, that a came online (join
 // true) or went offline in the channel conv. r.mu held.
 func (r *Room) announceLocked(a *account, conv int64, join bool) {
+	r.announceNameLocked(a.key, a.name, conv, join)
+}
+
+// announceNameLocked is announceLocked for the account key, spelled name:
+// one of this node's, or another node's that went with it (NodeGone).
+func (r *Room) announceNameLocked(key, name string, conv int64, join bool) {
 	if r.quietLocked(conv) {
 		return
 	}
@@ -71,16 +77,16 @@ func (r *Room) announceLocked(a *account, conv int64, join bool) {
 	}
 	// Came back (or went) before the notice that it went (came) was
 	// posted: there is nothing to say.
-	if i := slices.IndexFunc(*other, func(n string) bool { return foldName(n) == a.key }); i >= 0 {
+	if i := slices.IndexFunc(*other, func(n string) bool { return foldName(n) == key }); i >= 0 {
 		*other = slices.Delete(*other, i, i+1)
 		return
 	}
 	if !p.waiting() && now.Sub(p.last) >= r.cfg.PresenceWindow {
 		p.last = now
-		r.noticeLocked(presenceNotice(conv, join, []string{a.name}))
+		r.noticeLocked(presenceNotice(conv, join, []string{name}))
 		return
 	}
-	*mine = append(*mine, a.name) // posted once the window after last ends
+	*mine = append(*mine, name) // posted once the window after last ends
 }
 
 // quietLocked reports whether conv has more accounts online than
@@ -89,8 +95,11 @@ func (r *Room) quietLocked(conv int64) bool {
 	if r.cfg.PresenceQuiet < 0 {
 		return false
 	}
-	c := r.convs[conv]
-	return c != nil && len(c.online) > r.cfg.PresenceQuiet
+	n := len(r.elsewhere[conv])
+	if c := r.convs[conv]; c != nil {
+		n += len(c.online)
+	}
+	return n > r.cfg.PresenceQuiet
 }
 
 // postPresenceLocked posts conv's waiting notices now, if there are any.
@@ -188,6 +197,7 @@ func (r *Room) changedLocked(conv int64) {
 		c.list = nil
 	}
 	r.changed[conv] = struct{}{}
+	r.presenceVersion++
 }
 
 // restyledLocked records that how a shows (away, role) changed, in every

@@ -255,6 +255,13 @@ type Room struct {
 	presence map[int64]*channelPresence // login and logout notices by channel (presence.go)
 	changed  map[int64]struct{}         // conversations whose online list changed since the last presence tick
 
+	// Other nodes' people (nodes.go): by node, then by foldName; and by
+	// conversation, then foldName, whatever the node. presenceVersion
+	// moves whenever who is online here, or how, may have changed.
+	nodes           map[string]map[string]NodePresence
+	elsewhere       map[int64]map[string]Presence
+	presenceVersion uint64
+
 	// mutes are the muted accounts, by foldName: an immutable map replaced
 	// whole under mu and read by posts with one atomic load (moderation.go).
 	mutes atomic.Pointer[map[string]Mute]
@@ -319,6 +326,7 @@ func NewRoom(ctx context.Context, history History, dir Directory, cfg RoomConfig
 		convs:    make(map[int64]*convState),
 		presence: make(map[int64]*channelPresence),
 		changed:  make(map[int64]struct{}),
+		nodes:    make(map[string]map[string]NodePresence),
 		floods:   newFloodLimits(cfg.MsgBurst, cfg.MsgPerSec, maxFloodBuckets),
 	}
 	r.floods.observe = r.cfg.Observe
@@ -492,8 +500,9 @@ func (r *Room) arriveLocked(a *account, name string) {
 	}
 	// Join notices cost the person a message of their flood limit, so
 	// that reconnecting in a loop cannot flood the room with notices: past
-	// the limit, they come and go quietly.
-	if r.allow(name) == nil {
+	// the limit, they come and go quietly. Online on another node already,
+	// they have been announced there.
+	if _, elsewhere := r.onlineElsewhereLocked(a.key); !elsewhere && r.allow(name) == nil {
 		a.announced = true
 		for conv, kind := range a.conversations() {
 			if kind == Channel {
@@ -506,8 +515,9 @@ func (r *Room) arriveLocked(a *account, name string) {
 // goneLocked takes a offline: its last visible session has departed
 // (hidden members may remain, and keep its routing). r.mu held.
 func (r *Room) goneLocked(a *account) {
+	_, elsewhere := r.onlineElsewhereLocked(a.key) // still online there: no logout
 	for conv, kind := range a.conversations() {
-		if kind == Channel && a.announced {
+		if kind == Channel && a.announced && !elsewhere {
 			r.announceLocked(a, conv, false) // spelled as in the join notice
 		}
 		r.offlineLocked(a, conv)
@@ -526,8 +536,20 @@ func (r *Room) goneLocked(a *account) {
 // leave notices. Every Join of name that began before Disconnect is ended
 // by it; to keep later ones out, callers remove the account first (a
 // deleted account cannot join). Disconnect waits for Joins in progress (at
-// most 30s); after Close it returns 0.
+// most 30s); after Close it returns 0. With a Cluster, the other nodes end
+// the account's members there too (Cluster.Disconnected); the count is
+// this node's.
 func (r *Room) Disconnect(name, reason string) int {
+	if r.cfg.Cluster != nil {
+		r.cfg.Cluster.Disconnected(name, reason)
+	}
+	return r.DisconnectHere(name, reason)
+}
+
+// DisconnectHere is Disconnect of this node's members only: what another
+// node's Disconnect asks of this one, or what each node does by itself
+// (a ban each reads from the store).
+func (r *Room) DisconnectHere(name, reason string) int {
 	ctx, cancel := context.WithTimeout(context.Background(), commitTimeout)
 	defer cancel()
 	// The changes lock, taken and given back: a Join that holds it has
@@ -666,20 +688,34 @@ func (r *Room) Online(conv int64) []Presence {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	c := r.convs[conv]
-	if c == nil {
+	if c != nil && c.list != nil {
+		return c.list
+	}
+	var local map[string]*account
+	if c != nil {
+		local = c.online
+	}
+	elsewhere := r.elsewhere[conv]
+	if len(local)+len(elsewhere) == 0 {
 		return nil
 	}
-	if c.list == nil {
-		list := make([]Presence, 0, len(c.online))
-		for _, a := range c.online {
-			list = append(list, a.presence())
-		}
-		slices.SortFunc(list, func(a, b Presence) int {
-			return cmp.Or(cmp.Compare(foldName(a.Name), foldName(b.Name)), cmp.Compare(a.Name, b.Name))
-		})
-		c.list = list // no spare capacity: an append by a caller copies
+	list := make([]Presence, 0, len(local)+len(elsewhere))
+	for _, a := range local {
+		list = append(list, a.presence())
 	}
-	return c.list
+	for key, p := range elsewhere {
+		if local[key] == nil { // here too: as here
+			list = append(list, p)
+		}
+	}
+	slices.SortFunc(list, func(a, b Presence) int {
+		return cmp.Or(cmp.Compare(foldName(a.Name), foldName(b.Name)), cmp.Compare(a.Name, b.Name))
+	})
+	list = slices.Clip(list) // no spare capacity: an append by a caller copies
+	if c != nil {
+		c.list = list
+	}
+	return list
 }
 
 // Presence returns whether the account name is online (has a visible
@@ -689,7 +725,7 @@ func (r *Room) Presence(name string) (Presence, bool) {
 	defer r.mu.Unlock()
 	a := r.accounts[foldName(name)]
 	if a == nil || a.sessions == 0 { // hidden members are never online
-		return Presence{}, false
+		return r.onlineElsewhereLocked(foldName(name))
 	}
 	return a.presence(), true
 }
