@@ -114,6 +114,17 @@ func (r *Room) Resync() {
 	}
 }
 
+// chargeFloods charges the authors of posts another node committed to
+// their flood limits here: one limit per person across the nodes.
+func (r *Room) chargeFloods(msgs []Message) {
+	now := r.cfg.Now()
+	for _, m := range msgs {
+		if (m.Kind == KindText || m.Kind == KindAction) && m.Author != "" {
+			r.floods.spent(m.Author, now)
+		}
+	}
+}
+
 // inOrder returns msgs (committed, here or on another node) as the workers
 // may take them: each conversation's messages after the last one delivered,
 // in order, with what was missed before each read from the store. Messages

@@ -2,6 +2,7 @@ package chat
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -202,4 +203,35 @@ func TestPresenceCoversOtherNodes(t *testing.T) {
 	waitFor(t, "the logout notices", func() bool {
 		return countNotices(h, KindLeave, "bob") == 1 && countNotices(h, KindLeave, "carol") == 1
 	})
+}
+
+// One flood limit per person across the nodes: posts allowed on one node
+// count on the other.
+func TestOneFloodLimitAcrossNodes(t *testing.T) {
+	h := &memHistory{}
+	dirs := newMemDirectory(h, "alice")
+	la, lb := &link{}, &link{}
+	open := func(l *link) *Room {
+		r, err := NewRoom(context.Background(), h, dirs, RoomConfig{PresenceWindow: -1, MsgBurst: 4, MsgPerSec: 0.001, Cluster: l}, testLogger(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(r.Close)
+		return r
+	}
+	a, b := open(la), open(lb)
+	la.to.Store(b)
+	lb.to.Store(a)
+	// A login costs a message of the limit on its node (its notice): 3 left.
+	onA, onB := join(t, a, "alice"), join(t, b, "alice")
+	for i := range 3 {
+		if err := onA.Post(testCtx(t), KindText, fmt.Sprint("m", i)); err != nil {
+			t.Fatalf("post %d on a: %v", i, err)
+		}
+	}
+	receiveUntil(t, onB, body("m2")) // b has taken a's posts in
+	var slow *SlowDownError
+	if err := onB.Post(testCtx(t), KindText, "one more"); !errors.As(err, &slow) {
+		t.Errorf("a fourth post on the other node: %v, want a *SlowDownError", err)
+	}
 }

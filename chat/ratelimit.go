@@ -28,17 +28,29 @@ type tokenBucket struct {
 // take spends a token if one is left at now; otherwise it reports how long
 // until the next one.
 func (b *tokenBucket) take(now time.Time, burst int, perSecond float64) (ok bool, wait time.Duration) {
+	b.refill(now, burst, perSecond)
+	if b.tokens >= 1 {
+		b.tokens--
+		return true, 0
+	}
+	return false, time.Duration((1 - b.tokens) / perSecond * float64(time.Second))
+}
+
+// refill adds the tokens earned since the last take or spend.
+func (b *tokenBucket) refill(now time.Time, burst int, perSecond float64) {
 	if b.last.IsZero() {
 		b.tokens = float64(burst)
 	} else if elapsed := now.Sub(b.last).Seconds(); elapsed > 0 {
 		b.tokens = math.Min(float64(burst), b.tokens+elapsed*perSecond)
 	}
 	b.last = now
-	if b.tokens >= 1 {
-		b.tokens--
-		return true, 0
-	}
-	return false, time.Duration((1 - b.tokens) / perSecond * float64(time.Second))
+}
+
+// spend takes a token that was spent elsewhere (a post another node
+// allowed), going into debt if none is left: at most a burst.
+func (b *tokenBucket) spend(now time.Time, burst int, perSecond float64) {
+	b.refill(now, burst, perSecond)
+	b.tokens = math.Max(b.tokens-1, -float64(burst))
 }
 
 // floodLimits holds the flood limit of every person who posted recently,
@@ -73,9 +85,30 @@ func (f *floodLimits) allow(name string, now time.Time) error {
 	if f.burst <= 0 || f.perSecond <= 0 {
 		return nil
 	}
-	key := foldName(name)
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if ok, wait := f.bucketLocked(name).take(now, f.burst, f.perSecond); !ok {
+		f.observe.floodRefused()
+		return &SlowDownError{Wait: wait}
+	}
+	return nil
+}
+
+// spent charges name's limit for a post another node allowed: with several
+// nodes, posts on all of them count against one limit. It never refuses.
+func (f *floodLimits) spent(name string, now time.Time) {
+	if f.burst <= 0 || f.perSecond <= 0 {
+		return
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.bucketLocked(name).spend(now, f.burst, f.perSecond)
+}
+
+// bucketLocked is name's bucket, made (forgetting the least recent if
+// full) if need be. f.mu held.
+func (f *floodLimits) bucketLocked(name string) *floodBucket {
+	key := foldName(name)
 	e := f.buckets[key]
 	if e != nil {
 		f.order.MoveToFront(e)
@@ -87,9 +120,5 @@ func (f *floodLimits) allow(name string, now time.Time) error {
 		e = f.order.PushFront(&floodBucket{key: key})
 		f.buckets[key] = e
 	}
-	if ok, wait := e.Value.(*floodBucket).take(now, f.burst, f.perSecond); !ok {
-		f.observe.floodRefused()
-		return &SlowDownError{Wait: wait}
-	}
-	return nil
+	return e.Value.(*floodBucket)
 }

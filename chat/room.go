@@ -798,6 +798,7 @@ func (r *Room) runSequencer(presence <-chan time.Time) (stopped bool) {
 				r.handOut(r.resyncNow())
 			}
 		case batch := <-r.remote: // nil while one node
+			r.chargeFloods(batch)
 			r.handOut(r.inOrder(batch))
 			continue
 		case <-presence:
