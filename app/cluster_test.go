@@ -341,7 +341,8 @@ func TestModerationReachesEveryNode(t *testing.T) {
 
 // Who is online covers every node: the header, the member column and
 // /who; someone on a node that falls silent (cut off, or dead) is marked
-// gone within a few seconds, with one logout notice.
+// gone within a few seconds, with one logout notice, and is back once the
+// node is.
 func TestPresenceCoversEveryNode(t *testing.T) {
 	n2, proxy, n1 := nodesWithACutLink(t)
 	alice := n1.chatter(t, "alice", 100, 40)
@@ -357,6 +358,8 @@ func TestPresenceCoversEveryNode(t *testing.T) {
 	if n := strings.Count(alice.screen(), "bob left"); n != 1 {
 		t.Errorf("bob's logout shown %d times, want once:\n%s", n, alice.screen())
 	}
+	proxy.heal() // node 2 is back: bob is online again
+	alice.waitText("Online (2)")
 }
 
 // kill -9 of a node in mid-conversation, ten times: each time its user

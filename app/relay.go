@@ -38,7 +38,8 @@ type relay struct {
 
 	mu       sync.Mutex
 	seen     map[string]time.Time // the other nodes heard from, and when last
-	fullSoon bool                 // a node appeared: send it the whole list at the next beat
+	fullSoon bool                 // a node appeared, or asked: send the whole list at the next beat
+	askSoon  bool                 // a node appeared without its list: ask for it at the next beat
 }
 
 // relayEnvelope is one NATS message between nodes: a batch committed, or
@@ -55,6 +56,9 @@ type relayEnvelope struct {
 	Full   bool                `json:"full,omitempty"`
 	Online []chat.NodePresence `json:"online,omitempty"`
 	Gone   bool                `json:"gone,omitempty"`
+	// Ask: send your Full list at your next beat (a node that had not
+	// heard from this one, or forgot it while it was cut off).
+	Ask bool `json:"ask,omitempty"`
 }
 
 // relayDisconnect is a Room.Disconnect on another node.
@@ -134,14 +138,14 @@ func (r *relay) heartbeats(room *chat.Room) {
 	for {
 		online, version := room.LocalPresence()
 		r.mu.Lock()
-		soon := r.fullSoon
-		r.fullSoon = false
+		soon, ask := r.fullSoon, r.askSoon
+		r.fullSoon, r.askSoon = false, false
 		r.mu.Unlock()
 		if full.IsZero() || version != sent || soon || time.Since(full) >= fullEvery {
-			r.publish(relayEnvelope{Full: true, Online: online})
+			r.publish(relayEnvelope{Full: true, Online: online, Ask: ask})
 			sent, full = version, time.Now()
 		} else {
-			r.publish(relayEnvelope{Alive: true})
+			r.publish(relayEnvelope{Alive: true, Ask: ask})
 		}
 		r.forgetSilent(room)
 		select {
@@ -237,7 +241,7 @@ func (r *relay) receive(msg *nats.Msg) {
 		room.NodeGone(e.Node, false)
 	}
 	if e.Alive || e.Full {
-		r.heard(e.Node)
+		r.heard(e.Node, e.Full, e.Ask)
 		if e.Full {
 			room.SetNodePresence(e.Node, validPresence(e.Online))
 		}
@@ -258,14 +262,17 @@ func (r *relay) receive(msg *nats.Msg) {
 	}
 }
 
-// heard notes that node is alive; a node not heard from before gets this
-// one's whole list at its next beat.
-func (r *relay) heard(node string) {
+// heard notes that node is alive. A node not heard from before gets this
+// one's whole list at its next beat, and is asked for its own unless it
+// just sent it; so does a node that asks.
+func (r *relay) heard(node string, full, ask bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if _, known := r.seen[node]; !known {
 		r.fullSoon = true
+		r.askSoon = r.askSoon || !full
 	}
+	r.fullSoon = r.fullSoon || ask
 	r.seen[node] = time.Now()
 }
 
@@ -298,6 +305,9 @@ func validCommit(msgs []chat.Message) []chat.Message {
 // committed meanwhile is read from the store.
 func (r *relay) rejoined(what string) {
 	r.log.Info(what, "node", r.node)
+	r.mu.Lock()
+	r.fullSoon, r.askSoon = true, true // the others may have forgotten this node meanwhile
+	r.mu.Unlock()
 	room := r.room.Load()
 	if room == nil {
 		return // before start, which resyncs
