@@ -3,6 +3,7 @@ package app
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"errors"
 	"flag"
 	"fmt"
@@ -26,6 +27,7 @@ import (
 	gossh "golang.org/x/crypto/ssh"
 
 	"messaging/chat"
+	"messaging/store/postgres/pgtest"
 )
 
 // The load benchmark's parameters (see BenchmarkLoad); the defaults suit a
@@ -57,6 +59,11 @@ var (
 	// channels (see BenchmarkLoad).
 	loadChannels = flag.Int("load.channels", 0, "load benchmark: channels (#l00...) every session joins before it goes back to #lobby, where the messages are posted")
 	loadSpread   = flag.Int("load.spread", 0, "load benchmark: channels (#s00...) the sessions are split into, each sender posting in its own and each probe watching one (0: all in #lobby)")
+	// Several nodes share a PostgreSQL database and a NATS (see
+	// BenchmarkLoad); one node can run on PostgreSQL too, to compare the
+	// stores.
+	loadNodes    = flag.Int("load.nodes", 1, "load benchmark: server nodes the sessions are spread over; more than 1 needs PostgreSQL ("+pgtest.Env+") and NATS ("+natsEnv+")")
+	loadPostgres = flag.Bool("load.postgres", false, "load benchmark: the nodes' store is PostgreSQL ("+pgtest.Env+"), not SQLite (implied by -load.nodes above 1)")
 )
 
 const (
@@ -108,6 +115,8 @@ type loadParams struct {
 	auth                                string // "key" or "password"
 	rate                                float64
 	duration, idle                      time.Duration
+	nodes                               int
+	postgres                            bool // the store is PostgreSQL: always with several nodes
 }
 
 func loadParamsFromFlags() (loadParams, error) {
@@ -117,6 +126,7 @@ func loadParamsFromFlags() (loadParams, error) {
 		duration: *loadDuration, idle: *loadIdle,
 		channels: *loadChannels, spread: *loadSpread,
 		parallel: *loadParallel, auth: *loadAuth,
+		nodes: *loadNodes, postgres: *loadPostgres || *loadNodes > 1,
 	}
 	var problems []string
 	if p.auth != "key" && p.auth != "password" {
@@ -149,6 +159,9 @@ func loadParamsFromFlags() (loadParams, error) {
 	if p.accounts < 1 {
 		problems = append(problems, "-load.accounts must be at least 1")
 	}
+	if p.nodes < 1 {
+		problems = append(problems, "-load.nodes must be at least 1")
+	}
 	if p.rate <= 0 || p.duration <= 0 || p.idle <= 0 {
 		problems = append(problems, "-load.rate, -load.duration and -load.idle must be positive")
 	}
@@ -171,6 +184,17 @@ func (p loadParams) channel(i int) int {
 		return 0
 	}
 	return i % p.accounts % p.spread
+}
+
+// node is the node session i connects to, 0 to p.nodes-1: round-robin
+// within its channel, the channel's first member on node channel mod
+// nodes, the next on the next node, and so on; without -load.spread, i mod
+// nodes. (Plain i mod nodes would put every member of a channel on one
+// node whenever -load.spread is a multiple of -load.nodes, since session i
+// is in channel i mod spread: nothing would cross between the nodes.) The
+// senders, the first sessions, and the probes, the last, are spread too.
+func (p loadParams) node(i int) int {
+	return (p.channel(i) + i/max(p.spread, 1)) % p.nodes
 }
 
 // joins are the channels session i joins once its screen is up, in order;
@@ -210,6 +234,7 @@ func loadAccountName(i int) string {
 //	go test -run '^$' -bench Load -benchtime 1x ./app/ -load.channels 10
 //	go test -run '^$' -bench Load -benchtime 1x ./app/ -load.sessions 1000 -load.spread 50 -load.probes 50
 //	go test -run '^$' -bench Load -benchtime 1x ./app/ -load.sessions 5000 -load.rate 1 -load.senders 10
+//	go test -run '^$' -bench Load -benchtime 1x ./app/ -load.nodes 3   # with MESSAGING_TEST_POSTGRES and MESSAGING_TEST_NATS
 //
 // It builds the server, starts it on 127.0.0.1 with a fresh database and
 // every abuse limit and channel limit off, creates -load.accounts
@@ -250,6 +275,26 @@ func loadAccountName(i int) string {
 //     channel, the -load.rate shared by all of them. The probes (3 to N)
 //     are in different channels: each must see every message of its own
 //     channel and never one of another.
+//
+// Nodes:
+//   - -load.nodes N, above 1: N server processes share a fresh PostgreSQL
+//     schema (pgtest.FreshURL: MESSAGING_TEST_POSTGRES) and a NATS
+//     (MESSAGING_TEST_NATS, on subjects of their own); the benchmark is
+//     skipped without either. Session i connects to node
+//     loadParams.node(i): i mod N, or with -load.spread round-robin within
+//     each channel, so that every channel has members on every node. The
+//     senders and the probes are sessions like the others, spread alike:
+//     a probe times messages from senders on its own node and on the
+//     others. Signup i goes to node i mod N. With -load.profile each node
+//     saves its own files, node1-send.pprof and so on;
+//   - -load.postgres: the store is PostgreSQL, as above; with one node,
+//     without NATS, to compare with SQLite.
+//
+// The server's figures below are summed over the nodes (CPU, RSS; % of
+// one core); on PostgreSQL a line gives the nodes and the store, and with
+// several nodes each node's sessions, CPU in each phase and RSS, and the
+// delivery p99 from a sender on the probe's node and from one on another
+// (other-node-p99-ms).
 //
 // It reports:
 //
@@ -324,18 +369,70 @@ func BenchmarkLoad(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	bin := buildServer(b)
 	env := []string{"MAX_CHANNELS=0", "CHANNELS_PER_USER=0"}
 	if *loadProfile != "" {
 		env = append(env, "PPROF_ADDR=127.0.0.1:0")
 	}
-	srv := startServerProcess(b, bin, b.TempDir(), env...)
-	pid := srv.cmd.Process.Pid
+	// Checked before the build: without them there is nothing to run.
+	if p.postgres && os.Getenv(pgtest.Env) == "" {
+		asked := "-load.postgres"
+		if p.nodes > 1 {
+			asked = fmt.Sprintf("-load.nodes %d", p.nodes)
+		}
+		b.Skipf("%s not set: %s needs a PostgreSQL server", pgtest.Env, asked)
+	}
+	nats := os.Getenv(natsEnv)
+	if p.nodes > 1 && nats == "" {
+		b.Skipf("%s not set: -load.nodes %d needs a NATS server", natsEnv, p.nodes)
+	}
+	bin := buildServer(b)
+	if p.postgres {
+		// The schema is dropped after the nodes are killed (cleanups run
+		// last first).
+		env = append(env, "DATABASE="+pgtest.FreshURL(b))
+	}
+	if p.nodes > 1 {
+		env = append(env, "NATS_URL="+nats, "NATS_SUBJECT=load."+strings.ToLower(rand.Text()))
+	}
+	// One at a time: the first migrates the database.
+	nodes := make([]*serverProcess, p.nodes)
+	pids, addrs := make([]int, p.nodes), make([]string, p.nodes)
+	for k := range nodes {
+		nodes[k] = startServerProcess(b, bin, b.TempDir(), env...)
+		pids[k], addrs[k] = nodes[k].cmd.Process.Pid, nodes[k].addr
+	}
+	// serverLogs is the end of each node's log, for a failure.
+	serverLogs := func() string {
+		if len(nodes) == 1 {
+			return tail(nodes[0].log.String())
+		}
+		var s strings.Builder
+		for k, srv := range nodes {
+			fmt.Fprintf(&s, "node %d:\n%s\n", k+1, tail(srv.log.String()))
+		}
+		return s.String()
+	}
+	// nodeFile names a node's profile: name itself with one node,
+	// node1-name, node2-name... with several.
+	nodeFile := func(k int, name string) string {
+		if len(nodes) > 1 {
+			name = fmt.Sprintf("node%d-%s", k+1, name)
+		}
+		return filepath.Join(*loadProfile, name)
+	}
 	profile := func(name string, d time.Duration) func() {
 		if *loadProfile == "" {
 			return func() {}
 		}
-		return profileServer(b, srv, filepath.Join(*loadProfile, name), d)
+		var waits []func()
+		for k, srv := range nodes {
+			waits = append(waits, profileServer(b, srv, nodeFile(k, name), d))
+		}
+		return func() {
+			for _, wait := range waits {
+				wait()
+			}
+		}
 	}
 	var notes []string // what went unusually, for the table
 
@@ -352,12 +449,13 @@ func BenchmarkLoad(b *testing.B) {
 
 	// 1. Accounts, and their keys.
 	began := time.Now()
-	logins, err := signUpAll(b, srv.addr, p)
+	logins, err := signUpAll(b, addrs, p)
 	if err != nil {
-		b.Fatalf("sign up: %v; server log:\n%s", err, tail(srv.log.String()))
+		b.Fatalf("sign up: %v; server log:\n%s", err, serverLogs())
 	}
 	signupTime := time.Since(began)
-	rssBefore := settledRSS(b, pid)
+	nodesRSSBefore := settledRSS(b, pids)
+	rssBefore := sum(nodesRSSBefore)
 
 	// 2. Sessions, the probes last: the connect phase, from the first
 	// dial until every session is on screen and has joined its channels.
@@ -367,16 +465,17 @@ func BenchmarkLoad(b *testing.B) {
 		lastReady    time.Time
 	)
 	connectClientBefore := mustCPU(b, "self")
-	connectCPU, connectWall := cpuDuring(b, pid, func() {
-		sessions, connectTimes, err = connectAll(srv.addr, p, logins)
+	nodesConnectCPU, connectWall := cpusDuring(b, pids, func() {
+		sessions, connectTimes, err = connectAll(addrs, p, logins)
 		lastReady = time.Now()
 	})
+	connectCPU := sum(nodesConnectCPU)
 	connectClientCPU := mustCPU(b, "self") - connectClientBefore
 	// What the sessions read from their start, first screens included.
 	connectBytes := totalBytes(sessions)
 	b.Cleanup(func() { closeAll(b, sessions) }) // before the server is killed
 	if err != nil {
-		b.Fatalf("opened %d of %d sessions: %v; server log:\n%s", len(sessions), p.sessions, err, tail(srv.log.String()))
+		b.Fatalf("opened %d of %d sessions: %v; server log:\n%s", len(sessions), p.sessions, err, serverLogs())
 	}
 	saturation("the connect phase", connectCPU, connectClientCPU, connectWall)
 	senders, probes := sessions[:p.senders], sessions[p.sessions-p.probes:]
@@ -387,7 +486,7 @@ func BenchmarkLoad(b *testing.B) {
 
 	// 3. Idle: once the server's CPU has settled and the sessions' output
 	// has paused.
-	settleTime, settled := settle(b, pid, lastReady)
+	settleTime, settled := settle(b, pids, lastReady)
 	if !settled {
 		notes = append(notes, fmt.Sprintf("the server never used under %.0f%% of a core for %v within %v of the last login", 100*settleShare, settleWindow, settleLimit))
 	}
@@ -396,16 +495,20 @@ func BenchmarkLoad(b *testing.B) {
 	}
 	quietBytes := totalBytes(sessions) - connectBytes // after the connect phase, until the pause
 	// Idle means settled: the logins' hash memory given back (hashQuiet).
-	settledRSS(b, pid)
+	settledRSS(b, pids)
 	idleProfiled := profile("idle.pprof", p.idle)
-	idleCPU, idleWall := cpuDuring(b, pid, func() { time.Sleep(p.idle) }) // a measurement window, not a settle
+	nodesIdleCPU, idleWall := cpusDuring(b, pids, func() { time.Sleep(p.idle) }) // a measurement window, not a settle
+	idleCPU := sum(nodesIdleCPU)
 	idleProfiled()
 	if *loadProfile != "" {
-		saveServerProfile(b, srv, "heap", filepath.Join(*loadProfile, "heap.pprof"))
-		saveServerProfile(b, srv, "heap?debug=1", filepath.Join(*loadProfile, "heap.txt"))
-		saveServerProfile(b, srv, "goroutine?debug=1", filepath.Join(*loadProfile, "goroutines.txt"))
+		for k, srv := range nodes {
+			saveServerProfile(b, srv, "heap", nodeFile(k, "heap.pprof"))
+			saveServerProfile(b, srv, "heap?debug=1", nodeFile(k, "heap.txt"))
+			saveServerProfile(b, srv, "goroutine?debug=1", nodeFile(k, "goroutines.txt"))
+		}
 	}
-	rssIdle := mustRSS(b, pid)
+	nodesRSSIdle := rssOf(b, pids)
+	rssIdle := sum(nodesRSSIdle)
 
 	// 4. Traffic.
 	bytesBefore := totalBytes(sessions)
@@ -413,28 +516,37 @@ func BenchmarkLoad(b *testing.B) {
 	var sent *sendLog
 	sendProfiled := profile("send.pprof", p.duration)
 	defer sendProfiled()
-	sendCPU, sendWall := cpuDuring(b, pid, func() {
+	nodesSendCPU, sendWall := cpusDuring(b, pids, func() {
 		sent = sendAll(senders, channels, p.rate, p.duration)
 		if !pollUntil(loadGrace, func() bool { return allSeen(probes, sent) }) {
 			notes = append(notes, fmt.Sprintf("not all seen %v after the end", loadGrace))
 		}
 	})
+	sendCPU := sum(nodesSendCPU)
 	clientCPU := mustCPU(b, "self") - clientBefore
 	bytesDuring := totalBytes(sessions) - bytesBefore
 	saturation("sending", sendCPU, clientCPU, sendWall)
 	if sent.err != nil {
 		b.Errorf("sending: %v", sent.err)
 	}
-	select {
-	case <-srv.exited:
-		b.Fatalf("the server exited (%v); log:\n%s", srv.exitErr, tail(srv.log.String()))
-	default:
+	for k, srv := range nodes {
+		select {
+		case <-srv.exited:
+			if len(nodes) == 1 {
+				b.Fatalf("the server exited (%v); log:\n%s", srv.exitErr, tail(srv.log.String()))
+			}
+			b.Fatalf("node %d exited (%v); logs:\n%s", k+1, srv.exitErr, serverLogs())
+		default:
+		}
 	}
 
 	// 5. Figures.
 	got := deliveries(probes, sent)
 	if got.cross > 0 {
 		b.Errorf("%d messages reached a probe outside their channel: %s", got.cross, strings.Join(got.crossed, "; "))
+	}
+	if p.nodes > 1 && len(got.remote) == 0 {
+		notes = append(notes, "no probe timed a message from a sender on another node (see loadParams.node)")
 	}
 	messages := len(sent.at)
 	members := p.members()
@@ -492,9 +604,13 @@ func BenchmarkLoad(b *testing.B) {
 	b.ReportMetric(idlePercent, "idle-cpu-%")
 	b.ReportMetric(rssPerSession, "rss-KB/session")
 	b.ReportMetric(sendClientPercent, "send-client-cpu-%")
+	if p.nodes > 1 {
+		b.ReportMetric(loadStats(got.remote).p99, "other-node-p99-ms")
+	}
 
 	// One Log of at most 8 lines: the testing package cuts a benchmark's
-	// output at its tenth line, and buildServer's line comes first.
+	// output at its tenth line, and buildServer's line comes first. (On
+	// PostgreSQL the nodes' line is the eighth, and the notes go on it.)
 	ms := func(d time.Duration) string { return d.Round(time.Millisecond).String() }
 	var t strings.Builder
 	where := "all in #lobby"
@@ -524,23 +640,75 @@ func BenchmarkLoad(b *testing.B) {
 	}
 	fmt.Fprintf(&t, "\n  sending                       server %.1f µs CPU/msg/session, %.1f beyond the idle upkeep (%.0f%% of a core over %s); %.0f bytes/session/msg; load tool %.0f%% of a core",
 		perMsg, marginalPerMsg, sendPercent, ms(sendWall), bytesPerMsg, sendClientPercent)
+	notesLabel := "\n  notes                         "
+	if p.postgres {
+		t.WriteString(nodesLine(p, sessions, got, shares(nodesConnectCPU, connectWall), shares(nodesIdleCPU, idleWall), shares(nodesSendCPU, sendWall), nodesRSSIdle))
+		notesLabel = "; notes: "
+	}
 	if len(notes) > 0 {
-		fmt.Fprintf(&t, "\n  notes                         %s", strings.Join(notes, "; "))
+		fmt.Fprintf(&t, "%s%s", notesLabel, strings.Join(notes, "; "))
 	}
 	b.Log(t.String())
 }
 
-// settle reads the server's CPU every settlePoll, for at most settleLimit,
-// until a window of at least settleWindow in which it used less than
-// settleShare of one core, and returns how long after since that window
-// began; false if there was none in time.
-func settle(tb testing.TB, pid int, since time.Time) (time.Duration, bool) {
+// nodesLine is the table's line on the nodes: how many, on which store,
+// and with several, each one's sessions, its CPU in the connect, idle and
+// sending phases (% of a core), its RSS at the end of the idle window, and
+// the delivery p99 from a sender on the probe's own node and from one on
+// another node.
+func nodesLine(p loadParams, sessions []*loadSession, got delivered, connect, idle, sending []float64, rss []int64) string {
+	if p.nodes == 1 {
+		return "\n  nodes                         1 on PostgreSQL (no NATS)"
+	}
+	on, senders, probes := make([]int, p.nodes), make([]int, p.nodes), make([]int, p.nodes)
+	for i, ls := range sessions {
+		on[ls.node]++
+		if i < p.senders {
+			senders[ls.node]++
+		}
+		if ls.probe {
+			probes[ls.node]++
+		}
+	}
+	mb := make([]float64, p.nodes)
+	for k := range mb {
+		mb[k] = float64(rss[k]) / 1024
+	}
+	local, remote := loadStats(got.local), loadStats(got.remote)
+	return fmt.Sprintf("\n  nodes                         %d on PostgreSQL and NATS; sessions %s, senders %s, probes %s; server CPU connect %s, idle %s, sending %s%% of a core; RSS %s MB; delivery p99 on the sender's node %.1f ms (%d samples), on another %.1f ms (%d)",
+		p.nodes, slashed("%d", on), slashed("%d", senders), slashed("%d", probes),
+		slashed("%.0f", connect), slashed("%.1f", idle), slashed("%.1f", sending), slashed("%.1f", mb),
+		local.p99, len(got.local), remote.p99, len(got.remote))
+}
+
+// slashed writes one figure per node, separated by slashes.
+func slashed[T int | float64](format string, figures []T) string {
+	s := make([]string, len(figures))
+	for k, f := range figures {
+		s[k] = fmt.Sprintf(format, f)
+	}
+	return strings.Join(s, " / ")
+}
+
+// shares are each node's CPU over wall, in % of one core.
+func shares(cpu []time.Duration, wall time.Duration) []float64 {
+	s := make([]float64, len(cpu))
+	for k, c := range cpu {
+		s[k] = 100 * c.Seconds() / wall.Seconds()
+	}
+	return s
+}
+
+// settle reads the servers' CPU every settlePoll, for at most settleLimit,
+// until a window of at least settleWindow in which they used less than
+// settleShare of one core in all, and returns how long after since that
+// window began; false if there was none in time.
+func settle(tb testing.TB, pids []int, since time.Time) (time.Duration, bool) {
 	type sample struct {
 		at  time.Time
 		cpu time.Duration
 	}
-	proc := strconv.Itoa(pid)
-	samples := []sample{{time.Now(), mustCPU(tb, proc)}}
+	samples := []sample{{time.Now(), sum(cpuOf(tb, pids))}}
 	tick := time.NewTicker(settlePoll)
 	defer tick.Stop()
 	deadline := time.After(settleLimit)
@@ -550,7 +718,7 @@ func settle(tb testing.TB, pid int, since time.Time) (time.Duration, bool) {
 		case <-deadline:
 			return 0, false
 		}
-		last := sample{time.Now(), mustCPU(tb, proc)}
+		last := sample{time.Now(), sum(cpuOf(tb, pids))}
 		samples = append(samples, last)
 		// Keep the latest sample at least settleWindow old as the first.
 		for len(samples) > 2 && last.at.Sub(samples[1].at) >= settleWindow {
@@ -563,14 +731,16 @@ func settle(tb testing.TB, pid int, since time.Time) (time.Duration, bool) {
 	}
 }
 
-// settledRSS is the server's RSS once it stops falling: the server gives
+// settledRSS is each server's RSS once none is falling: a server gives
 // the password hashes' scratch memory back hashQuiet after the last hash,
 // at most once per hashFreeEvery.
-func settledRSS(tb testing.TB, pid int) int64 {
-	low, since := mustRSS(tb, pid), time.Now()
+func settledRSS(tb testing.TB, pids []int) []int64 {
+	low, since := rssOf(tb, pids), time.Now()
 	pollUntil(3*hashFreeEvery, func() bool {
-		if rss := mustRSS(tb, pid); rss < low*99/100 {
-			low, since = rss, time.Now()
+		for k, rss := range rssOf(tb, pids) {
+			if rss < low[k]*99/100 {
+				low[k], since = rss, time.Now()
+			}
 		}
 		return time.Since(since) > hashFreeEvery+hashQuiet
 	})
@@ -613,13 +783,13 @@ func saveServerProfile(tb testing.TB, srv *serverProcess, page, file string) {
 }
 
 // signUpAll creates p.accounts accounts, load000, load001, ...,
-// through the signup dialogue, loadSignupParallel at a time, and returns
-// how each logs in, by account name. With p.auth "key", each account gets
-// a key of its own (a key logs in to one account at most): the signup
-// connection, already logged in as the new account, opens a chat screen
-// and adds the key with /key add, as a user pastes it. Each connection is
-// hung up once done.
-func signUpAll(tb testing.TB, addr string, p loadParams) (map[string]gossh.AuthMethod, error) {
+// through the signup dialogue, loadSignupParallel at a time, account i on
+// the node at addrs[i mod len(addrs)], and returns how each logs in, by
+// account name. With p.auth "key", each account gets a key of its own (a
+// key logs in to one account at most): the signup connection, already
+// logged in as the new account, opens a chat screen and adds the key with
+// /key add, as a user pastes it. Each connection is hung up once done.
+func signUpAll(tb testing.TB, addrs []string, p loadParams) (map[string]gossh.AuthMethod, error) {
 	logins := make(map[string]gossh.AuthMethod, p.accounts)
 	keys := make([]string, p.accounts) // each account's authorized_keys line; none for passwords
 	for i := range p.accounts {
@@ -633,7 +803,7 @@ func signUpAll(tb testing.TB, addr string, p loadParams) (map[string]gossh.AuthM
 	err := inParallel(p.accounts, loadSignupParallel, func(i int) error {
 		name := loadAccountName(i)
 		k := &scriptedKeyboard{answers: [][]string{{name, loadPassword, loadPassword}}}
-		c, err := dialLoad(addr, "signup", gossh.KeyboardInteractive(k.challenge))
+		c, err := dialLoad(addrs[i%len(addrs)], "signup", gossh.KeyboardInteractive(k.challenge))
 		if err != nil {
 			return fmt.Errorf("signup %s: %w", name, err)
 		}
@@ -713,6 +883,7 @@ type loadSession struct {
 	stdin   io.Writer
 	probe   bool
 	channel int           // the channel of -load.spread it is in (see loadParams.channel)
+	node    int           // the node it is connected to (see loadParams.node)
 	ended   chan struct{} // closed when the session's output ends
 	bytes   atomic.Int64  // bytes read from the session
 	login   time.Duration // the dial and the authentication (openLoadSession)
@@ -908,20 +1079,21 @@ func (ls *loadSession) close() {
 	ls.mu.Unlock()
 }
 
-// connectAll opens p.sessions sessions, p.parallel at a time, each
-// logging in as its account with logins[account], has each join its
-// channels, and returns them in order (the senders first, the probes last)
-// with each one's connect time: dial, authentication and the first
-// screen, the joins not included.
-func connectAll(addr string, p loadParams, logins map[string]gossh.AuthMethod) ([]*loadSession, []time.Duration, error) {
+// connectAll opens p.sessions sessions, p.parallel at a time, session i on
+// the node at addrs[p.node(i)], logging in as its account with
+// logins[account], has each join its channels, and returns them in order
+// (the senders first, the probes last) with each one's connect time: dial,
+// authentication and the first screen, the joins not included.
+func connectAll(addrs []string, p loadParams, logins map[string]gossh.AuthMethod) ([]*loadSession, []time.Duration, error) {
 	sessions := make([]*loadSession, p.sessions)
 	times := make([]time.Duration, p.sessions)
 	err := inParallel(p.sessions, p.parallel, func(i int) error {
 		start := time.Now()
-		ls, err := openLoadSession(addr, p.account(i), logins[p.account(i)], i >= p.sessions-p.probes, p.channel(i))
+		ls, err := openLoadSession(addrs[p.node(i)], p.account(i), logins[p.account(i)], i >= p.sessions-p.probes, p.channel(i))
 		if err != nil {
 			return err
 		}
+		ls.node = p.node(i)
 		times[i] = time.Since(start)
 		if err := ls.join(p.joins(i)); err != nil {
 			ls.close()
@@ -977,6 +1149,7 @@ func waitQuiet(sessions []*loadSession, quiet, limit time.Duration) bool {
 type sendLog struct {
 	at      []time.Time // by token number
 	channel []int       // by token number: the channel it was posted in (see loadParams.channel)
+	node    []int       // by token number: the node its sender is on (see loadParams.node)
 	err     error       // the first write that failed
 }
 
@@ -1009,6 +1182,7 @@ func sendAll(senders []*loadSession, channels []int, rate float64, duration time
 				id := len(log.at)
 				log.at = append(log.at, time.Now())
 				log.channel = append(log.channel, channels[i])
+				log.node = append(log.node, ls.node)
 				mu.Unlock()
 				if _, err := fmt.Fprintf(ls.stdin, "t%06d hello from the load benchmark\r", id); err != nil {
 					mu.Lock()
@@ -1037,7 +1211,7 @@ func sendAll(senders []*loadSession, channels []int, rate float64, duration time
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	return &sendLog{at: slices.Clone(log.at), channel: slices.Clone(log.channel), err: log.err}
+	return &sendLog{at: slices.Clone(log.at), channel: slices.Clone(log.channel), node: slices.Clone(log.node), err: log.err}
 }
 
 // allSeen reports whether every probe has received every token sent in
@@ -1070,6 +1244,9 @@ type delivered struct {
 	// counts those).
 	latencies []time.Duration
 	scrolled  int
+	// local and remote split the latencies: from a sender on the
+	// probe's node, and from one on another node.
+	local, remote []time.Duration
 	// lost counts the tokens some probe of their channel received
 	// neither way.
 	lost int
@@ -1096,9 +1273,9 @@ func deliveries(probes []*loadSession, sent *sendLog) delivered {
 					}
 				}
 			case onScreen:
-				d.latencies = append(d.latencies, seen.Sub(at))
+				d.add(seen.Sub(at), sent.node[id] == ls.node)
 			case inBytes:
-				d.latencies = append(d.latencies, came.Sub(at))
+				d.add(came.Sub(at), sent.node[id] == ls.node)
 				d.scrolled++
 			default:
 				missed[id] = true
@@ -1108,6 +1285,16 @@ func deliveries(probes []*loadSession, sent *sendLog) delivered {
 	}
 	d.lost = len(missed)
 	return d
+}
+
+// add counts one latency, from a sender on the probe's node (local) or not.
+func (d *delivered) add(latency time.Duration, local bool) {
+	d.latencies = append(d.latencies, latency)
+	if local {
+		d.local = append(d.local, latency)
+	} else {
+		d.remote = append(d.remote, latency)
+	}
 }
 
 // stats are percentiles of durations, in milliseconds.
@@ -1126,13 +1313,43 @@ func loadStats(ds []time.Duration) stats {
 }
 
 // cpuDuring runs f and returns the CPU time process pid used meanwhile
-// (user and system, all threads) and the wall time f took.
+// (user and system, all threads) and the wall time f took. (BenchmarkLogin
+// measures one server; BenchmarkLoad uses cpusDuring.)
 func cpuDuring(tb testing.TB, pid int, f func()) (cpu, wall time.Duration) {
 	tb.Helper()
-	proc := strconv.Itoa(pid)
-	before, start := mustCPU(tb, proc), time.Now()
+	each, wall := cpusDuring(tb, []int{pid}, f)
+	return each[0], wall
+}
+
+// cpusDuring is cpuDuring for several processes: the CPU time each used.
+func cpusDuring(tb testing.TB, pids []int, f func()) (each []time.Duration, wall time.Duration) {
+	tb.Helper()
+	before, start := cpuOf(tb, pids), time.Now()
 	f()
-	return mustCPU(tb, proc) - before, time.Since(start)
+	each = cpuOf(tb, pids)
+	for k := range each {
+		each[k] -= before[k]
+	}
+	return each, time.Since(start)
+}
+
+// cpuOf reads the user and system time of each process.
+func cpuOf(tb testing.TB, pids []int) []time.Duration {
+	tb.Helper()
+	cpu := make([]time.Duration, len(pids))
+	for k, pid := range pids {
+		cpu[k] = mustCPU(tb, strconv.Itoa(pid))
+	}
+	return cpu
+}
+
+// sum adds up the nodes' figures.
+func sum[T int64 | time.Duration](figures []T) T {
+	var total T
+	for _, f := range figures {
+		total += f
+	}
+	return total
 }
 
 // mustCPU reads the user and system time of a process ("self" or a pid)
@@ -1159,6 +1376,16 @@ func mustCPU(tb testing.TB, proc string) time.Duration {
 		ticks += n
 	}
 	return time.Duration(ticks) * time.Second / userHZ
+}
+
+// rssOf reads the resident set size of each process, in KB.
+func rssOf(tb testing.TB, pids []int) []int64 {
+	tb.Helper()
+	rss := make([]int64, len(pids))
+	for k, pid := range pids {
+		rss[k] = mustRSS(tb, pid)
+	}
+	return rss
 }
 
 // mustRSS reads the resident set size of process pid, in KB.
