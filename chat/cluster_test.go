@@ -193,15 +193,28 @@ func TestPresenceCoversOtherNodes(t *testing.T) {
 		t.Errorf("carol's logout from a announced %d times while she is on b", n)
 	}
 
+	// carol comes back to a, leaves b, then a: her logout is announced
+	// once, by a, though a did not announce her login.
+	carolA = join(t, a, "carol")
+	tell(a, "a", b)
+	carolB.Leave() // b knows she is on a: no logout
+	tell(b, "b", a)
+	carolA.Leave()
+	waitFor(t, "carol's logout", func() bool { return countNotices(h, KindLeave, "carol") == 1 })
+	if n := countNotices(h, KindJoin, "carol"); n != 1 {
+		t.Errorf("carol's logins announced %d times, want once", n)
+	}
+
 	// b falls silent: a forgets its people and announces each once.
-	_ = carolB
+	carolB = join(t, b, "carol")
+	tell(b, "b", a)
 	_ = bob
 	a.NodeGone("b", true)
 	if got := onlineNames(a, lobby(a)); !slices.Equal(got, []string{"alice"}) {
 		t.Errorf("online after b went: %q, want alice", got)
 	}
 	waitFor(t, "the logout notices", func() bool {
-		return countNotices(h, KindLeave, "bob") == 1 && countNotices(h, KindLeave, "carol") == 1
+		return countNotices(h, KindLeave, "bob") == 1 && countNotices(h, KindLeave, "carol") == 2
 	})
 }
 

@@ -501,8 +501,11 @@ func (r *Room) arriveLocked(a *account, name string) {
 	// Join notices cost the person a message of their flood limit, so
 	// that reconnecting in a loop cannot flood the room with notices: past
 	// the limit, they come and go quietly. Online on another node already,
-	// they have been announced there.
-	if _, elsewhere := r.onlineElsewhereLocked(a.key); !elsewhere && r.allow(name) == nil {
+	// they were announced there, and the last of their nodes they leave
+	// says so.
+	if _, elsewhere := r.onlineElsewhereLocked(a.key); elsewhere {
+		a.announced = true
+	} else if r.allow(name) == nil {
 		a.announced = true
 		for conv, kind := range a.conversations() {
 			if kind == Channel {
