@@ -22,6 +22,12 @@ const (
 	// is pending is decoded as it stands, as if the escape timeout had
 	// passed.
 	maxPending = 4096
+	// maxWaits bounds the reads an incomplete sequence may wait through:
+	// each read decodes what waits again from its start, so a client
+	// sending a sequence a byte at a time would otherwise cost a decode
+	// of up to maxPending bytes for every byte it sends. A sequence split
+	// by a read's end is whole after the next one or two.
+	maxWaits = 32
 )
 
 // inputScanner decodes a session's input into events as uv's own terminal
@@ -47,6 +53,7 @@ type inputScanner struct {
 
 	mu       sync.Mutex
 	pending  []byte      // read, not decoded yet: the start of a sequence
+	waits    int         // reads pending has waited through
 	paste    []byte      // the text of the paste being read; nil outside one
 	expiry   *time.Timer // decodes what is pending at expireAt; nil until first needed
 	expireAt time.Time   // escTimeout after the read that left pending
@@ -137,7 +144,8 @@ func (s *inputScanner) end() {
 }
 
 // feed decodes b after what is pending. What may be the start of a
-// sequence stays pending, unless it is more than maxPending bytes.
+// sequence stays pending, unless it is more than maxPending bytes or has
+// waited through maxWaits reads.
 func (s *inputScanner) feed(b []byte, emit func(uv.Event)) {
 	buf := b
 	if len(s.pending) > 0 {
@@ -145,8 +153,15 @@ func (s *inputScanner) feed(b []byte, emit func(uv.Event)) {
 		buf = s.pending
 	}
 	n := s.scan(buf, false, emit)
-	if len(buf)-n > maxPending {
+	if n > 0 {
+		s.waits = 0 // what waits now is new
+	}
+	if len(buf)-n > 0 {
+		s.waits++
+	}
+	if len(buf)-n > maxPending || s.waits > maxWaits {
 		n += s.scan(buf[n:], true, emit)
+		s.waits = 0
 	}
 	s.keep(buf[n:])
 }
@@ -155,6 +170,7 @@ func (s *inputScanner) feed(b []byte, emit func(uv.Event)) {
 func (s *inputScanner) expire(emit func(uv.Event)) {
 	n := s.scan(s.pending, true, emit)
 	s.keep(s.pending[n:]) // n is all of it
+	s.waits = 0
 }
 
 // keep makes rest what is pending. Nothing pending holds no buffer: most

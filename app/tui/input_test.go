@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"reflect"
 	"runtime/pprof"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -654,5 +655,34 @@ func TestAFloodOfSequencesLeaksNoText(t *testing.T) {
 				t.Errorf("%d events, want %d; leaked %q", events, 6*500, leaked)
 			}
 		})
+	}
+}
+
+// A sequence sent a byte at a time waits through at most maxWaits reads:
+// each read decodes what waits again, so a client dripping an endless
+// sequence would otherwise cost a decode of up to maxPending bytes a byte.
+func TestADrippedSequenceWaitsBoundedReads(t *testing.T) {
+	s := newInputScanner(testPasteMax)
+	drip := []byte("\x1b]0;" + strings.Repeat("x", 1000))
+	most := 0
+	for i := range drip {
+		s.feed(drip[i:i+1:i+1], func(uv.Event) {})
+		most = max(most, len(s.pending))
+	}
+	if most > maxWaits+1 {
+		t.Errorf("%d bytes waited at once, want at most %d", most, maxWaits+1)
+	}
+	// A key split by a read's end still waits for its second half.
+	var keys []string
+	emit := func(ev uv.Event) {
+		if k, ok := ev.(uv.KeyPressEvent); ok {
+			keys = append(keys, k.String())
+		}
+	}
+	s = newInputScanner(testPasteMax)
+	s.feed([]byte("\x1b[1;"), emit)
+	s.feed([]byte("5C"), emit)
+	if !slices.Equal(keys, []string{"ctrl+right"}) {
+		t.Errorf("a split Ctrl+Right decoded as %q", keys)
 	}
 }
