@@ -376,6 +376,7 @@ func TestKilledNodesLoseNothing(t *testing.T) {
 	bin := buildServer(t)
 	alice := n1.chatter(t, "alice", 100, 60)
 	n1.signup(t, "bob", "password1").Close()
+	var slowest time.Duration
 	for cycle := range 10 {
 		dying := startServerProcess(t, bin, t.TempDir(), "DATABASE="+db, "NATS_URL="+cfg.NatsURL, "NATS_SUBJECT="+subject)
 		c, err := gossh.Dial("tcp", dying.addr, clientConfig("bob", gossh.Password("password1")))
@@ -392,6 +393,15 @@ func TestKilledNodesLoseNothing(t *testing.T) {
 		alice.waitText("bob: " + last) // seen: it must survive the kill
 		alice.waitText("Online (2)")
 		dying.kill(t)
+		// The others go on as if nothing happened: alice's post shows
+		// within a second.
+		posted := time.Now()
+		alice.say(fmt.Sprint("still here ", cycle))
+		alice.waitText(fmt.Sprint("alice: still here ", cycle))
+		slowest = max(slowest, time.Since(posted))
+		if took := time.Since(posted); took > time.Second {
+			t.Errorf("cycle %d: alice's post took %v to show after the kill", cycle, took)
+		}
 		bob.waitEnd()
 		alice.waitText("Online (1)") // within nodeTTL and a heartbeat
 
@@ -407,22 +417,62 @@ func TestKilledNodesLoseNothing(t *testing.T) {
 	// Each cycle bob came twice (the dying node, then this one) and left
 	// twice (killed, announced by this node; then quitting): one notice
 	// each, none twice.
-	count := func() map[chat.Kind]int {
-		msgs, err := n1.srv.store.Before(t.Context(), n1.srv.room.Lobby().ID, 0, 1000)
-		if err != nil {
-			t.Fatal(err)
-		}
-		count := map[chat.Kind]int{}
-		for _, m := range msgs {
-			if names, _ := m.Names(); m.To == "" && slices.Contains(names, "bob") {
-				count[m.Kind]++
-			}
-		}
-		return count
-	}
-	waitUntil(t, "the last logout stored", func() bool { return count()[chat.KindLeave] >= 20 })
-	if c := count(); c[chat.KindJoin] != 20 || c[chat.KindLeave] != 20 {
+	waitUntil(t, "the last logout stored", func() bool { return n1.lobbyNotices(t, "bob")[chat.KindLeave] >= 20 })
+	if c := n1.lobbyNotices(t, "bob"); c[chat.KindJoin] != 20 || c[chat.KindLeave] != 20 {
 		t.Errorf("bob's logins and logouts were announced %d and %d times, want 20 each", c[chat.KindJoin], c[chat.KindLeave])
+	}
+	t.Logf("the longest a post of alice's took to show on her screen just after a kill: %v", slowest)
+}
+
+// lobbyNotices counts the login and logout notices of name in #lobby's
+// history, by kind.
+func (ts *testServer) lobbyNotices(t *testing.T, name string) map[chat.Kind]int {
+	t.Helper()
+	msgs, err := ts.srv.store.Before(t.Context(), ts.srv.room.Lobby().ID, 0, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	count := map[chat.Kind]int{}
+	for _, m := range msgs {
+		if names, _ := m.Names(); m.To == "" && slices.Contains(names, name) {
+			count[m.Kind]++
+		}
+	}
+	return count
+}
+
+// One account logging in on two nodes one right after the other is
+// announced once, and leaving both one right after the other, once: each
+// node tells the others of a change as it happens, not at its next
+// heartbeat (a second later).
+func TestQuickPresenceChangesAcrossNodes(t *testing.T) {
+	node := newCluster(t)
+	n1, n2 := node(), node()
+	n1.accounts(t, "bob")
+	alice := n1.chatter(t, "alice", 100, 40)
+	for round := range 3 {
+		bob1 := n1.chatAs(t, "bob")
+		bob2 := n2.chatAs(t, "bob") // a few milliseconds later
+		bob1.send("\x03")           // Ctrl+C: quit node 1
+		bob1.waitEnd()
+		waitUntil(t, "bob gone from node 1", func() bool {
+			return !slices.ContainsFunc(n1.srv.room.LocalPresence(), func(p chat.NodePresence) bool { return p.Name == "bob" })
+		})
+		// Node 1 told node 2 at once, before this post, which node 2
+		// takes from NATS after it.
+		marker := fmt.Sprint("marker ", round)
+		alice.say(marker)
+		bob2.waitText("alice: " + marker)
+		bob2.send("\x03")
+		bob2.waitEnd()
+		waitUntil(t, "bob's logout stored", func() bool { return n1.lobbyNotices(t, "bob")[chat.KindLeave] > round })
+	}
+	if c := n1.lobbyNotices(t, "bob"); c[chat.KindJoin] != 3 || c[chat.KindLeave] != 3 {
+		t.Errorf("bob's logins and logouts were announced %d and %d times, want 3 each", c[chat.KindJoin], c[chat.KindLeave])
+		msgs, _ := n1.srv.store.Before(t.Context(), n1.srv.room.Lobby().ID, 0, 1000)
+		for _, m := range msgs {
+			t.Logf("lobby: %s #%d kind %v %q", m.Time.Format("15:04:05.000"), m.ID, m.Kind, m.Body)
+		}
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"golang.org/x/time/rate"
 
 	"messaging/chat"
 )
@@ -35,11 +36,21 @@ type relay struct {
 	room    atomic.Pointer[chat.Room] // set by start
 	stop    chan struct{}             // closed by close: the heartbeats end
 	beating chan struct{}             // closed once they have ended; nil before start
+	wake    chan struct{}             // cap 1: tell the others now (presence changed, or asked)
+	dirty   atomic.Bool               // this node's people changed since the heartbeats last looked
 
 	mu       sync.Mutex
-	seen     map[string]time.Time // the other nodes heard from, and when last
-	fullSoon bool                 // a node appeared, or asked: send the whole list at the next beat
-	askSoon  bool                 // a node appeared without its list: ask for it at the next beat
+	peers    map[string]peer // the other nodes heard from
+	fullSoon bool            // a node appeared, or asked: send the whole list next
+	askSoon  bool            // a node's list is missing or behind: ask for it next
+}
+
+// peer is what a node knows of another: when it last heard from it, and
+// the presence it has of it (seq; listed once a whole list came).
+type peer struct {
+	last   time.Time
+	seq    uint64
+	listed bool
 }
 
 // relayEnvelope is one NATS message between nodes: a batch committed, or
@@ -49,15 +60,21 @@ type relayEnvelope struct {
 	Commit     []chat.Message   `json:"commit,omitempty"`
 	Changed    string           `json:"changed,omitempty"`
 	Disconnect *relayDisconnect `json:"disconnect,omitempty"`
-	// A heartbeat: Alive alone, or Full with the node's people online;
-	// Gone: the node stops (its people's logouts were announced as they
-	// left).
-	Alive  bool                `json:"alive,omitempty"`
-	Full   bool                `json:"full,omitempty"`
-	Online []chat.NodePresence `json:"online,omitempty"`
-	Gone   bool                `json:"gone,omitempty"`
-	// Ask: send your Full list at your next beat (a node that had not
-	// heard from this one, or forgot it while it was cut off).
+	// Presence, from the node's heartbeats, numbered by Seq: Full, its
+	// people online (Online), as of Seq; Delta, what changed since Seq-1
+	// (Online: who came or changed, Offline: who left); Alive, nothing
+	// new since Seq. A node that misses a number asks for the whole list
+	// again. Gone: the node stops (its people's logouts were announced as
+	// they left).
+	Seq     uint64              `json:"seq,omitempty"`
+	Alive   bool                `json:"alive,omitempty"`
+	Full    bool                `json:"full,omitempty"`
+	Delta   bool                `json:"delta,omitempty"`
+	Online  []chat.NodePresence `json:"online,omitempty"`
+	Offline []string            `json:"offline,omitempty"`
+	Gone    bool                `json:"gone,omitempty"`
+	// Ask: send your Full list now (a node that had not heard from this
+	// one, forgot it while it was cut off, or missed a change).
 	Ask bool `json:"ask,omitempty"`
 }
 
@@ -70,9 +87,13 @@ type relayDisconnect struct {
 const (
 	// reloadTimeout bounds one reload of an account another node changed.
 	reloadTimeout = 10 * time.Second
-	// Every heartbeatEvery a node says it is alive, with its people
-	// online when they changed, or fullEvery at least. A node not heard
-	// from for nodeTTL is gone: its people are marked offline.
+	// A node tells the others what changed in its presence as it
+	// changes: presenceBurst changes at once, then one every presenceGap
+	// (a crowd logging in is told in batches); every heartbeatEvery that
+	// it is alive, and fullEvery its whole list. A node not heard from
+	// for nodeTTL is gone: its people are marked offline.
+	presenceBurst  = 10
+	presenceGap    = 50 * time.Millisecond
 	heartbeatEvery = time.Second
 	fullEvery      = 5 * time.Second
 	nodeTTL        = 3 * time.Second
@@ -82,7 +103,7 @@ const (
 // node starts alone, says so, and catches up once NATS is there.
 func connectRelay(cfg Config, log *slog.Logger) (*relay, error) {
 	r := &relay{subject: cfg.NatsSubject + ".events", node: strings.ToLower(rand.Text()[:10]), log: log,
-		stop: make(chan struct{}), seen: make(map[string]time.Time)}
+		stop: make(chan struct{}), wake: make(chan struct{}, 1), peers: make(map[string]peer)}
 	nc, err := nats.Connect(cfg.NatsURL,
 		nats.Name("messaging node "+r.node),
 		nats.MaxReconnects(-1),
@@ -127,32 +148,104 @@ func (r *relay) start(room *chat.Room) error {
 	return nil
 }
 
-// heartbeats tells the other nodes this one is alive, and who is online on
-// it, every heartbeatEvery until close; and forgets the nodes that stopped
-// telling.
+// heartbeats tells the other nodes who is online on this node: what
+// changed as it changes, the whole list every fullEvery or when asked, and
+// that it is alive every heartbeatEvery, until close; and forgets the
+// nodes that stopped telling.
 func (r *relay) heartbeats(room *chat.Room) {
 	tick := time.NewTicker(heartbeatEvery)
 	defer tick.Stop()
-	var sent uint64
-	var full time.Time
+	var (
+		seq  uint64    // the number of the last list or change sent
+		sent roster    // the list as the others know it; nil before the first
+		full time.Time // when it was last sent whole
+		beat = true    // the ticker woke this round, not a change
+		pace = rate.NewLimiter(rate.Every(presenceGap), presenceBurst)
+	)
 	for {
-		online, version := room.LocalPresence()
 		r.mu.Lock()
 		soon, ask := r.fullSoon, r.askSoon
 		r.fullSoon, r.askSoon = false, false
 		r.mu.Unlock()
-		if full.IsZero() || version != sent || soon || time.Since(full) >= fullEvery {
-			r.publish(relayEnvelope{Full: true, Online: online, Ask: ask})
-			sent, full = version, time.Now()
-		} else {
-			r.publish(relayEnvelope{Alive: true, Ask: ask})
+		e := relayEnvelope{Ask: ask}
+		switch {
+		case sent == nil || soon || time.Since(full) >= fullEvery:
+			r.dirty.Store(false)
+			online := room.LocalPresence()
+			seq++
+			e.Full, e.Online = true, online
+			sent, full = newRoster(online), time.Now()
+		case r.dirty.Swap(false):
+			if e.Online, e.Offline = sent.update(room.LocalPresence()); len(e.Online)+len(e.Offline) > 0 {
+				seq++
+				e.Delta = true
+			}
 		}
-		r.forgetSilent(room)
+		e.Seq, e.Alive = seq, !e.Full && !e.Delta
+		if !e.Alive || ask || beat {
+			r.publish(e)
+		}
+		if beat {
+			r.forgetSilent(room)
+		}
 		select {
 		case <-r.stop:
 			return
 		case <-tick.C:
+			beat = true
+		case <-r.wake:
+			beat = false
+			// Past a burst, a change waits its turn, and goes with
+			// whatever joins it meanwhile.
+			select {
+			case <-r.stop:
+				return
+			case <-time.After(pace.Reserve().Delay()):
+			}
 		}
+	}
+}
+
+// roster is a node's people online as the other nodes know them, by name.
+type roster map[string]chat.NodePresence
+
+func newRoster(online []chat.NodePresence) roster {
+	s := make(roster, len(online))
+	for _, p := range online {
+		s[p.Name] = p
+	}
+	return s
+}
+
+// update makes s online, and returns what changed: who came or changed,
+// and who left.
+func (s roster) update(online []chat.NodePresence) (changed []chat.NodePresence, left []string) {
+	now := newRoster(online)
+	for name, p := range now {
+		if was, ok := s[name]; !ok || !was.Same(p) {
+			changed = append(changed, p)
+			s[name] = p
+		}
+	}
+	for name := range s {
+		if _, ok := now[name]; !ok {
+			left = append(left, name)
+			delete(s, name)
+		}
+	}
+	return changed, left
+}
+
+// PresenceChanged has the heartbeats tell the others now (chat.Cluster).
+func (r *relay) PresenceChanged() {
+	r.dirty.Store(true)
+	r.wakeHeartbeats()
+}
+
+func (r *relay) wakeHeartbeats() {
+	select {
+	case r.wake <- struct{}{}:
+	default: // already woken
 	}
 }
 
@@ -163,10 +256,10 @@ func (r *relay) forgetSilent(room *chat.Room) {
 	r.mu.Lock()
 	var gone []string
 	first := r.node
-	for node, at := range r.seen {
-		if time.Since(at) > nodeTTL {
+	for node, p := range r.peers {
+		if time.Since(p.last) > nodeTTL {
 			gone = append(gone, node)
-			delete(r.seen, node)
+			delete(r.peers, node)
 		} else {
 			first = min(first, node)
 		}
@@ -236,14 +329,16 @@ func (r *relay) receive(msg *nats.Msg) {
 	room := r.room.Load() // set before the subscription started
 	if e.Gone {
 		r.mu.Lock()
-		delete(r.seen, e.Node)
+		delete(r.peers, e.Node)
 		r.mu.Unlock()
 		room.NodeGone(e.Node, false)
 	}
-	if e.Alive || e.Full {
-		r.heard(e.Node, e.Full, e.Ask)
-		if e.Full {
+	if e.Alive || e.Full || e.Delta {
+		switch inOrder := r.heard(e); {
+		case inOrder && e.Full:
 			room.SetNodePresence(e.Node, validPresence(e.Online))
+		case inOrder && e.Delta:
+			room.UpdateNodePresence(e.Node, validPresence(e.Online), e.Offline)
 		}
 	}
 	if e.Changed != "" {
@@ -262,18 +357,27 @@ func (r *relay) receive(msg *nats.Msg) {
 	}
 }
 
-// heard notes that node is alive. A node not heard from before gets this
-// one's whole list at its next beat, and is asked for its own unless it
-// just sent it; so does a node that asks.
-func (r *relay) heard(node string, full, ask bool) {
+// heard notes that e's node is alive, and reports whether e's presence
+// follows what this node has of it, to be applied. A node not heard from
+// before gets this one's whole list now; one whose list is missing or
+// behind (a change lost on the way) is asked for it.
+func (r *relay) heard(e relayEnvelope) (inOrder bool) {
 	r.mu.Lock()
-	defer r.mu.Unlock()
-	if _, known := r.seen[node]; !known {
-		r.fullSoon = true
-		r.askSoon = r.askSoon || !full
+	p, known := r.peers[e.Node]
+	p.last = time.Now()
+	if e.Full || e.Delta && p.listed && e.Seq == p.seq+1 {
+		p.seq, p.listed, inOrder = e.Seq, true, true
 	}
-	r.fullSoon = r.fullSoon || ask
-	r.seen[node] = time.Now()
+	lost := !inOrder && (!p.listed || e.Seq != p.seq)
+	r.peers[e.Node] = p
+	r.fullSoon = r.fullSoon || !known || e.Ask
+	r.askSoon = r.askSoon || lost
+	tell := !known || e.Ask || lost
+	r.mu.Unlock()
+	if tell {
+		r.wakeHeartbeats()
+	}
+	return inOrder
 }
 
 // validPresence returns list with names and away reasons cleaned, as

@@ -35,6 +35,10 @@ type Cluster interface {
 	// (a kick, a ban, a deleted account): the other rooms end theirs with
 	// the same reason (Room.DisconnectHere).
 	Disconnected(account, reason string)
+	// PresenceChanged is told that who is online on this node, or how
+	// they show, may have changed: LocalPresence has the new list. It is
+	// called with the room's lock held: signal, and read the list later.
+	PresenceChanged()
 }
 
 // Heads is what a room of several nodes needs of its History beyond

@@ -32,6 +32,9 @@ func (l *link) Disconnected(account, reason string) {
 	}
 }
 
+// PresenceChanged does nothing: the tests tell presence themselves (tell).
+func (l *link) PresenceChanged() {}
+
 func (l *link) Changed(account string) {
 	if to := l.to.Load(); to != nil {
 		if err := to.Reload(context.Background(), account); err != nil {
@@ -164,7 +167,7 @@ func TestPresenceCoversOtherNodes(t *testing.T) {
 		dir(a).addAccount(name)
 	}
 	tell := func(from *Room, name string, to *Room) {
-		list, _ := from.LocalPresence()
+		list := from.LocalPresence()
 		to.SetNodePresence(name, list)
 	}
 	join(t, a, "alice")
@@ -246,5 +249,27 @@ func TestOneFloodLimitAcrossNodes(t *testing.T) {
 	var slow *SlowDownError
 	if err := onB.Post(testCtx(t), KindText, "one more"); !errors.As(err, &slow) {
 		t.Errorf("a fourth post on the other node: %v, want a *SlowDownError", err)
+	}
+}
+
+// What a node says changed replaces what the room knew of its people: a
+// name spelled anew counts once, and those gone leave.
+func TestNodePresenceChangesApply(t *testing.T) {
+	r := newTestRoom(t, &memHistory{}, RoomConfig{PresenceWindow: -1})
+	on := func(name string) NodePresence {
+		return NodePresence{Presence: Presence{Name: name}, Channels: []int64{lobby(r)}}
+	}
+	r.SetNodePresence("b", []NodePresence{on("bob"), on("carol")})
+	r.UpdateNodePresence("b", []NodePresence{on("Bob"), on("dave")}, []string{"bob"})
+	if got := onlineNames(r, lobby(r)); !slices.Equal(got, []string{"Bob", "carol", "dave"}) {
+		t.Errorf("online %q, want Bob, carol and dave", got)
+	}
+	r.UpdateNodePresence("b", nil, []string{"BOB", "carol"})
+	if got := onlineNames(r, lobby(r)); !slices.Equal(got, []string{"dave"}) {
+		t.Errorf("online %q, want dave", got)
+	}
+	r.UpdateNodePresence("c", []NodePresence{on("erin")}, nil) // a node not listed before
+	if got := onlineNames(r, lobby(r)); !slices.Equal(got, []string{"dave", "erin"}) {
+		t.Errorf("online %q, want dave and erin", got)
 	}
 }

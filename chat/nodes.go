@@ -25,8 +25,8 @@ type NodePresence struct {
 
 // LocalPresence lists the accounts online on this node (a visible
 // session), with their conversations, sorted by name: what this node tells
-// the others. The second result changes whenever the list may have.
-func (r *Room) LocalPresence() ([]NodePresence, uint64) {
+// the others (Cluster.PresenceChanged says when it changed).
+func (r *Room) LocalPresence() []NodePresence {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	list := make([]NodePresence, 0, len(r.accounts))
@@ -47,7 +47,7 @@ func (r *Room) LocalPresence() ([]NodePresence, uint64) {
 		list = append(list, p)
 	}
 	slices.SortFunc(list, func(a, b NodePresence) int { return cmp.Compare(foldName(a.Name), foldName(b.Name)) })
-	return list, r.presenceVersion
+	return list
 }
 
 // SetNodePresence replaces what the room knows of node's people with list.
@@ -58,10 +58,31 @@ func (r *Room) SetNodePresence(node string, list []NodePresence) {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if maps.EqualFunc(r.nodes[node], next, sameNodePresence) {
+	if maps.EqualFunc(r.nodes[node], next, NodePresence.Same) {
 		return // the usual heartbeat: nothing changed
 	}
 	r.nodes[node] = next
+	r.indexNodesLocked()
+}
+
+// UpdateNodePresence changes what the room knows of node's people: the
+// accounts in changed are online there as they say, those named in gone
+// are not. It is how a node tells what changed since its last list
+// (SetNodePresence).
+func (r *Room) UpdateNodePresence(node string, changed []NodePresence, gone []string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	people := r.nodes[node]
+	if people == nil {
+		people = make(map[string]NodePresence, len(changed))
+		r.nodes[node] = people
+	}
+	for _, name := range gone { // first: a name spelled anew is in both
+		delete(people, foldName(name))
+	}
+	for _, p := range changed {
+		people[foldName(p.Name)] = p
+	}
 	r.indexNodesLocked()
 }
 
@@ -90,8 +111,9 @@ func (r *Room) NodeGone(node string, announce bool) {
 	}
 }
 
-func sameNodePresence(a, b NodePresence) bool {
-	return a.Presence == b.Presence && slices.Equal(a.Channels, b.Channels) && slices.Equal(a.Directs, b.Directs)
+// Same reports whether p and q say the same.
+func (p NodePresence) Same(q NodePresence) bool {
+	return p.Presence == q.Presence && slices.Equal(p.Channels, q.Channels) && slices.Equal(p.Directs, q.Directs)
 }
 
 // indexNodesLocked rebuilds elsewhere, who is online on other nodes by
@@ -112,12 +134,12 @@ func (r *Room) indexNodesLocked() {
 	}
 	for conv, in := range next {
 		if !maps.Equal(r.elsewhere[conv], in) {
-			r.changedLocked(conv)
+			r.relistLocked(conv)
 		}
 	}
 	for conv := range r.elsewhere {
 		if _, ok := next[conv]; !ok {
-			r.changedLocked(conv)
+			r.relistLocked(conv)
 		}
 	}
 	r.elsewhere = next

@@ -189,15 +189,24 @@ func (m Message) Who() string {
 	}
 }
 
-// changedLocked records that who is online in conv, or how one of them
-// shows, changed: its shared list is built again when next read, and its
-// sessions are told at the next presence tick. r.mu held.
+// changedLocked records that who is online on this node in conv, or how
+// one of them shows, changed (see relistLocked); the other nodes are told
+// (Cluster.PresenceChanged). r.mu held.
 func (r *Room) changedLocked(conv int64) {
+	r.relistLocked(conv)
+	if r.cfg.Cluster != nil { // this node's people changed: the others are told
+		r.cfg.Cluster.PresenceChanged()
+	}
+}
+
+// relistLocked records that who is online in conv changed, on this node or
+// another: its shared list is built again when next read, and its sessions
+// are told at the next presence tick. r.mu held.
+func (r *Room) relistLocked(conv int64) {
 	if c := r.convs[conv]; c != nil {
 		c.list = nil
 	}
 	r.changed[conv] = struct{}{}
-	r.presenceVersion++
 }
 
 // restyledLocked records that how a shows (away, role) changed, in every

@@ -256,11 +256,9 @@ type Room struct {
 	changed  map[int64]struct{}         // conversations whose online list changed since the last presence tick
 
 	// Other nodes' people (nodes.go): by node, then by foldName; and by
-	// conversation, then foldName, whatever the node. presenceVersion
-	// moves whenever who is online here, or how, may have changed.
-	nodes           map[string]map[string]NodePresence
-	elsewhere       map[int64]map[string]Presence
-	presenceVersion uint64
+	// conversation, then foldName, whatever the node.
+	nodes     map[string]map[string]NodePresence
+	elsewhere map[int64]map[string]Presence
 
 	// mutes are the muted accounts, by foldName: an immutable map replaced
 	// whole under mu and read by posts with one atomic load (moderation.go).
