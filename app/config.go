@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"math"
 	"net"
+	"net/netip"
 	"os"
 	"strconv"
 	"strings"
@@ -79,6 +80,12 @@ type Config struct {
 	// ADMINS: accounts made admins at start, if they exist (comma
 	// separated). Taking a name out demotes nobody: the command line does.
 	Admins []string
+
+	// PROXY_PROTOCOL: the load balancers (addresses or CIDR ranges, comma
+	// separated) whose connections open with a PROXY protocol header
+	// naming the client, so that per-address limits and logs see the
+	// client; "" (the default): none.
+	ProxyFrom []netip.Prefix
 
 	// RESTART_NOTICE: every stop tells users the server is restarting, as
 	// a stop caused by ErrRestart does (for a service that is always
@@ -241,6 +248,11 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		errs = append(errs, fmt.Errorf("LOG_LEVEL=%q is not a log level: use debug, info, warn or error", getenv("LOG_LEVEL")))
 	}
 	c.Admins, errs = parseAdmins(getenv("ADMINS"), errs)
+	if from, err := parseProxyFrom(getenv("PROXY_PROTOCOL")); err != nil {
+		errs = append(errs, err)
+	} else {
+		c.ProxyFrom = from
+	}
 	if strings.ContainsRune(c.Database, 0) || strings.ContainsRune(c.HostKey, 0) {
 		errs = append(errs, errors.New("DATABASE and HOST_KEY must not contain NUL bytes"))
 	} else if isPostgres(c.Database) {

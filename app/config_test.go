@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -53,7 +54,7 @@ func TestLoadConfigReadsEveryVariable(t *testing.T) {
 		"ACCOUNT_FAILURES_HOUR": "250", "KEYS_PER_ACCOUNT": "3",
 		"METRICS_ADDR": "0.0.0.0:9090", "LOG_FORMAT": "JSON", "LOG_LEVEL": "debug",
 		"ADMINS": " alice, Bob ,,ALICE", "PRESENCE_WINDOW": "5s", "PRESENCE_QUIET": "0",
-		"NATS_SUBJECT": "chat.eu-1",
+		"NATS_SUBJECT": "chat.eu-1", "PROXY_PROTOCOL": "10.1.2.3/16, 192.0.2.7,::1",
 	}))
 	if err != nil {
 		t.Fatal(err)
@@ -66,7 +67,8 @@ func TestLoadConfigReadsEveryVariable(t *testing.T) {
 		PresenceWindow: 5 * time.Second, PresenceQuiet: 0,
 		IdleTimeout: 30 * time.Minute,
 		PprofAddr:   "[::1]:6060", PublicHost: "chat.example.org", RestartNotice: true,
-		Admins: []string{"alice", "Bob"}, MetricsAddr: "0.0.0.0:9090", LogFormat: "json", LogLevel: slog.LevelDebug}
+		Admins: []string{"alice", "Bob"}, MetricsAddr: "0.0.0.0:9090", LogFormat: "json", LogLevel: slog.LevelDebug,
+		ProxyFrom: []netip.Prefix{netip.MustParsePrefix("10.1.0.0/16"), netip.MustParsePrefix("192.0.2.7/32"), netip.MustParsePrefix("::1/128")}}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("got %+v, want %+v", got, want)
 	}
@@ -109,6 +111,10 @@ func TestLoadConfigRejectsBadValues(t *testing.T) {
 		{map[string]string{"NATS_URL": "nats://a:4222,", "DATABASE": "postgres://db/x"}, "is not a list of NATS URLs"},
 		{map[string]string{"NATS_URL": "nats://:4222", "DATABASE": "postgres://db/x"}, "is not a list of NATS URLs"},
 		{map[string]string{"NATS_SUBJECT": "chat.*"}, `NATS_SUBJECT="chat.*" is not a NATS subject`},
+		{map[string]string{"PROXY_PROTOCOL": "10.0.0.0/33"}, `PROXY_PROTOCOL names "10.0.0.0/33", which is not an IP address or a CIDR range like 10.0.0.0/8`},
+		{map[string]string{"PROXY_PROTOCOL": "haproxy"}, `PROXY_PROTOCOL names "haproxy"`},
+		{map[string]string{"PROXY_PROTOCOL": "10.0.0.1,10.0.0.300"}, `PROXY_PROTOCOL names "10.0.0.300"`},
+		{map[string]string{"PROXY_PROTOCOL": "10.0.0.1:4848"}, `PROXY_PROTOCOL names "10.0.0.1:4848"`},
 		{map[string]string{"NATS_SUBJECT": "chat..x"}, "NATS_SUBJECT"},
 		{map[string]string{"NATS_SUBJECT": "a b"}, "NATS_SUBJECT"},
 		{map[string]string{"NATS_SUBJECT": strings.Repeat("a", 65)}, "NATS_SUBJECT"},

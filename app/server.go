@@ -102,6 +102,9 @@ func Run(ctx context.Context, getenv func(string) string, stderr io.Writer) int 
 	case isPostgres(cfg.Database):
 		log.Info("running alone: NATS_URL is not set, so other nodes on this database do not see this one's messages live")
 	}
+	if len(cfg.ProxyFrom) > 0 {
+		log.Info("behind a load balancer: connections from it must open with a PROXY protocol header", "from", fmt.Sprint(cfg.ProxyFrom))
+	}
 	if err := srv.Serve(ctx); err != nil {
 		log.Error("serve", "err", err)
 		return 1
@@ -198,6 +201,9 @@ func newServer(ctx context.Context, cfg Config, log *slog.Logger, st store.Store
 	s.listener, err = net.Listen(network, cfg.ListenAddr())
 	if err != nil {
 		return nil, fmt.Errorf("listen: %w", err)
+	}
+	if len(cfg.ProxyFrom) > 0 {
+		s.listener = proxyListener(s.listener, cfg.ProxyFrom)
 	}
 	accounts := newAccountService(st, auth, log, cfg.KeysPerAccount)
 	var cluster chat.Cluster // not a nil *relay: the room would call it
