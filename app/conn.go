@@ -121,6 +121,12 @@ func (c *connState) close() {
 // any cryptography, connections from penalised addresses and connections
 // over the caps on unauthenticated ones.
 func (s *Server) admitConnection(ctx ssh.Context, conn net.Conn) net.Conn {
+	if noProxyHeader(conn) {
+		s.repeated.Info(hostOf(conn.RemoteAddr()), "connections without a PROXY header",
+			"connection refused: it comes from a PROXY_PROTOCOL address without a PROXY header (is the load balancer sending one?)",
+			"remote", conn.RemoteAddr().String())
+		return nil
+	}
 	ip := hostOf(conn.RemoteAddr())
 	release, ok := s.limits.admitConnection(ip)
 	if !ok {

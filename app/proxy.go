@@ -55,6 +55,14 @@ func proxyListener(ln net.Listener, from []netip.Prefix) net.Listener {
 	}
 }
 
+// noProxyHeader reports whether conn comes from a trusted load balancer
+// without the PROXY header it must send (waiting for it, up to
+// proxyHeaderTimeout).
+func noProxyHeader(conn net.Conn) bool {
+	pc, ok := conn.(*proxyproto.Conn)
+	return ok && pc.ProxyHeader() == nil
+}
+
 func trustedProxy(upstream net.Addr, from []netip.Prefix) bool {
 	tcp, ok := upstream.(*net.TCPAddr)
 	if !ok {

@@ -83,11 +83,15 @@ func TestProxyProtocolNamesTheClient(t *testing.T) {
 				t.Errorf("the failure is not logged with the client's address:\n%s", logs)
 			}
 
-			// The balancer's address without a header: refused.
+			// The balancer's address without a header: refused, and the
+			// log says why.
 			if c, err := ts.dialVia("", "alice", scriptPassword); err == nil {
 				c.Close()
 				t.Error("a connection from the load balancer without a PROXY header was let in")
 			}
+			waitUntil(t, "the refusal logged", func() bool {
+				return strings.Contains(ts.logs.String(), "without a PROXY header (is the load balancer sending one?)")
+			})
 		})
 	}
 }

@@ -110,8 +110,8 @@ func connectRelay(cfg Config, log *slog.Logger) (*relay, error) {
 		nats.ReconnectWait(250*time.Millisecond),
 		nats.Timeout(5*time.Second),
 		nats.RetryOnFailedConnect(true),
-		nats.ConnectHandler(func(*nats.Conn) { r.rejoined("connected to NATS") }),
-		nats.ReconnectHandler(func(*nats.Conn) { r.rejoined("reconnected to NATS") }),
+		nats.ConnectHandler(func(nc *nats.Conn) { r.rejoined("connected to NATS", nc) }),
+		nats.ReconnectHandler(func(nc *nats.Conn) { r.rejoined("reconnected to NATS", nc) }),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
 			log.Warn("cut off from NATS: the other nodes' messages wait until it is back", "err", err)
 		}),
@@ -407,8 +407,8 @@ func validCommit(msgs []chat.Message) []chat.Message {
 
 // rejoined runs when NATS (re)connects: what the other nodes changed and
 // committed meanwhile is read from the store.
-func (r *relay) rejoined(what string) {
-	r.log.Info(what, "node", r.node)
+func (r *relay) rejoined(what string, nc *nats.Conn) {
+	r.log.Info(what, "node", r.node, "server", nc.ConnectedUrlRedacted())
 	r.mu.Lock()
 	r.fullSoon, r.askSoon = true, true // the others may have forgotten this node meanwhile
 	r.mu.Unlock()

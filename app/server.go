@@ -56,11 +56,11 @@ type Server struct {
 	// keepalives probes every session's client (KEEPALIVE).
 	keepalives *keepalives
 	lines      *tui.LineCache // log lines rendered once for the sessions showing them alike
-	// authFailures logs failed logins, summarised per address.
-	authFailures *repeatLog
-	metrics      *metrics // nil unless METRICS_ADDR is set
-	metricsAddr  net.Addr // where the metrics are served, nil if not
-	relay        *relay   // nil unless NATS_URL is set
+	// repeated logs failed logins, and the like, summarised per address.
+	repeated    *repeatLog
+	metrics     *metrics // nil unless METRICS_ADDR is set
+	metricsAddr net.Addr // where the metrics are served, nil if not
+	relay       *relay   // nil unless NATS_URL is set
 }
 
 // ErrRestart, as the cause of the context Run or Serve was given
@@ -170,7 +170,7 @@ func newServer(ctx context.Context, cfg Config, log *slog.Logger, st store.Store
 	}
 	auth.metrics = m
 	s := &Server{log: log, store: st, cfg: cfg, limits: lim, auth: auth, sessions: newSessionSet(), lines: tui.NewLineCache(),
-		chatInput: func(r io.Reader) io.Reader { return r }, authFailures: newRepeatLog(log, repeatWindow, repeatFirst), metrics: m}
+		chatInput: func(r io.Reader) io.Reader { return r }, repeated: newRepeatLog(log, repeatWindow, repeatFirst), metrics: m}
 	s.keepalives = newKeepalives(cfg.Keepalive, s.closeConn)
 	for _, o := range opts {
 		o(s)
@@ -337,7 +337,7 @@ func (s *Server) logAuth(conn gossh.ConnMetadata, method string, err error) {
 	if len(user) > 40 { // names come from anyone: keep log lines short
 		user = user[:40] + "…"
 	}
-	s.authFailures.Info(hostOf(conn.RemoteAddr()), "auth failures", "auth failed",
+	s.repeated.Info(hostOf(conn.RemoteAddr()), "auth failures", "auth failed",
 		"user", user, "method", method, "remote", conn.RemoteAddr().String())
 }
 

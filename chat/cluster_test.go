@@ -124,16 +124,21 @@ func TestTwoNodesShowOneOrder(t *testing.T) {
 
 // A direct conversation opened on one node reaches its peer on the other:
 // the peer's node reloads the peer's conversations (Cluster.Changed)
-// before the first message arrives.
+// before the first message arrives. The peer shows online in it at once
+// (before their node says they are in it).
 func TestADirectConversationReachesThePeerOnAnotherNode(t *testing.T) {
 	h := &memHistory{}
 	a, b := twoNodes(t, h, nil)
 	dir(a).addAccount("alice")
 	dir(a).addAccount("bob")
 	alice, bob := join(t, a, "alice"), join(t, b, "bob")
+	b.SetNodePresence("a", a.LocalPresence())
 	c, err := bob.Direct(testCtx(t), "alice")
 	if err != nil {
 		t.Fatal(err)
+	}
+	if got := onlineNames(b, c.ID); !slices.Equal(got, []string{"alice", "bob"}) {
+		t.Errorf("online in the new conversation on bob's node: %q, want alice and bob", got)
 	}
 	if err := bob.PostTo(testCtx(t), c.ID, KindText, "just you and me"); err != nil {
 		t.Fatal(err)

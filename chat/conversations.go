@@ -472,6 +472,7 @@ func (m *Member) Direct(ctx context.Context, name string) (Conversation, error) 
 		if a := r.accounts[foldName(peer)]; a != nil {
 			r.enterLocked(a, c.ID, Direct)
 		}
+		r.enterElsewhereLocked(foldName(peer), c.ID)
 	}
 	return c, nil
 }

@@ -111,6 +111,24 @@ func (r *Room) NodeGone(node string, announce bool) {
 	}
 }
 
+// enterElsewhereLocked shows the account key, if it is online on other
+// nodes, in the direct conversation conv: those nodes were told to reload
+// it (Cluster.Changed) and will say so once they have, but the
+// conversation's screens here show it online from the start. r.mu held.
+func (r *Room) enterElsewhereLocked(key string, conv int64) {
+	entered := false
+	for _, people := range r.nodes {
+		if p, ok := people[key]; ok && !slices.Contains(p.Directs, conv) {
+			p.Directs = slices.Sorted(slices.Values(append(slices.Clone(p.Directs), conv)))
+			people[key] = p
+			entered = true
+		}
+	}
+	if entered {
+		r.indexNodesLocked()
+	}
+}
+
 // Same reports whether p and q say the same.
 func (p NodePresence) Same(q NodePresence) bool {
 	return p.Presence == q.Presence && slices.Equal(p.Channels, q.Channels) && slices.Equal(p.Directs, q.Directs)
