@@ -92,11 +92,14 @@ const (
 	// (a crowd logging in is told in batches); every heartbeatEvery that
 	// it is alive, and fullEvery its whole list. A node not heard from
 	// for nodeTTL is gone: its people are marked offline.
-	presenceBurst  = 10
-	presenceGap    = 50 * time.Millisecond
-	heartbeatEvery = time.Second
-	fullEvery      = 5 * time.Second
-	nodeTTL        = 3 * time.Second
+	presenceBurst = 10
+	presenceGap   = 50 * time.Millisecond
+	// presencePartBytes bounds one presence message, about (NATS's
+	// default payload limit is 1 MiB).
+	presencePartBytes = 256 << 10
+	heartbeatEvery    = time.Second
+	fullEvery         = 5 * time.Second
+	nodeTTL           = 3 * time.Second
 )
 
 // connectRelay connects to NATS. A server that is down is not an error: the
@@ -181,9 +184,19 @@ func (r *relay) heartbeats(room *chat.Room) {
 				e.Delta = true
 			}
 		}
+		// A long list goes in parts, each well under NATS's payload
+		// limit: the first with e, the rest as changes after it.
+		parts := presenceParts(e.Online, presencePartBytes)
+		if len(parts) > 0 {
+			e.Online = parts[0]
+		}
 		e.Seq, e.Alive = seq, !e.Full && !e.Delta
 		if !e.Alive || ask || beat {
 			r.publish(e)
+		}
+		for _, part := range parts[min(1, len(parts)):] {
+			seq++
+			r.publish(relayEnvelope{Seq: seq, Delta: true, Online: part})
 		}
 		if beat {
 			r.forgetSilent(room)
@@ -234,6 +247,26 @@ func (s roster) update(online []chat.NodePresence) (changed []chat.NodePresence,
 		}
 	}
 	return changed, left
+}
+
+// presenceParts splits list into parts of about limit bytes as JSON at
+// most (a person's share estimated from their name, away reason and
+// conversations).
+func presenceParts(list []chat.NodePresence, limit int) [][]chat.NodePresence {
+	var parts [][]chat.NodePresence
+	start, size := 0, 0
+	for i, p := range list {
+		n := 160 + len(p.Name) + len(p.Away) + 21*(len(p.Channels)+len(p.Directs)) // 21: the longest int64, and a comma
+		if i > start && size+n > limit {
+			parts = append(parts, list[start:i])
+			start, size = i, 0
+		}
+		size += n
+	}
+	if start < len(list) {
+		parts = append(parts, list[start:])
+	}
+	return parts
 }
 
 // PresenceChanged has the heartbeats tell the others now (chat.Cluster).

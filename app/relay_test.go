@@ -2,8 +2,11 @@ package app
 
 import (
 	"encoding/json"
+	"fmt"
 	"slices"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/nats-io/nats.go"
 
@@ -103,5 +106,64 @@ func TestReceivedPresenceFollowsTheNode(t *testing.T) {
 		if !slices.Equal(got, step.want) {
 			t.Errorf("step %d (%+v): online %q, want %q", i, step.e, got, step.want)
 		}
+	}
+}
+
+// BenchmarkCommitEnvelope is what one chat message costs on NATS: the
+// bytes of the envelope its node publishes (every other node receives
+// them), and the CPU to make it and to take it apart and check it where
+// it arrives. The room's ordering is not included.
+func BenchmarkCommitEnvelope(b *testing.B) {
+	msg := chat.Message{ID: 1_234_567, Conv: 42, Prev: 1_234_560, Time: time.Now(), Author: "someone",
+		Kind: chat.KindText, Body: "a line of chat of about sixty characters, as people write them"}
+	envelope := relayEnvelope{Node: "abcdefghij", Commit: []chat.Message{msg}}
+	data, err := json.Marshal(envelope)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		data, _ := json.Marshal(envelope)
+		var e relayEnvelope
+		if err := json.Unmarshal(data, &e); err != nil || len(validCommit(e.Commit)) != 1 {
+			b.Fatal("the envelope does not come back", err)
+		}
+	}
+	b.ReportMetric(float64(len(data)), "bytes/msg")
+}
+
+// A long presence list goes in parts, each under the bound as JSON, that
+// together are the list in its order.
+func TestPresencePartsStayUnderTheBound(t *testing.T) {
+	var list []chat.NodePresence
+	for i := range 10_000 {
+		p := chat.NodePresence{Presence: chat.Presence{Name: fmt.Sprintf("person%014d", i), Since: time.Now(), Role: chat.RoleModerator}}
+		if i%3 == 0 { // the longest away reason, many conversations
+			p.Away = strings.Repeat("ü", 100)
+			for c := range 50 {
+				p.Channels = append(p.Channels, int64(1e15+c))
+			}
+			for c := range 500 {
+				p.Directs = append(p.Directs, int64(1e18+c))
+			}
+		}
+		list = append(list, p)
+	}
+	parts := presenceParts(list, presencePartBytes)
+	var joined []chat.NodePresence
+	for _, part := range parts {
+		data, err := json.Marshal(relayEnvelope{Node: "abcdefghij", Seq: 1 << 62, Delta: true, Online: part})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(data) > presencePartBytes {
+			t.Errorf("a part of %d people is %d bytes, over %d", len(part), len(data), presencePartBytes)
+		}
+		joined = append(joined, part...)
+	}
+	if !slices.EqualFunc(joined, list, chat.NodePresence.Same) {
+		t.Errorf("the parts (%d) are not the list", len(parts))
+	}
+	if got := presenceParts(nil, presencePartBytes); got != nil {
+		t.Errorf("an empty list in %d parts, want none", len(got))
 	}
 }
