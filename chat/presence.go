@@ -128,6 +128,16 @@ func (r *Room) arrivingLocked(conv int64, author string) {
 	r.postPresenceLocked(conv, p, time.Now())
 }
 
+// postAllPresenceLocked posts every channel's waiting notices now, due or
+// not: the room is closing, and the people who left before must be told.
+// r.mu held.
+func (r *Room) postAllPresenceLocked() {
+	now := time.Now()
+	for conv, p := range r.presence {
+		r.postPresenceLocked(conv, p, now)
+	}
+}
+
 // presenceNotice is the KindJoin (join) or KindLeave notice naming names
 // (at least one) in conv: the first is its Author, the others its Body
 // (see Message.Who).

@@ -247,3 +247,30 @@ func TestWhoNamesEveryoneANoticeCarries(t *testing.T) {
 		t.Errorf("120 names: the body holds %d fields, want %d (%d names and a count)", n, maxNamed, maxNamed-1)
 	}
 }
+
+// Notices still waiting for their window when the room closes are posted
+// as it closes: a server that stops tells who left with it (a clean stop
+// of one of several nodes posted the first logout only).
+func TestWaitingNoticesArePostedOnClose(t *testing.T) {
+	h := &memHistory{}
+	r := newTestRoom(t, h, RoomConfig{PresenceWindow: time.Second}, "alice", "bob", "carol")
+	names := []string{"alice", "bob", "carol"}
+	var members []*Member
+	for _, name := range names {
+		members = append(members, join(t, r, name))
+	}
+	// alice's login is told at once, bob's and carol's when the window
+	// after it ends; the logouts then wait for the window after that.
+	waitFor(t, "the login notices", func() bool {
+		return countNotices(h, KindJoin, "bob") == 1 && countNotices(h, KindJoin, "carol") == 1
+	})
+	for _, m := range members {
+		m.Leave()
+	}
+	r.Close()
+	for _, name := range names {
+		if joins, leaves := countNotices(h, KindJoin, name), countNotices(h, KindLeave, name); joins != 1 || leaves != 1 {
+			t.Errorf("%s: %d login and %d logout notices stored, want 1 each", name, joins, leaves)
+		}
+	}
+}

@@ -370,6 +370,7 @@ func (r *Room) Lobby() Conversation { return r.lobby }
 func (r *Room) Close() {
 	r.closeOnce.Do(func() {
 		r.mu.Lock()
+		r.postAllPresenceLocked() // who left before, waiting or not: committed as the room closes
 		r.closed = true
 		now := r.cfg.Now()
 		for _, a := range r.accounts {
