@@ -43,15 +43,15 @@ func parseProxyFrom(raw string) ([]netip.Prefix, error) {
 // any other connection is taken as it is (a header from it is not trusted:
 // it fails the SSH handshake).
 func proxyListener(ln net.Listener, from []netip.Prefix) net.Listener {
+	ranges := make([]string, len(from))
+	for i, p := range from {
+		ranges[i] = p.String()
+	}
 	return &proxyproto.Listener{
 		Listener:          ln,
 		ReadHeaderTimeout: proxyHeaderTimeout,
-		ConnPolicy: func(opts proxyproto.ConnPolicyOptions) (proxyproto.Policy, error) {
-			if trustedProxy(opts.Upstream, from) {
-				return proxyproto.REQUIRE, nil
-			}
-			return proxyproto.SKIP, nil
-		},
+		// from was checked by parseProxyFrom: the ranges parse.
+		ConnPolicy: proxyproto.MustPolicyFromRanges(ranges, proxyproto.REQUIRE, proxyproto.SKIP),
 	}
 }
 
@@ -61,22 +61,4 @@ func proxyListener(ln net.Listener, from []netip.Prefix) net.Listener {
 func noProxyHeader(conn net.Conn) bool {
 	pc, ok := conn.(*proxyproto.Conn)
 	return ok && pc.ProxyHeader() == nil
-}
-
-func trustedProxy(upstream net.Addr, from []netip.Prefix) bool {
-	tcp, ok := upstream.(*net.TCPAddr)
-	if !ok {
-		return false
-	}
-	addr, ok := netip.AddrFromSlice(tcp.IP)
-	if !ok {
-		return false
-	}
-	addr = addr.Unmap()
-	for _, p := range from {
-		if p.Contains(addr) {
-			return true
-		}
-	}
-	return false
 }

@@ -172,8 +172,7 @@ func TestPresenceCoversOtherNodes(t *testing.T) {
 		dir(a).addAccount(name)
 	}
 	tell := func(from *Room, name string, to *Room) {
-		list := from.LocalPresence()
-		to.SetNodePresence(name, list)
+		to.SetNodePresence(name, from.LocalPresence())
 	}
 	join(t, a, "alice")
 	bob := join(t, b, "bob")

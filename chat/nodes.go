@@ -119,7 +119,8 @@ func (r *Room) enterElsewhereLocked(key string, conv int64) {
 	entered := false
 	for _, people := range r.nodes {
 		if p, ok := people[key]; ok && !slices.Contains(p.Directs, conv) {
-			p.Directs = slices.Sorted(slices.Values(append(slices.Clone(p.Directs), conv)))
+			p.Directs = append(slices.Clone(p.Directs), conv)
+			slices.Sort(p.Directs)
 			people[key] = p
 			entered = true
 		}
