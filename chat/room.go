@@ -572,9 +572,16 @@ func (r *Room) DisconnectHere(name, reason string) int {
 	if unlock != nil {
 		unlock()
 	}
+	// Every member ends before any departs: the logout notice that the
+	// last visible one's departure posts must reach none of them (a
+	// hidden member ended after it could receive it).
+	removed := &RemovedError{Reason: reason}
+	for _, m := range members {
+		m.end(removed)
+	}
 	n := 0
 	for _, m := range members {
-		if m.stop(&RemovedError{Reason: reason}) {
+		if m.stop(removed) {
 			n++
 		}
 	}
